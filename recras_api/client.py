@@ -1,0 +1,349 @@
+"""The one HTTP layer for Recras API2, shared by tap-recras and target-recras.
+
+It owns everything both plugins must agree on: base URL handling, authentication, retries
+with backoff (honouring ``Retry-After``), Recras error parsing, id-safe URL building, paging
+through ``Link: rel="next"`` and stream-parsing of list bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urljoin, urlsplit
+
+import backoff
+import requests
+from requests.adapters import HTTPAdapter
+
+from recras_api.errors import (
+    BODY_SNIPPET_CHARS,
+    RecrasAuthError,
+    RecrasError,
+    RecrasHTTPError,
+    RecrasInputRejectedError,
+    RecrasInvalidResponseError,
+    RecrasNotFoundError,
+    RecrasPermissionError,
+    RecrasUnavailableError,
+    recras_message,
+)
+from recras_api.jsonstream import JSONStreamError, iter_json_array
+from recras_api.settings import ConnectionSettings
+
+#: Statuses worth another try: rate limiting and server-side failures.
+RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+#: The permission Recras requires for creating and updating customers.
+WRITE_PERMISSION = "editContact"
+#: Size of the pieces a list body is read and parsed in.
+STREAM_CHUNK_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to keep trying a request that failed in a retriable way."""
+
+    max_tries: int = 8
+    max_seconds: float = 300.0
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of a ``POST`` or ``PUT``: the status and the customer Recras returned."""
+
+    status: int
+    klant_id: int | None
+    body: dict[str, Any]
+
+
+def klant_path(klant_id: object) -> str:
+    """Return ``/api2/klanten/<id>`` for a positive integer id; refuse anything else.
+
+    Ids reach this from user input (target records, state); a string such as ``"1/../x"``
+    must never become part of a URL.
+    """
+    if isinstance(klant_id, bool) or not isinstance(klant_id, int) or klant_id <= 0:
+        msg = f"a Recras customer id must be a positive integer, got {klant_id!r}"
+        raise ValueError(msg)
+    return f"/api2/klanten/{quote(str(klant_id), safe='')}"
+
+
+class RecrasClient:
+    """A thread-safe client for one Recras instance.
+
+    Every request goes through :meth:`request`, which retries 429, 5xx, timeouts and connection
+    errors with exponential backoff and full jitter (or the server's ``Retry-After``), bounded
+    by :class:`RetryPolicy`, and turns final failures into :class:`RecrasError` subclasses whose
+    messages name the request and Recras's own explanation.
+    """
+
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        logger: logging.Logger,
+        *,
+        pool_size: int = 10,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.logger = logger
+        self.retry = retry or RetryPolicy()
+        self._retries = 0
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
+        self._session.headers.update(
+            {"Accept": "application/json", "User-Agent": settings.user_agent}
+        )
+        if settings.api_key:
+            self._session.headers["Authorization"] = f"Bearer {settings.api_key}"
+        else:
+            logger.warning(
+                "Using HTTP Basic auth with username and password, which Recras deprecated in "
+                "July 2020. Create an API key in Recras and set api_key instead."
+            )
+            self._session.auth = (settings.username or "", settings.password or "")
+        # requests would otherwise read ~/.netrc and proxy variables for every request.
+        self._session.trust_env = False
+
+    @property
+    def retries(self) -> int:
+        """How many retries this client has made so far (for run summaries)."""
+        return self._retries
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self._session.close()
+
+    def url(self, path: str) -> str:
+        """Absolute URL for an API path such as ``/api2/klanten``."""
+        return f"{self.settings.base_url}{path}"
+
+    # -- requests ------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        stream: bool = False,
+    ) -> requests.Response:
+        """Send a request, retrying retriable failures; return a 2xx response or raise."""
+        started = time.monotonic()
+        waits = backoff.expo(base=2, factor=self.retry.base_delay, max_value=self.retry.max_delay)
+        next(waits)  # backoff's generators start with a priming value
+        attempt = 0
+        while True:
+            attempt += 1
+            failure: str
+            retry_after: float | None = None
+            try:
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    stream=stream,
+                    timeout=self.settings.request_timeout,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = f"{type(exc).__name__}"
+            else:
+                if response.status_code < 400:
+                    return response
+                if response.status_code not in RETRIABLE_STATUSES:
+                    raise self._final_error(method, response)
+                failure = f"HTTP {response.status_code}"
+                retry_after = _retry_after_seconds(response)
+                response.close()
+            wait = retry_after if retry_after is not None else backoff.full_jitter(next(waits))
+            elapsed = time.monotonic() - started
+            if attempt >= self.retry.max_tries or elapsed + wait > self.retry.max_seconds:
+                msg = (
+                    f"{method} {url} kept failing ({failure}) after {attempt} tries "
+                    f"in {elapsed:.0f} s; Recras may be down or rate limiting. Rerun later."
+                )
+                raise RecrasUnavailableError(msg, url=url)
+            with self._lock:
+                self._retries += 1
+            self.logger.warning(
+                "%s %s failed (%s); retry %d of %d in %.1f s",
+                method,
+                url,
+                failure,
+                attempt,
+                self.retry.max_tries - 1,
+                wait,
+            )
+            time.sleep(wait)
+
+    def _final_error(self, method: str, response: requests.Response) -> RecrasError:
+        status = response.status_code
+        where = f"{method} {response.url}"
+        message = recras_message(response)
+        if status == 401:
+            hint = (
+                "Check the api_key setting: it must be an API key created in Recras"
+                if self.settings.api_key
+                else "Check the username and password settings (or set api_key instead)"
+            )
+            return RecrasAuthError(
+                f"Recras rejected the credentials (401) for {where}: {message}. {hint}.",
+                status=status,
+                url=response.url,
+            )
+        if status == 403:
+            permission = WRITE_PERMISSION if method in {"POST", "PUT"} else "read customers"
+            return RecrasPermissionError(
+                f"Recras refused {where} (403): {message}. The Recras user behind these "
+                f"credentials needs the {permission} permission.",
+                status=status,
+                url=response.url,
+            )
+        if status == 404:
+            return RecrasNotFoundError(
+                f"{where} not found (404): {message}", status=status, url=response.url
+            )
+        if status == 406:
+            return RecrasInputRejectedError(message, status=status, url=response.url)
+        return RecrasHTTPError(
+            f"{where} failed with HTTP {status}: {message}", status=status, url=response.url
+        )
+
+    def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
+        """GET a URL and return its decoded JSON body."""
+        return self._decode(self.request("GET", url, params=params), "GET")
+
+    def _decode(self, response: requests.Response, method: str) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise _invalid_body(method, response, str(exc), response.content) from exc
+
+    # -- customers ------------------------------------------------------------------------
+
+    def check_credentials(self) -> dict[str, Any]:
+        """``GET /api2/personeel/me``: the logged-in user; raises on bad credentials."""
+        user = self.get_json(self.url("/api2/personeel/me"))
+        return user if isinstance(user, dict) else {}
+
+    def iter_klanten(self, min_id: int | None = None) -> Iterator[dict[str, Any]]:
+        """Yield every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
+
+        The list is documented without paging, but a ``Link: rel="next"`` header is followed
+        whenever the server sends one. Bodies are parsed as they arrive, so memory does not
+        grow with the number of customers.
+        """
+        url: str | None = self.url("/api2/klanten")
+        params: dict[str, Any] | None = {"id>": min_id} if min_id is not None else None
+        seen_pages: set[str] = set()
+        while url is not None:
+            response = self.request("GET", url, params=params, stream=True)
+            try:
+                yield from self._iter_array(response)
+            finally:
+                response.close()
+            next_url = response.links.get("next", {}).get("url")
+            url = urljoin(response.url, next_url) if next_url else None
+            params = None  # the next link carries the query string itself
+            if url is not None:
+                if url in seen_pages or not _same_origin(url, self.settings.base_url):
+                    msg = f"Recras sent an unusable next-page link {url}; stopping."
+                    raise RecrasInvalidResponseError(msg, url=url)
+                seen_pages.add(url)
+
+    def _iter_array(self, response: requests.Response) -> Iterator[dict[str, Any]]:
+        chunks = response.iter_content(chunk_size=STREAM_CHUNK_BYTES)
+        try:
+            for item in iter_json_array(chunks):
+                if not isinstance(item, dict):
+                    msg = f"expected customer objects, got {type(item).__name__}"
+                    raise _invalid_body("GET", response, msg)
+                yield item
+        except JSONStreamError as exc:
+            raise _invalid_body("GET", response, str(exc)) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            msg = (
+                f"The connection to Recras broke while reading GET {response.url}: "
+                f"{type(exc).__name__}. Nothing is lost: rerun to resume from the last state."
+            )
+            raise RecrasUnavailableError(msg, url=response.url) from exc
+
+    def get_klant(self, klant_id: int) -> dict[str, Any]:
+        """``GET /api2/klanten/<id>``: one customer with its ``contactpersonen``.
+
+        Raises :class:`RecrasNotFoundError` when the customer does not exist (any more).
+        """
+        body = self.get_json(self.url(klant_path(klant_id)))
+        if not isinstance(body, dict):
+            msg = f"GET {klant_path(klant_id)} returned {type(body).__name__}, not an object"
+            raise RecrasInvalidResponseError(msg)
+        return body
+
+    def create_klant(self, body: Mapping[str, Any]) -> WriteResult:
+        """``POST /api2/klanten``: 201 when created, 200 when merged into an existing one."""
+        return self._write("POST", self.url("/api2/klanten"), body)
+
+    def update_klant(self, klant_id: int, body: Mapping[str, Any]) -> WriteResult:
+        """``PUT /api2/klanten/<id>``; a given ``contactpersonen`` list replaces the old one."""
+        return self._write("PUT", self.url(klant_path(klant_id)), body)
+
+    def _write(self, method: str, url: str, body: Mapping[str, Any]) -> WriteResult:
+        response = self.request(method, url, json_body=body)
+        decoded = self._decode(response, method) if response.content.strip() else {}
+        if not isinstance(decoded, dict):
+            decoded = {}
+        return WriteResult(
+            status=response.status_code,
+            klant_id=_klant_id(decoded, response.headers.get("Location")),
+            body=decoded,
+        )
+
+
+def _klant_id(body: Mapping[str, Any], location: str | None) -> int | None:
+    """The customer id from the answer's body, else from its ``Location`` header."""
+    candidate = body.get("id")
+    if isinstance(candidate, int) and not isinstance(candidate, bool):
+        return candidate
+    if location:
+        last = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]
+        if last.isdigit():
+            return int(last)
+    return None
+
+
+def _retry_after_seconds(response: requests.Response) -> float | None:
+    """``Retry-After`` in seconds (only the delta-seconds form; dates fall back to backoff)."""
+    value = response.headers.get("Retry-After", "").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return max(seconds, 0.0)
+
+
+def _same_origin(url: str, base_url: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+def _invalid_body(
+    method: str, response: requests.Response, reason: str, body: bytes = b""
+) -> RecrasError:
+    snippet = " ".join(body[:BODY_SNIPPET_CHARS].decode("utf-8", "replace").split())
+    return RecrasInvalidResponseError(
+        f"{method} {response.url} answered HTTP {response.status_code} with a body that is not "
+        f"valid JSON ({reason})" + (f": {snippet!r}" if snippet else ""),
+        status=response.status_code,
+        url=response.url,
+    )

@@ -1,0 +1,121 @@
+"""Incremental parsing of a JSON array, one item at a time.
+
+``GET /api2/klanten`` answers with one JSON array of every customer. Parsing it whole would
+hold the full body and every item in memory at once; this parser keeps only the unparsed tail
+of the body, so memory stays flat however long the list is.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+#: An unparsed tail larger than this means the body is broken, not merely cut by a chunk edge.
+MAX_ITEM_CHARS = 64 * 1024 * 1024
+
+_WHITESPACE = " \t\n\r"
+_NUMBER_CHARS = "0123456789+-.eE"
+
+
+class JSONStreamError(ValueError):
+    """The stream is not a well-formed JSON array."""
+
+    def __init__(self, message: str, items_parsed: int) -> None:
+        super().__init__(f"{message} (after {items_parsed} items)")
+        self.items_parsed = items_parsed
+
+
+def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
+    """Yield the items of the JSON array whose UTF-8 text arrives in ``chunks``."""
+    return iter(_ArrayReader(chunks))
+
+
+class _ArrayReader:
+    """Holds the unparsed tail of the body and hands out one decoded item at a time."""
+
+    def __init__(self, chunks: Iterable[bytes]) -> None:
+        self._source = iter(chunks)
+        self._utf8 = codecs.getincrementaldecoder("utf-8")()
+        self._decoder = json.JSONDecoder()
+        self._buffer = ""
+        self._pos = 0
+        self._eof = False
+        self._count = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            if self._peek() != "[":
+                raise self._error("expected a JSON array")
+            self._pos += 1
+            if self._peek() == "]":
+                self._pos += 1
+            else:
+                while True:
+                    if not self._peek():
+                        raise self._error("the array is not closed")
+                    yield self._decode_item()
+                    separator = self._peek()
+                    self._pos += 1
+                    if separator == "]":
+                        break
+                    if separator != ",":
+                        raise self._error(f"expected ',' or ']', got {separator!r}")
+            if self._peek():
+                raise self._error("unexpected data after the array")
+        except UnicodeDecodeError as exc:
+            raise self._error(f"body is not UTF-8: {exc.reason}") from exc
+
+    def _error(self, message: str) -> JSONStreamError:
+        return JSONStreamError(message, self._count)
+
+    def _more(self) -> bool:
+        """Append the next chunk, dropping what is already parsed; False at the end."""
+        if self._eof:
+            return False
+        tail = self._buffer[self._pos :]
+        self._pos = 0
+        for chunk in self._source:
+            if chunk:
+                self._buffer = tail + self._utf8.decode(chunk)
+                return True
+        self._buffer = tail + self._utf8.decode(b"", final=True)
+        self._eof = True
+        return False
+
+    def _peek(self) -> str:
+        """Skip whitespace; return the next character, or '' at the end of the stream."""
+        while True:
+            buffer, pos = self._buffer, self._pos
+            while pos < len(buffer) and buffer[pos] in _WHITESPACE:
+                pos += 1
+            self._pos = pos
+            if pos < len(buffer):
+                return buffer[pos]
+            if not self._more():
+                return ""
+
+    def _runs_to_end(self, end: int) -> bool:
+        buffer = self._buffer
+        while end < len(buffer) and buffer[end] in _NUMBER_CHARS:
+            end += 1
+        return end == len(buffer)
+
+    def _decode_item(self) -> Any:
+        while True:
+            try:
+                item, end = self._decoder.raw_decode(self._buffer, self._pos)
+            except json.JSONDecodeError as exc:
+                # Usually the item is merely cut by the chunk edge: read on and parse again.
+                too_long = len(self._buffer) - self._pos > MAX_ITEM_CHARS
+                if too_long or not self._more():
+                    raise self._error(f"invalid JSON: {exc.msg}") from exc
+                continue
+            # Objects, arrays and strings end with a closing character; a number that reaches
+            # the end of the buffer (say "1" of "1.5e3") may go on in the next chunk.
+            if not isinstance(item, dict | list | str) and self._runs_to_end(end) and self._more():
+                continue
+            self._pos = end
+            self._count += 1
+            return item
