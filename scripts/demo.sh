@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The demo in one command: installs what it needs (the project in .venv, Meltano in
+# .venv-meltano, the Meltano plugins in .meltano/), starts a seeded Recras sandbox, runs
+# Recras -> DuckDB twice (the second run moves only new customers), runs the sample export
+# into Recras, prints a report and stops the sandbox. Needs Python 3.11+ and a package registry;
+# no Recras account. Every run starts from scratch in output/demo/.
+#
+# Usage: ./scripts/demo.sh [--customers N] [--add N] [--seed N] [--workdir DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "==> creating virtual environment $VENV"
+    "$PYTHON" -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import recras_sandbox.testing" 2>/dev/null; then
+    echo "==> installing the project into $VENV"
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    "$VENV/bin/python" -m pip install --quiet -e .
+fi
+./scripts/install_meltano.sh tap-recras target-recras tap-jsonl target-duckdb
+exec "$VENV/bin/python" scripts/recras_demo.py "$@"

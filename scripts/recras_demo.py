@@ -1,0 +1,527 @@
+"""The Meltano demo behind ``./scripts/demo.sh``, shared with ``tests/test_meltano_e2e.py``.
+
+Runs the project's main jobs through real Meltano against a local Recras sandbox:
+
+1. start a seeded sandbox (``recras_sandbox.testing.SandboxProcess``);
+2. ``meltano run tap-recras target-duckdb`` (a first, complete incremental run);
+3. add customers to the sandbox, run again: only the new customers move;
+4. ``meltano run tap-customers-export target-recras``: the sample export in ``demo/`` is
+   reshaped by stream maps and upserted into the sandbox;
+5. print a report (rows per DuckDB table, the target's summary, the rejects file), stop the
+   sandbox.
+
+Everything a run writes (DuckDB file, Meltano system database with the state, id map, rejects
+file, logs) goes into one work directory that is emptied first, so every run starts from
+scratch and gives the same result.
+
+Run it with the project's virtual environment (it imports ``recras_sandbox``); Meltano and the
+plugins must be installed (``./scripts/install_meltano.sh``)::
+
+    .venv/bin/python scripts/recras_demo.py [--workdir output/demo] [--customers 200] [--add 25]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
+#: target-duckdb's own virtual environment has the duckdb module; the project's has not.
+DUCKDB_PYTHON = ROOT / ".meltano" / "loaders" / "target-duckdb" / "venv" / "bin" / "python"
+EXPORT_FILE = ROOT / "demo" / "export_customers.jsonl"
+#: Columns of the sample export (and of the PostgreSQL table built from it), in file order.
+EXPORT_COLUMNS = (
+    "customer_no",
+    "company",
+    "street",
+    "postal_code",
+    "city",
+    "province",
+    "website",
+    "contact_first_name",
+    "contact_last_name",
+    "contact_gender",
+    "contact_email",
+    "contact_phone",
+)
+#: Plugins the demo needs (the test also installs tap-postgres and target-jsonl).
+DEMO_PLUGINS = ("tap-recras", "target-recras", "tap-jsonl", "target-duckdb")
+DUCKDB_SCHEMA = "recras"
+MELTANO_TIMEOUT = 600
+
+Echo = Callable[[str], None]
+
+
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+# -- the work directory ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """All files of one demo or test run, under one directory."""
+
+    root: Path
+
+    @classmethod
+    def fresh(cls, root: Path) -> Workspace:
+        """Empty (or create) ``root`` and return the workspace in it."""
+        root = root.resolve()
+        if root.exists():
+            shutil.rmtree(root)
+        (root / "logs").mkdir(parents=True)
+        (root / "jsonl").mkdir()
+        return cls(root)
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def id_map(self) -> Path:
+        return self.root / "recras-id-map.sqlite3"
+
+    @property
+    def rejects(self) -> Path:
+        return self.root / "recras-rejects.jsonl"
+
+    @property
+    def meltano_db(self) -> Path:
+        return self.root / "meltano.db"
+
+    @property
+    def jsonl_dir(self) -> Path:
+        return self.root / "jsonl"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def env(self) -> dict[str, str]:
+        """Environment variables pointing Meltano and the plugins at this workspace.
+
+        Plugin settings from environment variables take precedence over ``meltano.yml``;
+        a system database of its own gives every workspace fresh Meltano state.
+        """
+        return {
+            "MELTANO_DATABASE_URI": f"sqlite:///{self.meltano_db}",
+            "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+            "TARGET_DUCKDB_FILEPATH": str(self.warehouse),
+            "TARGET_RECRAS_ID_MAP_PATH": str(self.id_map),
+            "TARGET_RECRAS_REJECTS_PATH": str(self.rejects),
+            "TARGET_JSONL_DESTINATION_PATH": str(self.jsonl_dir),
+        }
+
+
+# -- running Meltano ---------------------------------------------------------------------
+
+_METRIC = re.compile(r"METRIC: (\{.*\})")
+#: Plugin log lines worth showing while a run is in progress.
+_NOISE = re.compile(
+    r"METRIC: |Skipping parse of env var settings|is assumed to be unsorted|"
+    r"Stream is assumed|Found '.*' filter rule|Properties \(.*\) were present",
+)
+
+
+@dataclass
+class MeltanoRun:
+    """What one ``meltano`` invocation did."""
+
+    args: tuple[str, ...]
+    returncode: int
+    seconds: float
+    log_path: Path
+    #: record_count metrics summed per (plugin, stream), e.g. ("tap-recras", "klanten").
+    record_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: Every log line a plugin wrote, as (plugin, text).
+    plugin_lines: list[tuple[str, str]] = field(default_factory=list)
+
+    def records(self, stream: str, plugin: str | None = None) -> int:
+        """Records of ``stream`` counted by ``plugin`` (default: by any producer plugin)."""
+        return sum(
+            count
+            for (name, name_stream), count in self.record_counts.items()
+            if name_stream == stream and (plugin is None or name == plugin)
+        )
+
+    def lines_of(self, plugin: str) -> list[str]:
+        return [text for name, text in self.plugin_lines if name == plugin]
+
+
+class MeltanoError(RuntimeError):
+    """A Meltano command failed; the message ends with the tail of its log."""
+
+
+class Meltano:
+    """Runs ``meltano`` in the project with a workspace's environment, showing progress."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        extra_env: Mapping[str, str] | None = None,
+        echo: Echo = _print,
+    ) -> None:
+        self.workspace = workspace
+        self.extra_env = dict(extra_env or {})
+        self.echo = echo
+        self._count = 0
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # Settings a user exported for a real Recras must not leak into the demo.
+        for name in list(env):
+            if name.startswith(("TAP_RECRAS", "TARGET_RECRAS", "RECRAS_", "MELTANO_")):
+                del env[name]
+        env.update(self.workspace.env())
+        env.update(self.extra_env)
+        return env
+
+    def run(self, *args: str, check: bool = True) -> MeltanoRun:
+        """Run ``meltano <args>``; stream a readable digest of its log; return the outcome."""
+        if not MELTANO.exists():
+            msg = f"{MELTANO} not found: run ./scripts/install_meltano.sh first"
+            raise MeltanoError(msg)
+        self._count += 1
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", " ".join(args)).strip("-")
+        log_path = self.workspace.logs / f"{self._count:02d}-{slug}.log"
+        command = [str(MELTANO), "--log-format=json", *args]
+        self.echo(f"    $ meltano {' '.join(args)}")
+        started = time.monotonic()
+        result = MeltanoRun(args=tuple(args), returncode=-1, seconds=0.0, log_path=log_path)
+        with (
+            log_path.open("w", encoding="utf-8") as log,
+            subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+            ) as proc,
+        ):
+            assert proc.stdout is not None
+            for raw in proc.stdout:
+                log.write(raw)
+                self._digest(raw.rstrip("\n"), result)
+            try:
+                proc.wait(timeout=MELTANO_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                raise
+        result.returncode = proc.returncode
+        result.seconds = time.monotonic() - started
+        if check and result.returncode != 0:
+            tail = "\n".join(log_path.read_text(encoding="utf-8").splitlines()[-40:])
+            msg = (
+                f"meltano {' '.join(args)} failed with exit code {result.returncode} "
+                f"(full log: {log_path}):\n{tail}"
+            )
+            raise MeltanoError(msg)
+        return result
+
+    def _digest(self, raw: str, result: MeltanoRun) -> None:
+        try:
+            event: dict[str, Any] = json.loads(raw)
+        except ValueError:
+            if raw.strip():
+                self.echo(f"      {raw}")
+            return
+        text = str(event.get("event", ""))
+        plugin = event.get("string_id") or event.get("name")
+        level = str(event.get("level", "info"))
+        if plugin and event.get("stdio"):
+            result.plugin_lines.append((str(plugin), text))
+            metric = _METRIC.search(text)
+            if metric:
+                self._count_metric(str(plugin), metric.group(1), result)
+            elif not _NOISE.search(text):
+                self.echo(f"      [{plugin}] {_strip_log_prefix(text)}")
+        elif level in {"warning", "error", "critical"} or text in {
+            "Block run completed",
+            "Run completed",
+        }:
+            label = "meltano" if level == "info" else f"meltano {level}"
+            self.echo(f"      {label}: {text}")
+
+    @staticmethod
+    def _count_metric(plugin: str, payload: str, result: MeltanoRun) -> None:
+        try:
+            metric = json.loads(payload)
+        except ValueError:
+            return
+        if metric.get("metric") != "record_count":
+            return
+        stream = str(metric.get("tags", {}).get("stream", ""))
+        key = (plugin, stream)
+        result.record_counts[key] = result.record_counts.get(key, 0) + int(metric["value"])
+
+
+_LOG_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d[ T][\d:,.]+\s*\|\s*(\w+)\s*\|\s*[\w.]+\s*\|\s*")
+
+
+def _strip_log_prefix(text: str) -> str:
+    """Drop the SDK's ``<time> | INFO | logger |`` prefix, keeping a non-INFO level."""
+    match = _LOG_PREFIX.match(text)
+    if not match:
+        return text
+    rest = text[match.end() :]
+    return rest if match.group(1) == "INFO" else f"{match.group(1)}: {rest}"
+
+
+# -- reading the results -----------------------------------------------------------------
+
+
+def duckdb_counts(warehouse: Path, schema: str = DUCKDB_SCHEMA) -> dict[str, int]:
+    """Rows per table in the DuckDB file (read with target-duckdb's own duckdb module)."""
+    if not warehouse.exists():
+        return {}
+    script = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "names = [r[0] for r in con.execute("
+        "'select table_name from information_schema.tables where table_schema = ? "
+        "order by table_name', [sys.argv[2]]).fetchall()]\n"
+        "print(json.dumps({n: con.execute("
+        'f\'select count(*) from "{sys.argv[2]}"."{n}"\').fetchone()[0] for n in names}))\n'
+    )
+    out = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", script, str(warehouse), schema],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    counts: dict[str, int] = json.loads(out.stdout)
+    return counts
+
+
+def duckdb_query(warehouse: Path, sql: str) -> list[list[Any]]:
+    """Rows of one query against the DuckDB file, as JSON-compatible lists."""
+    script = (
+        "import duckdb, json, sys\n"
+        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+        "print(json.dumps([list(r) for r in con.execute(sys.argv[2]).fetchall()], default=str))\n"
+    )
+    out = subprocess.run(
+        [str(DUCKDB_PYTHON), "-c", script, str(warehouse), sql],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    rows: list[list[Any]] = json.loads(out.stdout)
+    return rows
+
+
+def read_rejects(path: Path) -> list[dict[str, Any]]:
+    """The rejected records target-recras wrote (JSON Lines; none if the file is absent)."""
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def target_summary(run: MeltanoRun, plugin: str = "target-recras") -> list[str]:
+    """The summary lines target-recras logged at the end of a run."""
+    lines = [_strip_log_prefix(text) for text in run.lines_of(plugin)]
+    summary = [line for line in lines if re.search(r"summary", line, re.IGNORECASE)]
+    return summary or lines[-3:]
+
+
+def export_rows(path: Path = EXPORT_FILE) -> list[dict[str, Any]]:
+    """The sample export's records."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def export_table_sql(rows: list[dict[str, Any]], table: str = "export_customers") -> str:
+    """SQL creating ``table`` with the export's columns (all text) and inserting ``rows``."""
+
+    def literal(value: object) -> str:
+        return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
+
+    columns = ", ".join(
+        f"{name} text PRIMARY KEY" if name == "customer_no" else f"{name} text"
+        for name in EXPORT_COLUMNS
+    )
+    statements = [f"CREATE TABLE {table} ({columns});"]
+    statements.extend(
+        f"INSERT INTO {table} ({', '.join(EXPORT_COLUMNS)}) VALUES "  # noqa: S608 (literal())
+        f"({', '.join(literal(row.get(name)) for name in EXPORT_COLUMNS)});"
+        for row in rows
+    )
+    return "\n".join(statements) + "\n"
+
+
+# -- the demo ----------------------------------------------------------------------------
+
+
+@dataclass
+class DemoReport:
+    """Everything the demo measured; the test asserts on it."""
+
+    workspace: Workspace
+    base_url: str
+    customers_seeded: int
+    customers_added: int
+    first_run: MeltanoRun
+    second_run: MeltanoRun
+    export_run: MeltanoRun
+    counts_after_first: dict[str, int]
+    counts_after_second: dict[str, int]
+    sandbox_customers_before_export: int
+    sandbox_customers_after_export: int
+    rejects: list[dict[str, Any]]
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        ws = self.workspace
+        lines = [
+            "",
+            "Recras demo report",
+            "==================",
+            f"Sandbox: {self.base_url} (seeded with {self.customers_seeded} customers, "
+            f"{self.customers_added} added before the second run)",
+            "",
+            f"Recras -> DuckDB ({ws.warehouse}), schema {DUCKDB_SCHEMA!r}:",
+            f"  {'table':<20} {'run 1':>8} {'run 2':>8}   records moved (run 1 / run 2)",
+        ]
+        tables = sorted(set(self.counts_after_first) | set(self.counts_after_second))
+        for table in tables:
+            lines.append(
+                f"  {table:<20} {self.counts_after_first.get(table, 0):>8} "
+                f"{self.counts_after_second.get(table, 0):>8}   "
+                f"{self.first_run.records(table, 'tap-recras')} / "
+                f"{self.second_run.records(table, 'tap-recras')}"
+            )
+        lines += [
+            "",
+            f"Export -> Recras ({EXPORT_FILE.relative_to(ROOT)}, "
+            f"{self.export_run.records('export_customers')} records read):",
+        ]
+        lines += [f"  target-recras: {line}" for line in target_summary(self.export_run)]
+        lines += [
+            f"  sandbox customers: {self.sandbox_customers_before_export} before, "
+            f"{self.sandbox_customers_after_export} after",
+            f"  rejects file: {ws.rejects} ({len(self.rejects)} rejected)",
+        ]
+        lines += [f"    - {_reject_label(reject)}" for reject in self.rejects[:5]]
+        lines += [
+            f"  id map: {ws.id_map}",
+            "",
+            f"Meltano logs: {ws.logs}",
+            f"Finished in {self.seconds:.0f} s.",
+        ]
+        return "\n".join(lines)
+
+
+def _reject_label(reject: Mapping[str, Any]) -> str:
+    record = reject.get("record") if isinstance(reject.get("record"), dict) else {}
+    key = (record or {}).get("external_id") or (record or {}).get("naam") or "?"
+    reason = reject.get("reason") or reject.get("error") or reject.get("message") or reject
+    return f"{key}: {reason}"
+
+
+@contextmanager
+def sandbox(customers: int, seed: int) -> Iterator[Any]:
+    """A running Recras sandbox, stopped on exit."""
+    from recras_sandbox.testing import SandboxProcess  # noqa: PLC0415 (needs the project venv)
+
+    proc = SandboxProcess(customers=customers, seed=seed)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def sandbox_env(box: Any) -> dict[str, str]:
+    """The variables meltano.yml reads to reach a sandbox."""
+    return {"RECRAS_BASE_URL": str(box.base_url), "RECRAS_API_KEY": str(box.api_key)}
+
+
+def run_demo(
+    workdir: Path,
+    *,
+    customers: int = 200,
+    added: int = 25,
+    seed: int = 42,
+    echo: Echo = _print,
+) -> DemoReport:
+    """Run the whole demo in a fresh ``workdir`` and return what it measured."""
+    started = time.monotonic()
+    ws = Workspace.fresh(workdir)
+    echo(f"==> starting a Recras sandbox with {customers} customers (seed {seed})")
+    with sandbox(customers, seed) as box:
+        echo(f"    sandbox listening on {box.base_url}")
+        meltano = Meltano(ws, sandbox_env(box), echo)
+
+        echo("==> Recras -> DuckDB, first run (no state yet: every customer)")
+        first = meltano.run("run", "tap-recras", "target-duckdb")
+        counts_first = duckdb_counts(ws.warehouse)
+        echo(f"    DuckDB rows: {counts_first}")
+
+        echo(f"==> adding {added} customers to the sandbox")
+        box.add_customers(added)
+
+        echo("==> Recras -> DuckDB, second run (incremental: only the new customers)")
+        second = meltano.run("run", "tap-recras", "target-duckdb")
+        counts_second = duckdb_counts(ws.warehouse)
+        echo(f"    DuckDB rows: {counts_second}")
+
+        before = len(box.customers())
+        echo(f"==> export -> Recras: {EXPORT_FILE.relative_to(ROOT)} through stream maps")
+        export = meltano.run("run", "tap-customers-export", "target-recras")
+        after = len(box.customers())
+
+    report = DemoReport(
+        workspace=ws,
+        base_url=str(box.base_url),
+        customers_seeded=customers,
+        customers_added=added,
+        first_run=first,
+        second_run=second,
+        export_run=export,
+        counts_after_first=counts_first,
+        counts_after_second=counts_second,
+        sandbox_customers_before_export=before,
+        sandbox_customers_after_export=after,
+        rejects=read_rejects(ws.rejects),
+    )
+    report.seconds = time.monotonic() - started
+    echo("==> sandbox stopped")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", type=Path, default=ROOT / "output" / "demo")
+    parser.add_argument("--customers", type=int, default=200, help="customers to seed")
+    parser.add_argument("--add", type=int, default=25, help="customers added before run 2")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    try:
+        report = run_demo(args.workdir, customers=args.customers, added=args.add, seed=args.seed)
+    except MeltanoError as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
+    print(report.render())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
