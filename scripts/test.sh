@@ -15,6 +15,18 @@ echo "==> installing the project with its dev tools"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 
+# The Meltano end-to-end tests (tests/test_meltano_e2e.py) need a PostgreSQL server (they start
+# a private cluster on a free port) and Meltano in its own venv with the plugins.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
+    echo "==> installing PostgreSQL"
+    SUDO=""
+    if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then SUDO="sudo -n"; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        postgresql >/dev/null
+fi
+./scripts/install_meltano.sh
+
 echo "==> ruff"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
