@@ -1,0 +1,513 @@
+"""HTTP handling: routing, authentication, faults, the ``/api2`` and ``/_sandbox`` endpoints.
+
+Built on :mod:`http.server` with one thread per connection, HTTP/1.1 keep-alive and
+TCP_NODELAY, and responses written with few large writes so that the sandbox is
+never the bottleneck of a benchmark.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hmac
+import json
+import re
+import socket
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from recras_sandbox.faults import FaultInjector
+from recras_sandbox.model import dumps
+from recras_sandbox.store import Store
+from recras_sandbox.validation import ValidationError, extra_field_error, validate_customer
+
+#: Items joined per socket write when sending a list (about 1 MB per write).
+_LIST_CHUNK = 2048
+_MAX_BODY = 32 * 1024 * 1024
+#: What a response with the invalid-JSON fault carries: JSON cut off mid-string.
+BROKEN_BODY = b'[{"id":1,"type":"klant","displaynaam":"Afgebroken antwo'
+_INT_RE = re.compile(r"-?[0-9]+")
+_DETAIL_RE = re.compile(r"/api2/klanten/([^/]*)")
+
+ROUTE_LIST = "GET /api2/klanten"
+ROUTE_DETAIL = "GET /api2/klanten/{id}"
+ROUTE_CREATE = "POST /api2/klanten"
+ROUTE_UPDATE = "PUT /api2/klanten/{id}"
+ROUTE_ME = "GET /api2/personeel/me"
+
+
+@dataclass
+class SandboxConfig:
+    """Settings of a running sandbox that the handlers need."""
+
+    api_key: str = "sandbox-key"
+    readonly_key: str = "sandbox-readonly-key"
+    username: str = "sandbox"
+    password: str = "sandbox-password"  # noqa: S105 - a local test server
+    page_size: int = 0
+    shuffle: bool = False
+    seed: int = 1
+
+
+class Stats:
+    """Counts of ``/api2`` requests (by route) and responses (by status)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: Counter[str] = Counter()
+        self._responses: Counter[str] = Counter()
+
+    def request(self, route: str) -> None:
+        with self._lock:
+            self._requests[route] += 1
+
+    def response(self, status: str) -> None:
+        with self._lock:
+            self._responses[status] += 1
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            return {"requests": dict(self._requests), "responses": dict(self._responses)}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._requests.clear()
+            self._responses.clear()
+
+
+class RejectError(Exception):
+    """Abort a request with an error response."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """The listening server; holds the shared state the handlers use."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 512
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        store: Store,
+        faults: FaultInjector,
+        config: SandboxConfig,
+    ) -> None:
+        super().__init__(address, Handler)
+        self.store = store
+        self.faults = faults
+        self.config = config
+        self.stats = Stats()
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        # Small responses must not wait for Nagle / delayed ACK on keep-alive sockets.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, addr
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Clients hanging up mid-response are normal under benchmarks and fault tests.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; ``protocol_version`` 1.1 keeps it alive between requests."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "recras-sandbox"
+    sys_version = ""
+    server: SandboxServer
+
+    _counting = False
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Per-request logging would cost more than serving; stay quiet."""
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    # ------------------------------------------------------------ plumbing
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > _MAX_BODY:
+            self.close_connection = True
+            raise RejectError(413, "Request body too large")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _head(self, status: int, length: int, headers: dict[str, str] | None) -> bytes:
+        phrase = HTTPStatus(status).phrase
+        lines = [
+            f"HTTP/1.1 {status} {phrase}",
+            "Server: recras-sandbox",
+            f"Date: {self.date_time_string()}",
+            "Content-Type: application/json; charset=utf-8",
+            f"Content-Length: {length}",
+        ]
+        if headers:
+            lines.extend(f"{k}: {v}" for k, v in headers.items())
+        if self.close_connection:
+            lines.append("Connection: close")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        if self._counting:
+            self.server.stats.response(str(status))
+        # One write: headers and body leave in the same segment(s).
+        self.wfile.write(self._head(status, len(body), headers) + body)
+
+    def _send_json(self, status: int, obj: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, dumps(obj), headers)
+
+    def _error(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        self._send_json(status, {"error": {"message": message}}, headers)
+
+    def _send_list(
+        self, items: list[bytes], headers: dict[str, str] | None = None, status: int = 200
+    ) -> None:
+        """Send a JSON array of pre-serialized items in ~1 MB writes."""
+        if self._counting:
+            self.server.stats.response(str(status))
+        count = len(items)
+        length = 2 + sum(map(len, items)) + max(count - 1, 0)
+        head = self._head(status, length, headers)
+        if count == 0:
+            self.wfile.write(head + b"[]")
+            return
+        write = self.wfile.write
+        for start in range(0, count, _LIST_CHUNK):
+            block = b",".join(items[start : start + _LIST_CHUNK])
+            end = b"]" if start + _LIST_CHUNK >= count else b""
+            if start == 0:
+                write(b"".join((head, b"[", block, end)))
+            else:
+                write(b"".join((b",", block, end)))
+
+    def _drop(self) -> None:
+        """Close the socket without answering."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    # ------------------------------------------------------------ dispatch
+
+    def _handle(self) -> None:
+        path, _, query = self.path.partition("?")
+        try:
+            body = self._read_body()
+        except RejectError as reject:
+            self._error(reject.status, reject.message)
+            return
+        except ValueError:
+            self.close_connection = True
+            self._error(400, "Malformed request body framing")
+            return
+        if path.startswith("/_sandbox/"):
+            self._run(self._admin, path, query, body)
+        elif path == "/api2" or path.startswith("/api2/"):
+            self._api(path, query, body)
+        else:
+            self._error(404, f"No route for {path}")
+
+    def _run(self, func: Any, *args: Any) -> None:
+        try:
+            func(*args)
+        except RejectError as reject:
+            self._error(reject.status, reject.message, reject.headers)
+
+    def _api(self, path: str, query: str, body: bytes) -> None:
+        self._counting = True
+        self.server.stats.request(_route(self.command, path))
+        decision = self.server.faults.decide()
+        if decision.latency_s > 0:
+            time.sleep(decision.latency_s)
+        # Faults come before any processing, so a faulted write changes nothing.
+        if decision.fault == "drop":
+            self.server.stats.response("dropped")
+            self._drop()
+        elif decision.fault == "429":
+            self._error(429, "Too many requests", {"Retry-After": str(decision.retry_after)})
+        elif decision.fault == "503":
+            self._error(503, "Service temporarily unavailable")
+        elif decision.invalid_json:
+            self._send(200, BROKEN_BODY)
+        else:
+            self._run(self._api_process, path, query, body)
+
+    # ------------------------------------------------------------ auth
+
+    def _role(self) -> str | None:
+        """'full', 'readonly', or None when the credentials are missing or wrong."""
+        header = self.headers.get("Authorization", "")
+        scheme, _, value = header.strip().partition(" ")
+        value = value.strip()
+        config = self.server.config
+        if scheme.lower() == "bearer" and value:
+            if hmac.compare_digest(value.encode(), config.api_key.encode()):
+                return "full"
+            if hmac.compare_digest(value.encode(), config.readonly_key.encode()):
+                return "readonly"
+        elif scheme.lower() == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            user, sep, password = decoded.partition(":")
+            if (
+                sep
+                and hmac.compare_digest(user.encode(), config.username.encode())
+                and hmac.compare_digest(password.encode(), config.password.encode())
+            ):
+                return "full"
+        return None
+
+    # ------------------------------------------------------------ /api2
+
+    def _api_process(self, path: str, query: str, body: bytes) -> None:
+        role = self._role()
+        if role is None:
+            raise RejectError(
+                401, "Not logged in: missing or invalid credentials", {"WWW-Authenticate": "Bearer"}
+            )
+        method = self.command
+        if path == "/api2/personeel/me":
+            self._allow(method, ("GET",))
+            _params(query, set())
+            self._me()
+            return
+        if path == "/api2/klanten":
+            self._allow(method, ("GET", "POST"))
+            if method == "GET":
+                self._list(query)
+            else:
+                self._writable(role)
+                _params(query, set())
+                self._create(body)
+            return
+        match = _DETAIL_RE.fullmatch(path)
+        if match is None:
+            raise RejectError(404, f"No route for {path}")
+        self._allow(method, ("GET", "PUT"))
+        if method == "PUT":
+            self._writable(role)
+        raw_id = match.group(1)
+        if not raw_id.isascii() or not raw_id.isdigit():
+            raise RejectError(404, f"Customer {raw_id} not found")
+        customer_id = int(raw_id)
+        _params(query, set())
+        if method == "GET":
+            detail = self.server.store.detail(customer_id)
+            if detail is None:
+                raise RejectError(404, f"Customer {customer_id} not found")
+            self._send(200, detail)
+        else:
+            self._update(customer_id, body)
+
+    def _allow(self, method: str, allowed: tuple[str, ...]) -> None:
+        if method not in allowed:
+            raise RejectError(405, f"Method {method} not allowed", {"Allow": ", ".join(allowed)})
+
+    @staticmethod
+    def _writable(role: str) -> None:
+        if role != "full":
+            raise RejectError(403, "User does not have the editContact permission")
+
+    def _me(self) -> None:
+        config = self.server.config
+        self._send_json(
+            200,
+            {
+                "id": 1,
+                "voornaam": "Sandbox",
+                "achternaam": "Gebruiker",
+                "displaynaam": "Sandbox Gebruiker",
+                "email": "sandbox@example.com",
+                "gebruikersnaam": config.username,
+            },
+        )
+
+    def _list(self, query: str) -> None:
+        config = self.server.config
+        allowed = {"id>", "page"} if config.page_size > 0 else {"id>"}
+        params = _params(query, allowed)
+        min_id = None
+        if "id>" in params:
+            raw = params["id>"].strip()
+            if not _INT_RE.fullmatch(raw):
+                raise RejectError(406, f"Field id> must be an integer, got {params['id>']!r}")
+            min_id = int(raw)
+        items = self.server.store.list_items(min_id, config.seed if config.shuffle else None)
+        if config.page_size <= 0:
+            self._send_list(items)
+            return
+        page = 1
+        if "page" in params:
+            raw = params["page"].strip()
+            if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+                raise RejectError(406, f"Field page must be a positive integer, got {raw!r}")
+            page = int(raw)
+        size = config.page_size
+        total = len(items)
+        last = max(1, -(-total // size))
+        headers = {
+            "X-Page-Size": str(size),
+            "X-Total-Count": str(total),
+            "Link": self._links(min_id, page, last),
+        }
+        self._send_list(items[(page - 1) * size : page * size], headers)
+
+    def _links(self, min_id: int | None, page: int, last: int) -> str:
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+
+        def url(number: int) -> str:
+            params: list[tuple[str, str | int]] = []
+            if min_id is not None:
+                params.append(("id>", min_id))
+            params.append(("page", number))
+            return f"<http://{host}/api2/klanten?{urlencode(params)}>"
+
+        links = []
+        if page < last:
+            links.append(f'{url(page + 1)}; rel="next"')
+        if page > 1:
+            links.append(f'{url(min(page - 1, last))}; rel="prev"')
+        links.append(f'{url(1)}; rel="first"')
+        links.append(f'{url(last)}; rel="last"')
+        return ", ".join(links)
+
+    def _decode(self, body: bytes) -> object:
+        try:
+            return json.loads(body.decode("utf-8")) if body.strip() else None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise RejectError(406, f"Request body is not valid JSON: {exc}") from exc
+
+    def _create(self, body: bytes) -> None:
+        try:
+            data = validate_customer(self._decode(body), creating=True)
+            created, customer_id, item = self.server.store.create_or_merge(data)
+        except ValidationError as exc:
+            raise RejectError(406, str(exc)) from exc
+        if created:
+            self._send(201, item, {"Location": f"/api2/klanten/{customer_id}"})
+        else:
+            self._send(200, item)
+
+    def _update(self, customer_id: int, body: bytes) -> None:
+        store = self.server.store
+        if store.item(customer_id) is None:
+            raise RejectError(404, f"Customer {customer_id} not found")
+        try:
+            data = validate_customer(self._decode(body), creating=False)
+            item = store.update(customer_id, data)
+        except ValidationError as exc:
+            raise RejectError(406, str(exc)) from exc
+        if item is None:
+            raise RejectError(404, f"Customer {customer_id} not found")
+        self._send(200, item)
+
+    # ------------------------------------------------------------ /_sandbox
+
+    def _admin(self, path: str, query: str, body: bytes) -> None:
+        if self._role() != "full" or not self.headers.get("Authorization", "").lower().startswith(
+            "bearer "
+        ):
+            raise RejectError(401, "Admin endpoints need the Bearer API key")
+        server = self.server
+        method = self.command
+        if path == "/_sandbox/stats":
+            self._allow(method, ("GET",))
+            customers, persons = server.store.counts()
+            self._send_json(
+                200, {"customers": customers, "contact_persons": persons, **server.stats.snapshot()}
+            )
+        elif path == "/_sandbox/reset-stats":
+            self._allow(method, ("POST",))
+            server.stats.reset()
+            self._send_json(200, {"reset": True})
+        elif path == "/_sandbox/customers":
+            self._allow(method, ("GET", "POST"))
+            if method == "GET":
+                self._send_list(list(server.store.dump()))
+                return
+            params = _params(query, {"count"})
+            raw = params.get("count", "")
+            if not raw.isascii() or not raw.isdigit():
+                raise RejectError(400, "Query parameter count must be a non-negative integer")
+            ids = server.store.add_generated(int(raw), server.config.seed)
+            self._send_json(200, ids)
+        elif path == "/_sandbox/faults":
+            self._allow(method, ("GET", "POST"))
+            if method == "GET":
+                self._send_json(200, server.faults.settings())
+                return
+            changes = self._decode(body)
+            if not isinstance(changes, dict):
+                raise RejectError(400, "Body must be a JSON object of fault settings")
+            try:
+                self._send_json(200, server.faults.update(changes))
+            except ValueError as exc:
+                raise RejectError(400, str(exc)) from exc
+        else:
+            raise RejectError(404, f"No route for {path}")
+
+
+def _route(method: str, path: str) -> str:
+    """The stats key of a request: method plus path template."""
+    if path == "/api2/klanten":
+        return f"{method} /api2/klanten"
+    if _DETAIL_RE.fullmatch(path):
+        return f"{method} /api2/klanten/{{id}}"
+    if path == "/api2/personeel/me":
+        return f"{method} /api2/personeel/me"
+    return f"{method} /api2/(other)"
+
+
+def _params(query: str, allowed: set[str]) -> dict[str, str]:
+    """Parse the query string; any parameter not in ``allowed`` is rejected as Recras does."""
+    # Non-strict parsing: a bare "foo" is reported as the unknown field it is.
+    pairs = parse_qsl(query, keep_blank_values=True)
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key not in allowed:
+            raise RejectError(406, str(extra_field_error(key)))
+        params[key] = value
+    return params

@@ -1,0 +1,437 @@
+"""Customer and contact-person storage: in memory, optionally persisted to SQLite.
+
+Each customer is held as its serialized list item (compact JSON bytes). That *is* the
+per-item cache of the list endpoint: a write re-serializes only the customer it
+changes, and the list body is a join of cached bytes. Contact persons are held the
+same way (without ``hoofdcontact``, which belongs to the link, not the person), and
+each customer keeps the ids of its persons, main contact first.
+
+Contact persons are entities of their own, as in Recras: a person can be linked to
+several customers, and unlinking a person from a customer does not delete it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import random
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from recras_sandbox import model, seed
+from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
+
+MergeKey = tuple[str, str]
+
+
+class _Database:
+    """Write-through SQLite persistence; every call runs under the store's lock."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS customers ("
+            " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)"
+        )
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)"
+        )
+
+    def load(
+        self,
+    ) -> tuple[list[tuple[int, bytes, str, str | None]], list[tuple[int, bytes]]]:
+        """All rows, customers ordered by id."""
+        customers = self._conn.execute(
+            "SELECT id, item, members, extra FROM customers ORDER BY id"
+        ).fetchall()
+        persons = self._conn.execute("SELECT id, item FROM persons").fetchall()
+        return customers, persons
+
+    def save(
+        self,
+        customers: list[tuple[int, bytes, str, str | None]],
+        persons: list[tuple[int, bytes]],
+    ) -> None:
+        """Insert or replace rows in one transaction."""
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO customers (id, item, members, extra) VALUES (?, ?, ?, ?)",
+                customers,
+            )
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO persons (id, item) VALUES (?, ?)", persons
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class Store:
+    """Thread-safe customer store; all public methods take the lock."""
+
+    def __init__(self, db_path: str | Path | None = None) -> None:
+        self.lock = threading.RLock()
+        self._items: dict[int, bytes] = {}
+        self._members: dict[int, tuple[int, ...]] = {}
+        self._persons: dict[int, bytes] = {}
+        self._extra: dict[int, list[dict[str, Any]]] = {}
+        # Ids only ever grow (new customers get ids above the maximum), so this list
+        # stays sorted by appending.
+        self._ids: list[int] = []
+        self._max_person_id = 0
+        self._shuffled: tuple[int, int, list[int]] | None = None
+        # Built on the first POST: (naam, lower-case main e-mail) -> customer ids, and
+        # main person id -> customers it heads, to keep the former current.
+        self._merge_index: dict[MergeKey, set[int]] | None = None
+        self._main_of: dict[int, set[int]] = {}
+        self._db = _Database(db_path) if db_path else None
+
+    # ----------------------------------------------------------------- setup
+
+    def load_or_seed(self, count: int, seed_value: int) -> bool:
+        """Load the SQLite file if it has data, else generate ``count`` customers.
+
+        Returns True when existing data was loaded.
+        """
+        with self.lock:
+            if self._db is not None:
+                customers, persons = self._db.load()
+                if customers:
+                    for pid, item in persons:
+                        self._persons[pid] = bytes(item)
+                    self._max_person_id = max(self._persons, default=0)
+                    for cid, item, members, extra in customers:
+                        self._items[cid] = bytes(item)
+                        self._members[cid] = tuple(json.loads(members))
+                        if extra:
+                            self._extra[cid] = json.loads(extra)
+                        self._ids.append(cid)
+                    return True
+            self._add_batch(seed.generate(count, seed_value, 17, 5))
+            return False
+
+    def add_generated(self, count: int, seed_value: int) -> list[int]:
+        """Generate ``count`` more customers with ids above the current maximum."""
+        with self.lock:
+            start = seed.next_start(self._ids[-1] if self._ids else 0, seed_value)
+            person_start = seed.next_start(self._max_person_id, seed_value)
+            batch = seed.generate(count, seed_value, start, person_start)
+            self._add_batch(batch)
+            return batch.customer_ids
+
+    def _add_batch(self, batch: seed.Batch) -> None:
+        self._items.update(zip(batch.customer_ids, batch.customer_items, strict=True))
+        self._members.update(zip(batch.customer_ids, batch.members, strict=True))
+        self._persons.update(zip(batch.person_ids, batch.person_items, strict=True))
+        self._ids.extend(batch.customer_ids)
+        if batch.person_ids:
+            self._max_person_id = max(self._max_person_id, batch.person_ids[-1])
+        if self._merge_index is not None:
+            for cid in batch.customer_ids:
+                self._index(cid)
+        if self._db is not None:
+            self._db.save(
+                [
+                    (cid, item, json.dumps(members), None)
+                    for cid, item, members in zip(
+                        batch.customer_ids, batch.customer_items, batch.members, strict=True
+                    )
+                ],
+                list(zip(batch.person_ids, batch.person_items, strict=True)),
+            )
+
+    def close(self) -> None:
+        """Close the SQLite file, if any."""
+        with self.lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    # ----------------------------------------------------------------- reads
+
+    def counts(self) -> tuple[int, int]:
+        """Number of customers and of contact persons."""
+        with self.lock:
+            return len(self._items), len(self._persons)
+
+    def list_items(self, min_id: int | None, shuffle_seed: int | None) -> list[bytes]:
+        """Cached list items with id >= ``min_id``: by id, or shuffled under a seed."""
+        with self.lock:
+            if shuffle_seed is None:
+                start = 0 if min_id is None else bisect.bisect_left(self._ids, min_id)
+                ids = self._ids[start:]
+            else:
+                order = self._shuffled_ids(shuffle_seed)
+                ids = order if min_id is None else [i for i in order if i >= min_id]
+            items = self._items
+            return [items[i] for i in ids]
+
+    def _shuffled_ids(self, shuffle_seed: int) -> list[int]:
+        # Ids are append-only, so their count identifies the version of the id set;
+        # the order stays stable between page requests until a customer is added.
+        cached = self._shuffled
+        if cached is None or cached[0] != len(self._ids) or cached[1] != shuffle_seed:
+            order = list(self._ids)
+            random.Random(f"shuffle:{shuffle_seed}").shuffle(order)  # noqa: S311 - not crypto
+            cached = self._shuffled = (len(self._ids), shuffle_seed, order)
+        return cached[2]
+
+    def item(self, customer_id: int) -> bytes | None:
+        """The list-item JSON of one customer (the POST/PUT response shape)."""
+        with self.lock:
+            return self._items.get(customer_id)
+
+    def detail(self, customer_id: int) -> bytes | None:
+        """The detail JSON of one customer, with its contact persons."""
+        with self.lock:
+            item = self._items.get(customer_id)
+            if item is None:
+                return None
+            return model.render_detail(item, [self._persons[p] for p in self._members[customer_id]])
+
+    def dump(self) -> Iterator[bytes]:
+        """Every customer in detail shape plus ``extra_fields``, sorted by id."""
+        with self.lock:
+            ids = list(self._ids)
+        for cid in ids:
+            with self.lock:
+                detail = model.render_detail(
+                    self._items[cid], [self._persons[p] for p in self._members[cid]]
+                )
+                extra = model.dumps(self._extra.get(cid, []))
+            yield detail[:-1] + b',"extra_fields":' + extra + b"}"
+
+    # ----------------------------------------------------------------- writes
+
+    def create_or_merge(self, data: CustomerInput) -> tuple[bool, int, bytes]:
+        """POST: returns (created, customer id, response body).
+
+        Merges into an existing customer when the name and the main contact's e-mail
+        (case-insensitively) are equal, as Recras is reported to do.
+        """
+        assert data.persons is not None  # validation requires contactpersonen on POST
+        with self.lock:
+            self._check_links(data.persons)
+            existing = self._find_merge_target(data)
+            if existing is not None:
+                self._merge(existing, data)
+                return False, existing, self._items[existing]
+            cid = (self._ids[-1] if self._ids else 0) + 1
+            customer: dict[str, Any] = dict.fromkeys(model.CUSTOMER_KEYS)
+            customer.update(
+                id=cid,
+                type="klant",
+                bedrijf_id=model.DEFAULT_COMPANY_ID,
+                landcode="NL",
+                mag_type_wijzigen=True,
+                _links=model.customer_links(cid),
+            )
+            self._apply_fields(customer, data.fields)
+            members, changed = self._resolve_persons(data.persons)
+            self._ids.append(cid)
+            self._write(cid, customer, members, changed, data.extra_fields, replace_extra=True)
+            return True, cid, self._items[cid]
+
+    def update(self, customer_id: int, data: CustomerInput) -> bytes | None:
+        """PUT: returns the response body, or None when the customer does not exist."""
+        with self.lock:
+            item = self._items.get(customer_id)
+            if item is None:
+                return None
+            if data.persons is not None:
+                self._check_links(data.persons)
+            customer = json.loads(item)
+            self._apply_fields(customer, data.fields)
+            members = self._members[customer_id]
+            changed: dict[int, dict[str, Any]] = {}
+            if data.persons is not None:
+                members, changed = self._resolve_persons(data.persons)
+            self._write(customer_id, customer, members, changed, data.extra_fields)
+            return self._items[customer_id]
+
+    # ----------------------------------------------------------------- internals
+
+    def _check_links(self, persons: list[PersonInput]) -> None:
+        for i, person in enumerate(persons):
+            if person.id is not None and person.id not in self._persons:
+                raise ValidationError(
+                    f"Field contactpersonen[{i}].id: contact person {person.id} does not exist"
+                )
+
+    @staticmethod
+    def _apply_fields(customer: dict[str, Any], fields: dict[str, Any]) -> None:
+        customer.update(fields)
+        if customer.get("bedrijf_id") is None:
+            # "the default company is entered if this field is left empty"
+            customer["bedrijf_id"] = model.DEFAULT_COMPANY_ID
+
+    def _person(self, person_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self._persons[person_id])
+        return result
+
+    def _resolve_persons(
+        self, persons: list[PersonInput]
+    ) -> tuple[tuple[int, ...], dict[int, dict[str, Any]]]:
+        """Turn input items into member ids (main first) plus the persons to (re)write.
+
+        Items with ``id`` keep that person and apply any fields sent with it; items
+        without ``id`` become new persons.
+        """
+        changed: dict[int, dict[str, Any]] = {}
+        ids: list[int] = []
+        main_id = 0
+        for person in persons:
+            if person.id is None:
+                self._max_person_id += 1
+                record: dict[str, Any] = {"id": self._max_person_id}
+                record.update(dict.fromkeys(model.PERSON_STRING_FIELDS))
+                record.update(person.fields)
+                pid = self._max_person_id
+                changed[pid] = record
+            else:
+                pid = person.id
+                if person.fields:
+                    record = self._person(pid)
+                    record.update(person.fields)
+                    changed[pid] = record
+            if changed.get(pid) is not None and changed[pid].get("geslacht") is None:
+                changed[pid]["geslacht"] = "onbekend"
+            ids.append(pid)
+            if person.hoofdcontact:
+                main_id = pid
+        ids.remove(main_id)
+        return (main_id, *ids), changed
+
+    def _write(
+        self,
+        cid: int,
+        customer: dict[str, Any],
+        members: tuple[int, ...],
+        changed_persons: dict[int, dict[str, Any]],
+        extra_fields: list[dict[str, Any]] | None,
+        *,
+        replace_extra: bool = False,
+    ) -> None:
+        """Store a customer and its changed persons; re-serialize only what changed."""
+        for pid, record in changed_persons.items():
+            self._persons[pid] = model.dumps(record)
+        main = changed_persons.get(members[0]) or self._person(members[0])
+        customer["displaynaam"] = model.displaynaam(customer.get("naam"), main)
+        self._items[cid] = model.dumps(model.ordered_customer(customer))
+        old_main = self._members.get(cid, (0,))[0]
+        self._members[cid] = members
+        if extra_fields is not None:
+            merged = {} if replace_extra else {f["name"]: f for f in self._extra.get(cid, [])}
+            merged.update((f["name"], f) for f in extra_fields)
+            self._extra[cid] = list(merged.values())
+        if self._merge_index is not None:
+            self._main_of.get(old_main, set()).discard(cid)
+            self._index(cid)
+            for pid in changed_persons:
+                for other in self._main_of.get(pid, set()) - {cid}:
+                    self._index(other)
+        if self._db is not None:
+            extra = self._extra.get(cid)
+            self._db.save(
+                [
+                    (
+                        cid,
+                        self._items[cid],
+                        json.dumps(members),
+                        json.dumps(extra) if extra else None,
+                    )
+                ],
+                [(pid, self._persons[pid]) for pid in changed_persons],
+            )
+
+    # ----------------------------------------------------------------- merging
+
+    def _key_of(self, cid: int) -> MergeKey | None:
+        naam = json.loads(self._items[cid]).get("naam")
+        email = self._person(self._members[cid][0]).get("email1")
+        return _merge_key(naam, email)
+
+    def _index(self, cid: int) -> None:
+        assert self._merge_index is not None
+        self._main_of.setdefault(self._members[cid][0], set()).add(cid)
+        key = self._key_of(cid)
+        if key is not None:
+            self._merge_index.setdefault(key, set()).add(cid)
+
+    def _find_merge_target(self, data: CustomerInput) -> int | None:
+        assert data.persons is not None
+        main = next(p for p in data.persons if p.hoofdcontact)
+        email = main.fields.get("email1")
+        if main.id is not None and "email1" not in main.fields:
+            email = self._person(main.id).get("email1")
+        key = _merge_key(data.fields.get("naam"), email)
+        if key is None:
+            return None
+        if self._merge_index is None:
+            self._merge_index = {}
+            for cid in self._ids:
+                self._index(cid)
+        candidates = self._merge_index.get(key, set())
+        # Entries can be stale after edits; confirm against the current data.
+        for cid in sorted(candidates):
+            if self._key_of(cid) == key:
+                return cid
+        return None
+
+    def _merge(self, cid: int, data: CustomerInput) -> None:
+        """Fold a POST body into customer ``cid`` (see docs/sandbox.md, merge semantics).
+
+        Non-null fields overwrite; linked persons are added; a new person whose e-mail
+        matches a person of the customer updates that person, otherwise it is added;
+        the person the input names as main contact becomes the main contact.
+        """
+        assert data.persons is not None
+        customer = json.loads(self._items[cid])
+        self._apply_fields(customer, {k: v for k, v in data.fields.items() if v is not None})
+        members = list(self._members[cid])
+        by_email: dict[str, int] = {}
+        for pid in members:
+            email = self._person(pid).get("email1")
+            if isinstance(email, str) and email.strip():
+                by_email.setdefault(email.strip().lower(), pid)
+        changed: dict[int, dict[str, Any]] = {}
+        main_id = members[0]
+        for person in data.persons:
+            found = person.id
+            if found is None:
+                email = person.fields.get("email1")
+                found = by_email.get(email.strip().lower()) if email else None
+            if found is None:
+                resolved, new = self._resolve_persons([person])
+                pid = resolved[0]
+                changed.update(new)
+            else:
+                pid = found
+                updates = {k: v for k, v in person.fields.items() if v is not None}
+                if updates:
+                    record = self._person(pid)
+                    record.update(updates)
+                    changed[pid] = record
+            if pid not in members:
+                members.append(pid)
+            if person.hoofdcontact:
+                main_id = pid
+        members.remove(main_id)
+        self._write(cid, customer, (main_id, *members), changed, data.extra_fields)
+
+
+def _merge_key(naam: object, email: object) -> MergeKey | None:
+    """Name (exact) plus main e-mail (trimmed, case-insensitive); None if either is empty."""
+    if not isinstance(naam, str) or not naam or not isinstance(email, str) or not email.strip():
+        return None
+    return naam, email.strip().lower()
