@@ -461,8 +461,13 @@ def run_demo(
     added: int = 25,
     seed: int = 42,
     echo: Echo = _print,
+    then: Callable[[Meltano, Any], None] | None = None,
 ) -> DemoReport:
-    """Run the whole demo in a fresh ``workdir`` and return what it measured."""
+    """Run the whole demo in a fresh ``workdir`` and return what it measured.
+
+    ``then(meltano, sandbox)``, if given, runs after the export, while the sandbox still runs
+    (the end-to-end test uses it for more jobs).
+    """
     started = time.monotonic()
     ws = Workspace.fresh(workdir)
     echo(f"==> starting a Recras sandbox with {customers} customers (seed {seed})")
@@ -487,6 +492,9 @@ def run_demo(
         echo(f"==> export -> Recras: {EXPORT_FILE.relative_to(ROOT)} through stream maps")
         export = meltano.run("run", "tap-customers-export", "target-recras")
         after = len(box.customers())
+        rejects = read_rejects(ws.rejects)
+        if then is not None:
+            then(meltano, box)
 
     report = DemoReport(
         workspace=ws,
@@ -500,7 +508,7 @@ def run_demo(
         counts_after_second=counts_second,
         sandbox_customers_before_export=before,
         sandbox_customers_after_export=after,
-        rejects=read_rejects(ws.rejects),
+        rejects=rejects,
     )
     report.seconds = time.monotonic() - started
     echo("==> sandbox stopped")

@@ -1,0 +1,133 @@
+"""Regenerate (or check) the settings sections of README.md from the plugins themselves.
+
+The README's settings tables are the ``Capabilities`` and ``Settings`` sections of
+``tap-recras --about --format=markdown`` and ``target-recras --about --format=markdown``,
+placed between marker comments::
+
+    <!-- BEGIN GENERATED: tap-recras --about --format=markdown -->
+    ...
+    <!-- END GENERATED: tap-recras --about --format=markdown -->
+
+Usage::
+
+    .venv/bin/python scripts/readme_settings.py          # rewrite README.md
+    .venv/bin/python scripts/readme_settings.py --check  # exit 1 if README.md is stale
+
+``tests/test_readme_settings.py`` runs the check, so the README cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+PLUGINS = ("tap-recras", "target-recras")
+#: Sections of the --about markdown that go into the README, in this order.
+SECTIONS = ("Capabilities", "Settings")
+
+
+def begin_marker(plugin: str) -> str:
+    return f"<!-- BEGIN GENERATED: {plugin} --about --format=markdown -->"
+
+
+def end_marker(plugin: str) -> str:
+    return f"<!-- END GENERATED: {plugin} --about --format=markdown -->"
+
+
+def executable(plugin: str) -> str:
+    """The plugin's console script in the running interpreter's environment."""
+    candidate = Path(sys.executable).parent / plugin
+    return str(candidate) if candidate.exists() else plugin
+
+
+def about_markdown(plugin: str) -> str:
+    proc = subprocess.run(
+        [executable(plugin), "--about", "--format=markdown"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    if proc.returncode != 0:
+        msg = f"{plugin} --about --format=markdown failed:\n{proc.stderr}"
+        raise RuntimeError(msg)
+    return proc.stdout
+
+
+def sections(markdown: str) -> dict[str, str]:
+    """The ``## <title>`` sections of the --about markdown, by title, bodies stripped."""
+    found: dict[str, str] = {}
+    parts = re.split(r"^## +(.+?)\s*$", markdown, flags=re.MULTILINE)
+    for title, body in zip(parts[1::2], parts[2::2], strict=True):
+        found[title.strip()] = body.strip()
+    return found
+
+
+def generated_block(plugin: str) -> str:
+    """What the README holds between the markers for ``plugin``."""
+    found = sections(about_markdown(plugin))
+    missing = [title for title in SECTIONS if title not in found]
+    if missing:
+        msg = f"{plugin} --about --format=markdown has no section(s) {missing}"
+        raise RuntimeError(msg)
+    body = "\n\n".join(f"#### {title}\n\n{found[title]}" for title in SECTIONS)
+    # The SDK's closing hint ("A full list of supported settings ...") is not a section.
+    body = re.sub(r"\n+A full list of supported settings.*$", "", body, flags=re.DOTALL)
+    return f"{begin_marker(plugin)}\n\n{body}\n\n{end_marker(plugin)}"
+
+
+def render(readme: str) -> str:
+    """``readme`` with every generated block replaced by a fresh one."""
+    for plugin in PLUGINS:
+        pattern = re.compile(
+            re.escape(begin_marker(plugin)) + r".*?" + re.escape(end_marker(plugin)),
+            flags=re.DOTALL,
+        )
+        if not pattern.search(readme):
+            msg = f"README.md lacks the markers {begin_marker(plugin)} ... {end_marker(plugin)}"
+            raise RuntimeError(msg)
+        block = generated_block(plugin)
+        readme = pattern.sub(lambda _match, block=block: block, readme)
+    return readme
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="fail if README.md is stale")
+    parser.add_argument("--readme", type=Path, default=README)
+    args = parser.parse_args(argv)
+    current = args.readme.read_text(encoding="utf-8")
+    fresh = render(current)
+    if args.check:
+        if fresh != current:
+            diff = difflib.unified_diff(
+                current.splitlines(keepends=True),
+                fresh.splitlines(keepends=True),
+                fromfile="README.md",
+                tofile="README.md (regenerated)",
+            )
+            sys.stdout.writelines(diff)
+            print(
+                "\nREADME.md settings tables are stale: run "
+                ".venv/bin/python scripts/readme_settings.py",
+                file=sys.stderr,
+            )
+            return 1
+        print("README.md settings tables are up to date")
+        return 0
+    if fresh != current:
+        args.readme.write_text(fresh, encoding="utf-8")
+        print(f"rewrote the generated sections of {args.readme}")
+    else:
+        print(f"{args.readme} already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
