@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -253,6 +254,14 @@ class Handler(BaseHTTPRequestHandler):
             func(*args)
         except RejectError as reject:
             self._error(reject.status, reject.message, reject.headers)
+        except (ConnectionError, TimeoutError):
+            raise
+        except Exception as exc:
+            # A sandbox bug must show up as a clear 500, not as a dropped connection
+            # that a client would mistake for an injected fault.
+            traceback.print_exc(file=sys.stderr)
+            self.close_connection = True
+            self._error(500, f"Internal sandbox error: {exc!r}")
 
     def _api(self, path: str, query: str, body: bytes) -> None:
         self._counting = True

@@ -292,25 +292,37 @@ class Store:
         main_id = 0
         for person in persons:
             if person.id is None:
-                self._max_person_id += 1
-                record: dict[str, Any] = {"id": self._max_person_id}
-                record.update(dict.fromkeys(model.PERSON_STRING_FIELDS))
-                record.update(person.fields)
-                pid = self._max_person_id
-                changed[pid] = record
+                pid = self._new_person(person.fields, changed)
             else:
                 pid = person.id
                 if person.fields:
-                    record = self._person(pid)
-                    record.update(person.fields)
-                    changed[pid] = record
-            if changed.get(pid) is not None and changed[pid].get("geslacht") is None:
-                changed[pid]["geslacht"] = "onbekend"
+                    self._update_person(pid, person.fields, changed)
             ids.append(pid)
             if person.hoofdcontact:
                 main_id = pid
         ids.remove(main_id)
         return (main_id, *ids), changed
+
+    def _new_person(self, fields: dict[str, Any], changed: dict[int, dict[str, Any]]) -> int:
+        """Allocate a new contact person (recorded in ``changed``); returns its id."""
+        self._max_person_id += 1
+        pid = self._max_person_id
+        record: dict[str, Any] = {"id": pid, **dict.fromkeys(model.PERSON_STRING_FIELDS)}
+        record.update(fields)
+        if record["geslacht"] is None:
+            record["geslacht"] = "onbekend"
+        changed[pid] = record
+        return pid
+
+    def _update_person(
+        self, pid: int, fields: dict[str, Any], changed: dict[int, dict[str, Any]]
+    ) -> None:
+        """Apply ``fields`` to an existing person (recorded in ``changed``)."""
+        record = changed.get(pid) or self._person(pid)
+        record.update(fields)
+        if record.get("geslacht") is None:
+            record["geslacht"] = "onbekend"
+        changed[pid] = record
 
     def _write(
         self,
@@ -407,21 +419,20 @@ class Store:
         changed: dict[int, dict[str, Any]] = {}
         main_id = members[0]
         for person in data.persons:
+            updates = {k: v for k, v in person.fields.items() if v is not None}
             found = person.id
             if found is None:
                 email = person.fields.get("email1")
                 found = by_email.get(email.strip().lower()) if email else None
+                if found is not None:
+                    # The e-mail matched; keep the stored spelling of it.
+                    updates.pop("email1", None)
             if found is None:
-                resolved, new = self._resolve_persons([person])
-                pid = resolved[0]
-                changed.update(new)
+                pid = self._new_person(person.fields, changed)
             else:
                 pid = found
-                updates = {k: v for k, v in person.fields.items() if v is not None}
                 if updates:
-                    record = self._person(pid)
-                    record.update(updates)
-                    changed[pid] = record
+                    self._update_person(pid, updates, changed)
             if pid not in members:
                 members.append(pid)
             if person.hoofdcontact:

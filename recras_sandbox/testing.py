@@ -154,6 +154,10 @@ class SandboxProcess:
         """Exit status once stopped, else None."""
         return self._proc.poll()
 
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the process to exit on its own; returns the exit status."""
+        return self._proc.wait(timeout)
+
     def stop(self, timeout: float = 10.0) -> int | None:
         """SIGTERM and wait (kill after ``timeout``); returns the exit status."""
         if self._proc.poll() is None:
