@@ -133,8 +133,10 @@ _METRIC = re.compile(r"METRIC: (\{.*\})")
 #: Plugin log lines worth showing while a run is in progress.
 _NOISE = re.compile(
     r"METRIC: |Skipping parse of env var settings|is assumed to be unsorted|"
-    r"Stream is assumed|Found '.*' filter rule|Properties \(.*\) were present",
+    r"Found '.*' filter rule|Properties \(.*\) were present|as child stream to|"
+    r"in \w+ mode with context keys|v\[could not be detected\]",
 )
+_MAX_LINE = 150
 
 
 @dataclass
@@ -248,11 +250,21 @@ class Meltano:
         level = str(event.get("level", "info"))
         if plugin and event.get("stdio"):
             result.plugin_lines.append((str(plugin), text))
-            metric = _METRIC.search(text)
-            if metric:
-                self._count_metric(str(plugin), metric.group(1), result)
-            elif not _NOISE.search(text):
-                self.echo(f"      [{plugin}] {_strip_log_prefix(text)}")
+            # Structured logging (SDK plugins under Meltano) carries metrics in metric_info;
+            # plain logging writes "METRIC: {...}" into the text.
+            metric: Any = event.get("metric_info")
+            if metric is None and (found := _METRIC.search(text)):
+                try:
+                    metric = json.loads(found.group(1))
+                except ValueError:
+                    metric = None
+            if isinstance(metric, dict):
+                self._count_metric(str(plugin), metric, result)
+            elif text != "METRIC" and not _NOISE.search(text):
+                line = _strip_log_prefix(text)
+                if len(line) > _MAX_LINE:
+                    line = line[: _MAX_LINE - 3] + "..."
+                self.echo(f"      [{plugin}] {line}")
         elif level in {"warning", "error", "critical"} or text in {
             "Block run completed",
             "Run completed",
@@ -261,11 +273,7 @@ class Meltano:
             self.echo(f"      {label}: {text}")
 
     @staticmethod
-    def _count_metric(plugin: str, payload: str, result: MeltanoRun) -> None:
-        try:
-            metric = json.loads(payload)
-        except ValueError:
-            return
+    def _count_metric(plugin: str, metric: dict[str, Any], result: MeltanoRun) -> None:
         if metric.get("metric") != "record_count":
             return
         stream = str(metric.get("tags", {}).get("stream", ""))

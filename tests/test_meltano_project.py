@@ -40,6 +40,7 @@ SDK_BUILTINS = {
     "flattening_enabled",
     "flattening_max_depth",
     "flattening_max_key_length",
+    "flattening_separator",
     "batch_config",
     "validate_records",
     "add_record_metadata",
