@@ -58,6 +58,18 @@ CONTACTPERSOON_SCHEMA: dict[str, Any] = {
     "additionalProperties": True,
 }
 
+#: A record of the tap's ``contactpersonen`` stream: one contact person of one customer, with
+#: the customer's id and the person's place in that customer's list (0 is the main contact).
+CONTACTPERSOON_RECORD_SCHEMA: dict[str, Any] = {
+    **CONTACTPERSOON_SCHEMA,
+    "properties": {
+        **CONTACTPERSOON_SCHEMA["properties"],
+        "klant_id": {"type": "integer"},
+        "positie": {"type": "integer", "minimum": 0},
+    },
+    "required": ["id", "klant_id", "positie"],
+}
+
 KLANT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

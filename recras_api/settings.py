@@ -41,8 +41,8 @@ def connection_properties(default_user_agent: str) -> list[th.Property]:
             secret=True,
             title="API key",
             description=(
-                "API key created in the Recras UI, sent as `Authorization: Bearer`. "
-                "Preferred over username and password."
+                "Secret. API key created in the Recras UI, sent as `Authorization: Bearer`. "
+                "Preferred over username and password. Never logged."
             ),
         ),
         th.Property(
@@ -59,7 +59,7 @@ def connection_properties(default_user_agent: str) -> list[th.Property]:
             th.StringType,
             secret=True,
             title="Password (deprecated)",
-            description="Password for `username` (HTTP Basic auth fallback).",
+            description="Secret. Password for `username` (HTTP Basic auth fallback). Never logged.",
         ),
         th.Property(
             "request_timeout",

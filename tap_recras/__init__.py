@@ -1,0 +1,1 @@
+"""tap-recras: a Singer tap for Recras customers (klanten) and contact persons."""

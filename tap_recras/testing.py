@@ -1,0 +1,121 @@
+"""Helpers to run the ``tap-recras`` executable and read what it wrote (tests, benchmarks).
+
+:func:`make_catalog` selects streams and the nested ``contactpersonen`` property the way a
+Meltano ``select`` would; :func:`run_tap` runs the real executable in a subprocess and
+returns its parsed Singer messages.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tap_recras.tap import TapRecras
+
+
+def make_catalog(
+    config: Mapping[str, Any],
+    *,
+    nested: bool = True,
+    persons: bool = True,
+    full_table: bool = False,
+) -> dict[str, Any]:
+    """A catalog with ``klanten`` selected, plus the chosen contact-person parts.
+
+    ``nested``: the ``klanten.contactpersonen`` property; ``persons``: the child stream;
+    ``full_table``: ask for FULL_TABLE replication of both streams.
+    """
+    catalog: dict[str, Any] = TapRecras(config=dict(config), setup_mapper=False).catalog_dict
+    for entry in catalog["streams"]:
+        for item in entry["metadata"]:
+            meta = item["metadata"]
+            if item["breadcrumb"] == []:
+                meta["selected"] = entry["tap_stream_id"] == "klanten" or persons
+                if full_table:
+                    meta["forced-replication-method"] = "FULL_TABLE"
+            elif item["breadcrumb"] == ["properties", "contactpersonen"]:
+                meta["selected"] = nested
+    return catalog
+
+
+@dataclass
+class TapRun:
+    """What one run of the executable produced."""
+
+    returncode: int
+    messages: list[dict[str, Any]]
+    stdout: str
+    stderr: str
+
+    def records(self, stream: str) -> list[dict[str, Any]]:
+        """The records of ``stream``, in output order."""
+        return [
+            m["record"] for m in self.messages if m["type"] == "RECORD" and m["stream"] == stream
+        ]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        """Messages of one type (``STATE``, ``SCHEMA``, ``ACTIVATE_VERSION``)."""
+        return [m for m in self.messages if m["type"] == kind]
+
+    @property
+    def last_state(self) -> dict[str, Any] | None:
+        """The value of the last STATE message, if any."""
+        states = self.of_type("STATE")
+        return states[-1]["value"] if states else None
+
+
+def parse_messages(stdout: str) -> list[dict[str, Any]]:
+    """Parse Singer output; a last line cut short by a killed process is ignored."""
+    lines = stdout.splitlines()
+    messages = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            messages.append(json.loads(line))
+        except ValueError:
+            if number != len(lines):
+                raise
+    return messages
+
+
+def tap_command() -> list[str]:
+    """The tap executable, from the running interpreter's environment."""
+    return [str(Path(sys.executable).with_name("tap-recras"))]
+
+
+def write_inputs(
+    directory: Path,
+    config: Mapping[str, Any],
+    catalog: Mapping[str, Any] | None = None,
+    state: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """Write config, catalog and state files; return the tap's arguments for them."""
+    args = ["--config", str(directory / "config.json")]
+    (directory / "config.json").write_text(json.dumps(config))
+    if catalog is not None:
+        (directory / "catalog.json").write_text(json.dumps(catalog))
+        args += ["--catalog", str(directory / "catalog.json")]
+    if state is not None:
+        (directory / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(directory / "state.json")]
+    return args
+
+
+def run_tap(
+    config: Mapping[str, Any],
+    *,
+    catalog: Mapping[str, Any] | None = None,
+    state: Mapping[str, Any] | None = None,
+    extra_args: Sequence[str] = (),
+    timeout: float = 300.0,
+) -> TapRun:
+    """Run ``tap-recras`` to completion and parse its stdout."""
+    with tempfile.TemporaryDirectory(prefix="tap-recras-") as tmp:
+        args = [*tap_command(), *write_inputs(Path(tmp), config, catalog, state), *extra_args]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
+    return TapRun(done.returncode, parse_messages(done.stdout), done.stdout, done.stderr)
