@@ -232,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------ dispatch
 
     def _handle(self) -> None:
+        # One handler serves every request of a keep-alive connection: reset per request.
+        self._counting = False
         path, _, query = self.path.partition("?")
         try:
             body = self._read_body()

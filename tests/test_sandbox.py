@@ -627,3 +627,14 @@ def test_sigint_also_exits_cleanly(sandbox: SandboxProcess) -> None:
 def test_sigterm_via_stop_exits_0(sandbox: SandboxProcess) -> None:
     assert sandbox.stop() == 0
     assert sandbox.returncode == 0
+
+
+def test_admin_calls_on_a_keep_alive_connection_are_not_counted(sandbox: SandboxProcess) -> None:
+    sandbox.reset_stats()
+    with requests.Session() as session:
+        session.headers["Authorization"] = f"Bearer {sandbox.api_key}"
+        assert session.get(sandbox.base_url + "/api2/klanten/17", timeout=30).status_code == 200
+        for _ in range(3):
+            stats = session.get(sandbox.base_url + "/_sandbox/stats", timeout=30).json()
+    assert stats["responses"] == {"200": 1}
+    assert stats["requests"] == {"GET /api2/klanten/{id}": 1}
