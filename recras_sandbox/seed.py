@@ -192,8 +192,6 @@ def generate(  # noqa: PLR0912, PLR0915
     nieuwsbrief = rng.choices(_NIEUWSBRIEF[0], cum_weights=_NIEUWSBRIEF[1], k=total)
     same_address = rng.choices((True, False), cum_weights=(60, 100), k=total)
     info_mail = {d: encode_basestring_ascii(f"info@{d}") for d in DOMAINS}
-    fold_cache: dict[str, str] = {}
-    enc_cache: dict[str, str] = {}
 
     # Customer columns.
     patterns = rng.choices(range(len(CUSTOMER_PATTERNS)), k=count)
@@ -217,17 +215,13 @@ def generate(  # noqa: PLR0912, PLR0915
     c_extra_s = rng.choices(SURNAMES, k=count)
     c_nouns = rng.choices(NOUNS, k=count)
 
-    def enc(text: str) -> str:
-        cached = enc_cache.get(text)
-        if cached is None:
-            cached = enc_cache[text] = encode_basestring_ascii(text)
-        return cached
-
-    def fold(text: str) -> str:
-        cached = fold_cache.get(text)
-        if cached is None:
-            cached = fold_cache[text] = _fold(text)
-        return cached
+    # Pool values are encoded, folded and capitalised once; only composed strings
+    # (names, e-mail addresses, websites) are encoded per row.
+    enc = encode_basestring_ascii
+    cap = {name: _cap(name) for name in SURNAMES}
+    words = {*MALE_NAMES, *FEMALE_NAMES, *SURNAMES, *cap.values()}
+    fold = {word: _fold(word) for word in words}
+    pooled = {w: enc(w) for w in (*words, *(c for pair in CITIES for c in pair))}
 
     customer_items = batch.customer_items
     person_items = batch.person_items
@@ -243,21 +237,21 @@ def generate(  # noqa: PLR0912, PLR0915
         elif roll == 1:
             plaats, provincie, postcode = '""', '""', '""'
         else:
-            plaats, provincie, postcode = enc(city), enc(province), c_postcode[i]
+            plaats, provincie, postcode = pooled[city], pooled[province], c_postcode[i]
         adres = c_address[i]
 
         first = p
         for _ in range(counts[i]):
             g = genders[p]
             voornaam = male[p] if g == "man" else female[p] if g == "vrouw" else male[p]
-            achternaam = _cap(surnames[p]) if p == first else surnames[p]
+            achternaam = cap[surnames[p]] if p == first else surnames[p]
             roll = mail_rolls[p]
             if roll == 0:
                 email1 = _NULL
             elif roll == 1:
                 email1 = '""'
             else:
-                local = f"{fold(voornaam)}.{fold(achternaam)}{p % 97}@{domains[p]}"
+                local = f"{fold[voornaam]}.{fold[achternaam]}{p % 97}@{domains[p]}"
                 email1 = enc(local.upper() if roll == 2 else local)
             if same_address[p]:
                 p_adres, p_postcode, p_plaats = adres, postcode, plaats
@@ -268,8 +262,8 @@ def generate(  # noqa: PLR0912, PLR0915
                     _PERSON_TEMPLATE
                     % (
                         person_ids[p],
-                        enc(voornaam),
-                        enc(achternaam),
+                        pooled[voornaam],
+                        pooled[achternaam],
                         g,
                         aanhef[p],
                         p_adres,
@@ -290,11 +284,11 @@ def generate(  # noqa: PLR0912, PLR0915
             naam = _NULL if i % 2 else '""'
             g = genders[first]
             main_first = male[first] if g != "vrouw" else female[first]
-            display = enc(f"{main_first} {_cap(surnames[first])}")
+            display = enc(f"{main_first} {cap[surnames[first]]}")
         else:
             text = CUSTOMER_PATTERNS[patterns[i]].format(
                 s=surnames[first],
-                S=_cap(c_extra_s[i]),
+                S=cap[c_extra_s[i]],
                 m=c_extra_m[i],
                 f=c_extra_f[i],
                 c=city,
@@ -308,7 +302,7 @@ def generate(  # noqa: PLR0912, PLR0915
             website = '""'
         else:
             scheme = "https://www." if web < 9 else "http://"
-            website = enc(f"{scheme}{fold(c_extra_s[i])}{cid % 1000}.{domains[first]}")
+            website = enc(f"{scheme}{fold[c_extra_s[i]]}{cid % 1000}.{domains[first]}")
         customer_items.append(
             (
                 _CUSTOMER_TEMPLATE

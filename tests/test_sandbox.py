@@ -13,6 +13,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -638,3 +639,66 @@ def test_admin_calls_on_a_keep_alive_connection_are_not_counted(sandbox: Sandbox
             stats = session.get(sandbox.base_url + "/_sandbox/stats", timeout=30).json()
     assert stats["responses"] == {"200": 1}
     assert stats["requests"] == {"GET /api2/klanten/{id}": 1}
+
+
+def test_unlinked_person_can_be_linked_again(sandbox: SandboxProcess) -> None:
+    before = next(c for c in sandbox.customers() if len(c["contactpersonen"]) >= 2)
+    dropped = before["contactpersonen"][1]["id"]
+    keep = {"contactpersonen": [{"id": before["contactpersonen"][0]["id"], "hoofdcontact": True}]}
+    assert send(sandbox, "PUT", f"/api2/klanten/{before['id']}", keep).status_code == 200
+    count = sandbox.stats()["contact_persons"]
+    body = {"naam": "Hergebruik", "contactpersonen": [{"id": dropped, "hoofdcontact": True}]}
+    response = send(sandbox, "POST", "/api2/klanten", body)
+    assert response.status_code == 201
+    persons = get(sandbox, response.headers["Location"]).json()["contactpersonen"]
+    assert [p["id"] for p in persons] == [dropped]
+    assert sandbox.stats()["contact_persons"] == count
+
+
+def test_person_linked_to_two_customers_stays_with_both(sandbox: SandboxProcess) -> None:
+    owner = sandbox.customers()[2]
+    shared = owner["contactpersonen"][0]["id"]
+    body = {"naam": "Gedeeld", "contactpersonen": [{"id": shared, "hoofdcontact": True}]}
+    created = send(sandbox, "POST", "/api2/klanten", body)
+    assert created.status_code == 201
+    owner_persons = get(sandbox, f"/api2/klanten/{owner['id']}").json()["contactpersonen"]
+    assert shared in {p["id"] for p in owner_persons}
+
+
+def test_cli_refuses_non_loopback_host() -> None:
+    result = subprocess.run(
+        [*sandbox_command(), "--host", "0.0.0.0", "--customers", "1"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "loopback" in result.stderr
+
+
+def test_cli_fixed_port() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen(
+        [*sandbox_command(), "--port", str(port), "--customers", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"recras-sandbox listening on http://127.0.0.1:{port}\n"
+        response = requests.get(
+            f"http://127.0.0.1:{port}/api2/klanten",
+            headers={"Authorization": "Bearer sandbox-key"},
+            timeout=30,
+        )
+        assert len(response.json()) == 3
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
