@@ -386,9 +386,10 @@ class Handler(BaseHTTPRequestHandler):
             if not _INT_RE.fullmatch(raw):
                 raise RejectError(406, f"Field id> must be an integer, got {params['id>']!r}")
             min_id = int(raw)
-        items = self.server.store.list_items(min_id, config.seed if config.shuffle else None)
+        store = self.server.store
+        shuffle_seed = config.seed if config.shuffle else None
         if config.page_size <= 0:
-            self._send_list(items)
+            self._send_list(store.list_items(min_id, shuffle_seed)[1])
             return
         page = 1
         if "page" in params:
@@ -397,14 +398,14 @@ class Handler(BaseHTTPRequestHandler):
                 raise RejectError(406, f"Field page must be a positive integer, got {raw!r}")
             page = int(raw)
         size = config.page_size
-        total = len(items)
+        total, items = store.list_items(min_id, shuffle_seed, (page - 1) * size, size)
         last = max(1, -(-total // size))
         headers = {
             "X-Page-Size": str(size),
             "X-Total-Count": str(total),
             "Link": self._links(min_id, page, last),
         }
-        self._send_list(items[(page - 1) * size : page * size], headers)
+        self._send_list(items, headers)
 
     def _links(self, min_id: int | None, page: int, last: int) -> str:
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])

@@ -89,7 +89,7 @@ class Store:
         # stays sorted by appending.
         self._ids: list[int] = []
         self._max_person_id = 0
-        self._shuffled: tuple[int, int, list[int]] | None = None
+        self._shuffled: tuple[tuple[int, int], dict[int | None, list[int]]] | None = None
         # Built on the first POST: (naam, lower-case main e-mail) -> customer ids, and
         # main person id -> customers it heads, to keep the former current.
         self._merge_index: dict[MergeKey, set[int]] | None = None
@@ -164,27 +164,49 @@ class Store:
         with self.lock:
             return len(self._items), len(self._persons)
 
-    def list_items(self, min_id: int | None, shuffle_seed: int | None) -> list[bytes]:
-        """Cached list items with id >= ``min_id``: by id, or shuffled under a seed."""
+    def list_items(
+        self,
+        min_id: int | None,
+        shuffle_seed: int | None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[bytes]]:
+        """Cached list items with id >= ``min_id``, by id or shuffled under a seed.
+
+        Returns the number of matching customers and the items of the slice
+        ``[offset:offset + limit]`` (all when ``limit`` is None); only the slice is
+        materialised, so paging through a million customers stays cheap per page.
+        """
         with self.lock:
             if shuffle_seed is None:
                 start = 0 if min_id is None else bisect.bisect_left(self._ids, min_id)
-                ids = self._ids[start:]
+                total = len(self._ids) - start
+                first = start + offset
+                ids = self._ids[first : None if limit is None else first + limit]
             else:
-                order = self._shuffled_ids(shuffle_seed)
-                ids = order if min_id is None else [i for i in order if i >= min_id]
+                order = self._shuffled_ids(shuffle_seed, min_id)
+                total = len(order)
+                ids = order[offset : None if limit is None else offset + limit]
             items = self._items
-            return [items[i] for i in ids]
+            return total, [items[i] for i in ids]
 
-    def _shuffled_ids(self, shuffle_seed: int) -> list[int]:
+    def _shuffled_ids(self, shuffle_seed: int, min_id: int | None) -> list[int]:
         # Ids are append-only, so their count identifies the version of the id set;
         # the order stays stable between page requests until a customer is added.
+        # The filtered order of the last ``id>`` value is cached for paging through it.
+        version = (len(self._ids), shuffle_seed)
         cached = self._shuffled
-        if cached is None or cached[0] != len(self._ids) or cached[1] != shuffle_seed:
+        if cached is None or cached[0] != version:
             order = list(self._ids)
             random.Random(f"shuffle:{shuffle_seed}").shuffle(order)  # noqa: S311 - not crypto
-            cached = self._shuffled = (len(self._ids), shuffle_seed, order)
-        return cached[2]
+            cached = self._shuffled = (version, {None: order})
+        orders = cached[1]
+        if min_id not in orders:
+            if len(orders) > 8:
+                for key in [k for k in orders if k is not None]:
+                    del orders[key]
+            orders[min_id] = [i for i in orders[None] if i >= min_id]  # type: ignore[operator]
+        return orders[min_id]
 
     def item(self, customer_id: int) -> bytes | None:
         """The list-item JSON of one customer (the POST/PUT response shape)."""
