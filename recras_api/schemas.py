@@ -91,8 +91,10 @@ KLANT_SCHEMA: dict[str, Any] = {
 
 # -- what POST/PUT accept ----------------------------------------------------------------
 
-_ISO_3166_2 = r"^([A-Z]{2}-[A-Z0-9]{1,3})?$"
-_ISO_8601_DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+# Python's ``$`` also matches before a trailing newline, ECMA 262's (and fastjsonschema's) does
+# not; ``(?!\n)`` makes every validator agree that "NL-NH\n" is not a province code.
+_ISO_3166_2 = r"^([A-Z]{2}-[A-Z0-9]{1,3})?(?!\n)$"
+_ISO_8601_DATE = r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?(?!\n)$"
 _POSITIVE_INTEGER: dict[str, Any] = {"type": "integer", "minimum": 1}
 
 LINKED_CONTACTPERSOON_PAYLOAD: dict[str, Any] = {

@@ -1,0 +1,1 @@
+"""target-recras: a Singer target that creates and updates Recras customers."""

@@ -1,0 +1,153 @@
+"""The id map: which Recras customer each source key (and each in-flight create) became.
+
+An embedded SQLite database in WAL mode. Every change is one transaction with
+``synchronous=FULL``, so neither a killed process nor a power cut can corrupt the file or
+lose a committed entry.
+
+Rows have two kinds:
+
+``source``
+    A source key (the stream's key properties, e.g. ``external_id``) and the customer it was
+    written to. Kept for good: the next run updates that customer.
+``natural``
+    For records without any key: the customer's identity (name plus main contact) while its
+    ``POST`` is not yet covered by an emitted STATE. A rerun after a crash replays those
+    records; the entry turns the replay into an update. Entries are pruned once a STATE
+    covering them has been emitted.
+
+Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
+sends; after the answer the id is filled in. A pending row at start-up means the previous run
+stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+SOURCE = "source"
+NATURAL = "natural"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS id_map (
+    map_key    TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    klant_id   INTEGER,
+    identity   TEXT NOT NULL,
+    run_id     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    updated_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class PendingCreate:
+    """A ``POST`` that was sent (or about to be) when a previous run stopped."""
+
+    map_key: str
+    kind: str
+    identity: str
+
+
+class IdMap:
+    """Thread-safe access to the id map file; lookups are served from memory."""
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.run_id = uuid.uuid4().hex
+        self._lock = threading.Lock()
+        self._ids: dict[str, int] = {}
+        self._db: sqlite3.Connection | None = None
+        if read_only:
+            if self.path.exists():
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        if self._db is not None:
+            rows = self._db.execute("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")
+            self._ids = dict(rows.fetchall())
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def lookup(self, map_key: str) -> int | None:
+        """The Recras customer id stored for ``map_key``, if any."""
+        return self._ids.get(map_key)
+
+    def pending(self) -> list[PendingCreate]:
+        """Creates a previous run started but never saw answered."""
+        if self._db is None:
+            return []
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT map_key, kind, identity FROM id_map WHERE klant_id IS NULL ORDER BY seq"
+            ).fetchall()
+        return [PendingCreate(key, kind, identity) for key, kind, identity in rows]
+
+    def _write(self, sql: str, params: tuple[object, ...]) -> None:
+        if self.read_only or self._db is None:
+            return
+        with self._lock:
+            self._db.execute(sql, params)
+
+    def begin_create(self, map_key: str, kind: str, identity: str, seq: int) -> None:
+        """Record that a ``POST`` for ``map_key`` is about to be sent."""
+        self._ids.pop(map_key, None)
+        self._write(
+            "INSERT OR REPLACE INTO id_map VALUES (?, ?, NULL, ?, ?, ?, ?)",
+            (map_key, kind, identity, self.run_id, seq, time.time()),
+        )
+
+    def store(self, map_key: str, kind: str, identity: str, klant_id: int, seq: int) -> None:
+        """Record that ``map_key`` is Recras customer ``klant_id``."""
+        self._write(
+            "INSERT OR REPLACE INTO id_map VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (map_key, kind, klant_id, identity, self.run_id, seq, time.time()),
+        )
+        self._ids[map_key] = klant_id
+
+    def resolve(self, map_key: str, klant_id: int) -> None:
+        """Fill in the customer a pending create turned out to have made."""
+        self._write("UPDATE id_map SET klant_id = ? WHERE map_key = ?", (klant_id, map_key))
+        self._ids[map_key] = klant_id
+
+    def forget(self, map_key: str) -> None:
+        """Drop ``map_key`` (a create that was refused, or a customer deleted in Recras)."""
+        self._ids.pop(map_key, None)
+        self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
+
+    def prune_natural(self, below_seq: int | None = None) -> None:
+        """Drop ``natural`` entries an emitted STATE covers: this run's below ``below_seq``.
+
+        ``None`` (the run ended well) drops them all, including those of an earlier run
+        that were resolved at start-up.
+        """
+        if self.read_only or self._db is None:
+            return
+        sql = "DELETE FROM id_map WHERE kind = ? AND klant_id IS NOT NULL"
+        params: tuple[object, ...] = (NATURAL,)
+        if below_seq is not None:
+            sql += " AND run_id = ? AND seq < ?"
+            params += (self.run_id, below_seq)
+        with self._lock:
+            rows = self._db.execute(sql + " RETURNING map_key", params).fetchall()
+        for (map_key,) in rows:
+            self._ids.pop(map_key, None)

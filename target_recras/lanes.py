@@ -1,0 +1,171 @@
+"""Concurrency and checkpoints.
+
+:class:`OrderedLanes` runs writes on ``max_workers`` threads while keeping every customer's
+writes in input order: jobs with the same key form a lane, and a lane is worked on by one
+thread at a time. Writes start as soon as records arrive (no batch barrier), which is how the
+target keeps pace with a plain multi-threaded script.
+
+:class:`Checkpoints` decides when a STATE may be emitted: records get increasing sequence
+numbers; a STATE that arrived after record *n* is emitted once every record before *n* has
+been written or rejected, whatever order the threads finished them in.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Hashable
+from typing import Any
+
+#: Jobs that may wait per worker before ``submit`` blocks (bounds memory on huge inputs).
+QUEUE_PER_WORKER = 256
+
+
+class OrderedLanes:
+    """A thread pool whose jobs run one at a time, in submission order, per key.
+
+    The first exception a job raises is kept as :attr:`failure`; from then on no new job
+    starts, queued jobs are dropped (never run, so never counted as done) and ``submit`` and
+    ``wait`` re-raise it.
+    """
+
+    def __init__(self, workers: int, name: str = "recras-writer") -> None:
+        self._lock = threading.Lock()
+        self._work = threading.Condition(self._lock)
+        self._room = threading.Condition(self._lock)
+        self._lanes: dict[Hashable, deque[Callable[[], None]]] = {}
+        self._ready: deque[Hashable] = deque()
+        self._jobs = 0
+        self._limit = workers * QUEUE_PER_WORKER
+        self._closed = False
+        self.failure: BaseException | None = None
+        self._threads = [
+            threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def pending(self) -> int:
+        """Jobs queued or running."""
+        return self._jobs
+
+    def submit(self, key: Hashable, job: Callable[[], None]) -> None:
+        """Queue ``job`` behind earlier jobs with the same ``key``."""
+        with self._lock:
+            while self._jobs >= self._limit and self.failure is None:
+                self._room.wait()
+            if self.failure is not None:
+                raise self.failure
+            lane = self._lanes.get(key)
+            if lane is None:
+                self._lanes[key] = deque([job])
+                self._ready.append(key)
+                self._work.notify()
+            else:
+                lane.append(job)
+            self._jobs += 1
+
+    def wait(self) -> None:
+        """Block until every queued job has finished; re-raise a job's failure."""
+        with self._lock:
+            while self._jobs and self.failure is None:
+                self._room.wait()
+            if self.failure is not None:
+                raise self.failure
+
+    def close(self) -> None:
+        """Let the threads finish their current job and exit."""
+        with self._lock:
+            self._closed = True
+            self._work.notify_all()
+        for thread in self._threads:
+            thread.join()
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._ready and not self._closed:
+                    self._work.wait()
+                if not self._ready:
+                    return
+                key = self._ready.popleft()
+                job = self._lanes[key][0]
+            try:
+                job()
+            except BaseException as exc:  # handed to the main thread
+                self._fail(exc)
+                return
+            with self._lock:
+                self._jobs -= 1
+                lane = self._lanes.get(key)
+                if lane is None:  # dropped by a failure meanwhile
+                    continue
+                lane.popleft()
+                if lane:
+                    self._ready.append(key)
+                    self._work.notify()
+                else:
+                    del self._lanes[key]
+                self._room.notify_all()
+
+    def _fail(self, exc: BaseException) -> None:
+        with self._lock:
+            if self.failure is None:
+                self.failure = exc
+            self._ready.clear()
+            self._lanes.clear()
+            self._closed = True
+            self._work.notify_all()
+            self._room.notify_all()
+
+
+class Checkpoints:
+    """Sequence numbers for records, and the STATE messages waiting for them."""
+
+    def __init__(self, emit: Callable[[dict[str, Any], int], None]) -> None:
+        self._emit = emit
+        self._lock = threading.Lock()
+        self._next = 0
+        self._low = 0  # every record below this is done
+        self._done: set[int] = set()
+        self._states: deque[tuple[int, dict[str, Any]]] = deque()
+
+    @property
+    def watermark(self) -> int:
+        """Every record with a lower sequence number has been written or rejected."""
+        return self._low
+
+    def start(self) -> int:
+        """A new record's sequence number."""
+        with self._lock:
+            seq = self._next
+            self._next += 1
+            return seq
+
+    def finish(self, seq: int) -> None:
+        """Record ``seq`` was written or rejected."""
+        with self._lock:
+            if seq != self._low:
+                self._done.add(seq)
+                return
+            self._low += 1
+            while self._low in self._done:
+                self._done.remove(self._low)
+                self._low += 1
+            self._release()
+
+    def add_state(self, state: dict[str, Any]) -> None:
+        """A STATE arrived: it covers every record started so far."""
+        with self._lock:
+            self._states.append((self._next, state))
+            self._release()
+
+    def _release(self) -> None:
+        ready = None
+        while self._states and self._states[0][0] <= self._low:
+            ready = self._states.popleft()[1]
+        if ready is not None:
+            # Under the lock: STATE messages leave in the order they arrived.
+            self._emit(ready, self._low)

@@ -1,0 +1,125 @@
+"""Turning a validated record into the body Recras accepts, and matching contact persons.
+
+Only fields of the documented Recras shape are sent: anything else a record carries (source
+keys, ``_sdc_*`` columns, fields of other systems) stays local. Integers that arrive as
+``1.0`` (valid JSON Schema integers) are sent as ``1``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from recras_api.schemas import CONTACTPERSOON_STRING_FIELDS, KLANT_STRING_FIELDS
+
+#: Top-level scalar fields sent as they are (after validation).
+_SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")
+_PERSON_FIELDS = (*CONTACTPERSOON_STRING_FIELDS, "hoofdcontact")
+#: Fields a record may carry that belong to the target, not to the body.
+RESERVED_FIELDS = frozenset({"id", "contactpersonen", "extra_fields", *_SCALAR_FIELDS})
+
+
+def _integer(value: Any) -> Any:
+    """``1.0`` -> ``1``: JSON Schema counts it as an integer, Recras may not."""
+    return int(value) if isinstance(value, float) else value
+
+
+def _person(person: Mapping[str, Any]) -> dict[str, Any]:
+    if "id" in person:
+        # A linked person is exactly {"id", "hoofdcontact"}, as the documentation defines
+        # it; changing an existing person's fields through /klanten is not documented.
+        return {"id": _integer(person["id"]), "hoofdcontact": person["hoofdcontact"]}
+    return {name: person[name] for name in _PERSON_FIELDS if name in person}
+
+
+def _extra_field(field: Mapping[str, Any]) -> dict[str, Any]:
+    value = _integer(field["value"]) if field["type"] == "number" else field["value"]
+    return {"name": field["name"], "type": field["type"], "value": value}
+
+
+def build_body(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``POST``/``PUT`` body for a validated record."""
+    body = {name: record[name] for name in _SCALAR_FIELDS if name in record}
+    if "bedrijf_id" in body:
+        body["bedrijf_id"] = _integer(body["bedrijf_id"])
+    body["contactpersonen"] = [_person(person) for person in record["contactpersonen"]]
+    # null means "not given": Recras expects an array whenever the field is present.
+    if record.get("extra_fields") is not None:
+        body["extra_fields"] = [_extra_field(field) for field in record["extra_fields"]]
+    return body
+
+
+def record_klant_id(record: Mapping[str, Any]) -> int | None:
+    """The Recras customer id a (validated) record names, if any."""
+    value = record.get("id")
+    return None if value is None else int(value)
+
+
+# -- identifying contact persons --------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return value.strip().casefold() if isinstance(value, str) else ""
+
+
+def person_identity(person: Mapping[str, Any]) -> str | None:
+    """How a contact person is recognised: by ``email1``, else by first plus last name."""
+    email = _text(person.get("email1"))
+    if email:
+        return f"email:{email}"
+    name = " ".join(filter(None, (_text(person.get("voornaam")), _text(person.get("achternaam")))))
+    return f"name:{name}" if name else None
+
+
+def main_contact(persons: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The person with ``hoofdcontact`` true, else the first (Recras lists the main first)."""
+    listed = list(persons)
+    return next((p for p in listed if p.get("hoofdcontact")), listed[0] if listed else None)
+
+
+def customer_identity(naam: Any, persons: Iterable[Mapping[str, Any]]) -> str:
+    """Recras's own notion of "the same customer": name plus main contact (see docs)."""
+    main = main_contact(persons) or {}
+    who = f"id:{main['id']}" if "id" in main else person_identity(main)
+    return json.dumps([naam if isinstance(naam, str) else None, who], ensure_ascii=False)
+
+
+def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
+    """Does a customer as Recras returns it (``GET /klanten/<id>``) have this identity?"""
+    persons = detail.get("contactpersonen") or []
+    main = main_contact(persons)
+    if main is None:
+        return False
+    naam, who = json.loads(identity)
+    if naam != detail.get("naam"):
+        return False
+    if isinstance(who, str) and who.startswith("id:"):
+        return who == f"id:{main.get('id')}"
+    return who is not None and who == person_identity(main)
+
+
+def link_existing_persons(
+    persons: list[dict[str, Any]], existing: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Replace new persons that already exist on the customer by links to them.
+
+    ``PUT`` replaces the contact list, so a person sent without ``id`` would become a second
+    copy of someone already there. Each existing person is linked at most once.
+    """
+    by_identity: dict[str, int] = {}
+    for person in existing:
+        identity = person_identity(person)
+        if identity and isinstance(person.get("id"), int):
+            by_identity.setdefault(identity, person["id"])
+    taken = {p["id"] for p in persons if "id" in p}
+    linked = []
+    for person in persons:
+        identity = None if "id" in person else person_identity(person)
+        found = by_identity.get(identity) if identity else None
+        if found is not None and found not in taken:
+            taken.add(found)
+            linked.append({"id": found, "hoofdcontact": person["hoofdcontact"]})
+        else:
+            linked.append(person)
+    return linked

@@ -1,0 +1,92 @@
+"""What the target did: counters, Singer metrics, progress lines and the final summary."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from singer_sdk import metrics
+
+#: Seconds between progress lines on long runs.
+PROGRESS_INTERVAL = 10.0
+
+CREATED = "created"
+MERGED = "merged"
+UPDATED = "updated"
+RECREATED = "recreated"
+REJECTED = "rejected"
+WOULD_CREATE = "would_create"
+WOULD_UPDATE = "would_update"
+OUTCOMES = (CREATED, MERGED, UPDATED, RECREATED, REJECTED, WOULD_CREATE, WOULD_UPDATE)
+
+
+class RunStats:
+    """Thread-safe outcome counters, mirrored as Singer ``record_count`` metrics."""
+
+    def __init__(self, stream: str = "klanten") -> None:
+        self.started = time.monotonic()
+        self.read = 0
+        self.counts = dict.fromkeys(OUTCOMES, 0)
+        self.stream = stream
+        self._lock = threading.Lock()
+        self._meters: dict[str, metrics.Counter] = {}
+
+    def count(self, outcome: str) -> None:
+        """One record ended as ``outcome``."""
+        with self._lock:
+            self.counts[outcome] += 1
+            meter = self._meters.get(outcome)
+            if meter is None:
+                tags = {metrics.Tag.STREAM: self.stream, metrics.Tag.STATUS: outcome}
+                meter = self._meters[outcome] = metrics.Counter(metrics.Metric.RECORD_COUNT, tags)
+            meter.increment()
+
+    def close(self) -> None:
+        """Log the final metric points."""
+        for meter in self._meters.values():
+            meter.exit()
+
+    @property
+    def written(self) -> int:
+        """Records Recras accepted."""
+        return sum(self.counts[o] for o in (CREATED, MERGED, UPDATED, RECREATED))
+
+    def line(self, retried: int, in_flight: int | None = None) -> str:
+        """One line with every counter."""
+        c = self.counts
+        text = (
+            f"{self.read} records read: {c[CREATED]} created, {c[MERGED]} merged, "
+            f"{c[UPDATED]} updated, {c[RECREATED]} recreated after a 404, "
+            f"{c[REJECTED]} rejected, {retried} requests retried"
+        )
+        if c[WOULD_CREATE] or c[WOULD_UPDATE]:
+            text += f"; dry run: {c[WOULD_CREATE]} would be created, {c[WOULD_UPDATE]} updated"
+        if in_flight is not None:
+            text += f"; {in_flight} in flight"
+        elapsed = time.monotonic() - self.started
+        return text + f" ({elapsed:.1f} s)"
+
+
+class ProgressReporter:
+    """Logs a progress line every ``interval`` seconds until stopped."""
+
+    def __init__(
+        self, logger: logging.Logger, line: Callable[[], str], interval: float = PROGRESS_INTERVAL
+    ) -> None:
+        self._logger = logger
+        self._line = line
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="recras-progress", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._logger.info("Progress: %s", self._line())
+
+    def stop(self) -> None:
+        """End the progress thread."""
+        self._stop.set()
+        self._thread.join()

@@ -1,0 +1,204 @@
+"""One target run: settings, and the resources every sink shares.
+
+Sinks validate and plan records on the main thread and hand them to :class:`Run`, which
+writes them on the writer threads (or, in a dry run, only counts what it would do), tracks
+checkpoints for STATE messages, and turns anything that must end the run into
+:class:`~target_recras.errors.TargetStopError` after logging the summary.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recras_api import ConnectionSettings, RecrasClient, RecrasError
+from target_recras import report
+from target_recras.errors import TargetStopError
+from target_recras.id_map import IdMap
+from target_recras.lanes import Checkpoints, OrderedLanes
+from target_recras.recovery import resolve_pending_creates
+from target_recras.rejects import RejectsFile
+from target_recras.upsert import Upserter, UpsertJob
+from target_recras.validation import Problem, RecordValidator
+
+DEFAULT_REJECTS_PATH = "recras-rejects.jsonl"
+DEFAULT_ID_MAP_PATH = "recras-id-map.sqlite3"
+DEFAULT_MAX_WORKERS = 4
+USER_AGENT = "target-recras"
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """The target's own settings, parsed from its config."""
+
+    connection: ConnectionSettings | None
+    max_workers: int
+    dry_run: bool
+    rejects_path: Path
+    max_rejects: int | None
+    id_map_path: Path
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
+        """Parse config; a dry run needs no credentials because it sends nothing."""
+        dry_run = bool(config.get("dry_run", False))
+        connection = None
+        if not dry_run or config.get("api_key") or config.get("username"):
+            connection = ConnectionSettings.from_config(config, USER_AGENT)
+        max_rejects = config.get("max_rejects")
+        return cls(
+            connection=connection,
+            max_workers=int(config.get("max_workers") or DEFAULT_MAX_WORKERS),
+            dry_run=dry_run,
+            rejects_path=Path(config.get("rejects_path") or DEFAULT_REJECTS_PATH),
+            max_rejects=None if max_rejects is None else int(max_rejects),
+            id_map_path=Path(config.get("id_map_path") or DEFAULT_ID_MAP_PATH),
+        )
+
+
+def stop_message(exc: BaseException) -> str:
+    """What the user reads when the run stops because of ``exc``."""
+    if isinstance(exc, TargetStopError):
+        return str(exc)
+    if isinstance(exc, RecrasError):
+        return f"{exc.message} The run stopped; no STATE was emitted past the last record written."
+    return f"Unexpected error ({type(exc).__name__}: {exc}); the run stopped."
+
+
+class Run:
+    """Shared state of one run; created when the first stream's sink is."""
+
+    def __init__(
+        self,
+        options: TargetOptions,
+        logger: logging.Logger,
+        emit_state: Callable[[dict[str, Any]], None],
+        input_line: Callable[[], int],
+    ) -> None:
+        self.options = options
+        self.logger = logger
+        self.input_line = input_line
+        self._emit_state = emit_state
+        self._stopped: TargetStopError | None = None
+        self._closed = False
+        self._progress: report.ProgressReporter | None = None
+        self.validator = RecordValidator()
+        self.stats = report.RunStats()
+        self.rejects = RejectsFile(options.rejects_path, options.max_rejects, logger)
+        self.checkpoints = Checkpoints(self._checkpoint)
+        self.id_map = IdMap(options.id_map_path, read_only=options.dry_run)
+        self.client: RecrasClient | None = None
+        self.lanes: OrderedLanes | None = None
+        if options.dry_run:
+            logger.info("Dry run: records are validated and planned; nothing is sent to Recras.")
+            self._upserter: Upserter | None = None
+        else:
+            assert options.connection is not None
+            self.client = RecrasClient(options.connection, logger, pool_size=options.max_workers)
+            self._upserter = Upserter(
+                client=self.client,
+                id_map=self.id_map,
+                rejects=self.rejects,
+                stats=self.stats,
+                checkpoints=self.checkpoints,
+                logger=logger,
+            )
+            self._guard(resolve_pending_creates, self.client, self.id_map, logger)
+            self.lanes = OrderedLanes(options.max_workers)
+        self._progress = report.ProgressReporter(logger, self.progress_line)
+
+    def progress_line(self) -> str:
+        """Counters so far, with retries and writes in flight."""
+        return self.stats.line(
+            self.client.retries if self.client else 0, self.lanes.pending if self.lanes else 0
+        )
+
+    def _checkpoint(self, state: dict[str, Any], watermark: int) -> None:
+        # Emit first, prune after: entries must outlive the STATE that makes them unneeded.
+        self._emit_state(state)
+        self.id_map.prune_natural(watermark)
+
+    def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
+        """Run ``action``; anything that must end the run becomes one logged TargetStopError."""
+        if self._stopped is not None:
+            raise self._stopped
+        try:
+            return action(*args)
+        except Exception as exc:
+            self._stopped = TargetStopError(stop_message(exc))
+            if not isinstance(exc, RecrasError | TargetStopError):
+                self.logger.exception("Unexpected error")
+            self.close(success=False)
+            raise self._stopped from exc
+
+    def reject(
+        self, problem: Problem, *, stream: str | None, record: Any = None, line: str | None = None
+    ) -> None:
+        """Reject a record (or an unreadable input line) on the main thread."""
+        seq = self.checkpoints.start()
+        self.stats.count(report.REJECTED)
+        try:
+            self._guard(
+                functools.partial(
+                    self.rejects.reject,
+                    problem,
+                    stream=stream,
+                    record=record,
+                    line=line,
+                    input_line=self.input_line(),
+                )
+            )
+        finally:
+            self.checkpoints.finish(seq)
+
+    def submit(self, job: UpsertJob) -> None:
+        """Write a validated record (or, in a dry run, count what would happen)."""
+        if self.lanes is None or self._upserter is None:
+            known = job.klant_id is not None or self.id_map.lookup(str(job.map_key)) is not None
+            self.stats.count(report.WOULD_UPDATE if known else report.WOULD_CREATE)
+            self.checkpoints.finish(job.seq)
+            return
+        self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.run, job))
+
+    def wait(self) -> None:
+        """Block until every record handed over so far is written or rejected."""
+        if self.lanes is not None:
+            self._guard(self.lanes.wait)
+
+    def finish(self) -> None:
+        """The input ended and everything is written: tidy up and log the summary."""
+        self.wait()
+        self.id_map.prune_natural()
+        self.close(success=True)
+
+    def close(self, *, success: bool) -> None:
+        """Release threads and files; log the summary (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._progress is not None:
+            self._progress.stop()
+        if self.lanes is not None:
+            self.lanes.close()
+        summary = self.progress_line() if not success else self.stats.line(self.retried)
+        self.logger.info("Summary: %s", summary)
+        if self.rejects.count:
+            self.logger.warning(
+                "%d record(s) were rejected; they are in %s with the reasons.",
+                self.rejects.count,
+                self.rejects.path,
+            )
+        self.stats.close()
+        self.rejects.close()
+        self.id_map.close()
+        if self.client is not None:
+            self.client.close()
+
+    @property
+    def retried(self) -> int:
+        """Requests retried so far."""
+        return self.client.retries if self.client else 0

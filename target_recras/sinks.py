@@ -1,0 +1,157 @@
+"""Sinks: ``klanten`` records become Recras customers; other streams are rejected."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from singer_sdk.sinks import BatchSink, Sink
+
+from target_recras.id_map import NATURAL, SOURCE
+from target_recras.payload import (
+    RESERVED_FIELDS,
+    build_body,
+    customer_identity,
+    record_klant_id,
+)
+from target_recras.upsert import UpsertJob
+from target_recras.validation import Problem
+
+if TYPE_CHECKING:
+    from singer_sdk.sinks.core import BaseJSONSchemaValidator
+
+    from target_recras.run import Run
+    from target_recras.target import TargetRecras
+
+#: The one stream this target writes.
+KLANTEN_STREAM = "klanten"
+
+
+def unsupported_stream_hint(stream: str) -> str:
+    """Why records of ``stream`` are refused, and how to fix it."""
+    maps = json.dumps({"stream_maps": {stream: {"__alias__": KLANTEN_STREAM}}})
+    return (
+        f"stream '{stream}' is not supported: target-recras only writes customers from stream "
+        f"'{KLANTEN_STREAM}'. If these records are Recras customers, rename the stream with "
+        f"stream_maps, e.g. {maps}"
+    )
+
+
+class _RecrasSink(Sink):
+    """Shared by both sinks: the run they report to; no SDK record validation."""
+
+    def __init__(
+        self,
+        target: TargetRecras,
+        stream_name: str,
+        schema: dict,
+        key_properties: Sequence[str] | None,
+    ) -> None:
+        self.run: Run = target.run
+        super().__init__(target, stream_name, schema, key_properties)
+
+    def get_validator(self) -> BaseJSONSchemaValidator | None:
+        """None: records are checked against the Recras body schema by the run instead.
+
+        The stream's own schema says nothing about what Recras accepts (stream maps even
+        type computed arrays as strings), and the SDK's validator would stop the run at the
+        first bad record instead of rejecting it.
+        """
+        return None
+
+
+class KlantenSink(_RecrasSink, BatchSink):
+    """Validates each record, plans its upsert and hands it to the writer threads.
+
+    Writing starts at once, so a "batch" only marks when the SDK waits for the writes to
+    finish: when it drains (size limit, record age, end of input).
+    """
+
+    def setup(self) -> None:
+        """Work out the source key: the key properties other than the Recras ``id``."""
+        super().setup()
+        self.source_keys = [name for name in self.key_properties if name != "id"]
+        self._known_fields = RESERVED_FIELDS | set(self.source_keys)
+        self._warned_fields: set[str] = set()
+        if self.source_keys:
+            self.logger.info(
+                "Upserting by source key %s (id map %s).",
+                ", ".join(self.source_keys),
+                self.run.options.id_map_path,
+            )
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Reject an invalid record; queue a valid one for writing."""
+        run = self.run
+        run.stats.read += 1
+        problem = run.validator.check(record) or self._source_key_problem(record)
+        if problem is not None:
+            run.reject(problem, stream=self.stream_name, record=record)
+            return
+        self._warn_unsent_fields(record)
+        klant_id = record_klant_id(record)
+        identity = customer_identity(record.get("naam"), record["contactpersonen"])
+        map_key, kind = None, None
+        if self.source_keys:
+            values = {name: record[name] for name in self.source_keys}
+            map_key = f"{SOURCE}:" + json.dumps(values, sort_keys=True, ensure_ascii=False)
+            kind = SOURCE
+        elif klant_id is None:
+            map_key, kind = f"{NATURAL}:{identity}", NATURAL
+        run.submit(
+            UpsertJob(
+                seq=run.checkpoints.start(),
+                input_line=run.input_line(),
+                stream=self.stream_name,
+                record=record,
+                body=build_body(record),
+                klant_id=klant_id,
+                map_key=map_key,
+                kind=kind,
+                identity=identity,
+            )
+        )
+
+    def process_batch(self, context: dict) -> None:
+        """Wait until every record handed over is written or rejected."""
+        self.run.wait()
+
+    def _source_key_problem(self, record: dict[str, Any]) -> Problem | None:
+        for name in self.source_keys:
+            if record.get(name) is None:
+                return Problem(
+                    f"the source key {name} is missing or null; without it this customer "
+                    "could not be found again on the next run",
+                    name,
+                )
+        return None
+
+    def _warn_unsent_fields(self, record: dict[str, Any]) -> None:
+        unsent = record.keys() - self._known_fields - self._warned_fields
+        if unsent:
+            self._warned_fields |= unsent
+            self.logger.warning(
+                "Field(s) %s of stream %s are not part of the Recras customer shape and are "
+                "not sent.",
+                ", ".join(sorted(unsent)),
+                self.stream_name,
+            )
+
+
+class UnsupportedStreamSink(_RecrasSink):
+    """Any stream but ``klanten``: every record is rejected with a hint."""
+
+    def setup(self) -> None:
+        """Say once, up front, what is wrong with the stream."""
+        super().setup()
+        self.hint = unsupported_stream_hint(self.stream_name)
+        self.logger.warning("Records will be rejected: %s", self.hint)
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Reject the record."""
+        self.run.stats.read += 1
+        self.run.reject(Problem(self.hint, None), stream=self.stream_name, record=record)
+
+    def process_batch(self, context: dict) -> None:
+        """Nothing is ever queued."""

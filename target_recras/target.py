@@ -1,0 +1,196 @@
+"""target-recras: create and update Recras customers from Singer ``klanten`` records."""
+
+from __future__ import annotations
+
+import copy
+import sys
+import threading
+from typing import Any
+
+from singer_sdk import typing as th
+from singer_sdk.helpers.capabilities import PluginCapabilities
+from singer_sdk.target_base import Target
+
+from recras_api import connection_properties, max_workers_property
+from target_recras.errors import TargetStopError
+from target_recras.reader import RecrasMessageReader
+from target_recras.run import (
+    DEFAULT_ID_MAP_PATH,
+    DEFAULT_REJECTS_PATH,
+    USER_AGENT,
+    Run,
+    TargetOptions,
+)
+from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
+from target_recras.validation import Problem
+
+
+class TargetRecras(Target):
+    """Upserts customers (klanten) into Recras through ``POST``/``PUT /api2/klanten``."""
+
+    name = "target-recras"
+    default_sink_class = KlantenSink
+    message_reader_class = RecrasMessageReader
+    # No VALIDATE_RECORDS: every record is always checked against the Recras body schema
+    # (an invalid record is never sent), so the SDK's on/off switch would be misleading.
+    capabilities = [  # noqa: RUF012 - the SDK declares this as a plain class attribute
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
+    config_jsonschema = th.PropertiesList(
+        *connection_properties(USER_AGENT),
+        max_workers_property(
+            "How many writes to Recras run at the same time. Records of one customer are "
+            "always written one after another, in input order."
+        ),
+        th.Property(
+            "dry_run",
+            th.BooleanType,
+            default=False,
+            title="Dry run",
+            description=(
+                "Validate every record and report what would be created or updated, without "
+                "sending anything to Recras or changing the id map. Rejects are still written "
+                "to `rejects_path`. Credentials are optional in a dry run."
+            ),
+        ),
+        th.Property(
+            "rejects_path",
+            th.StringType,
+            default=DEFAULT_REJECTS_PATH,
+            title="Rejects file",
+            description=(
+                "JSON Lines file that receives every rejected record (and unreadable input "
+                "line) with the reason and the field path. Appended to, never truncated."
+            ),
+        ),
+        th.Property(
+            "max_rejects",
+            th.IntegerType(minimum=0),
+            title="Max rejects",
+            description=(
+                "Stop the run when more records than this are rejected; 0 stops at the first "
+                "reject. Unset: no limit (every reject still goes to `rejects_path`)."
+            ),
+        ),
+        th.Property(
+            "id_map_path",
+            th.StringType,
+            default=DEFAULT_ID_MAP_PATH,
+            title="Id map file",
+            description=(
+                "SQLite file that maps source keys (the stream's key properties, e.g. "
+                "`external_id`) to Recras customer ids, so later runs update instead of "
+                "creating. Keep it between runs."
+            ),
+        ),
+    ).to_dict()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._run: Run | None = None
+        self._state_lock = threading.Lock()
+        self._emitted_state: Any = None
+        reader = self.message_reader
+        if isinstance(reader, RecrasMessageReader):
+            reader.on_bad_line = self._reject_line
+
+    @property
+    def run(self) -> Run:
+        """The run's shared resources, created on first use (not for ``--about``)."""
+        if self._run is None:
+            reader = self.message_reader
+            self._run = Run(
+                TargetOptions.from_config(self.config),
+                self.logger,
+                self._write_state_message,
+                lambda: getattr(reader, "line_number", 0),
+            )
+        return self._run
+
+    def get_sink_class(self, stream_name: str) -> type[KlantenSink | UnsupportedStreamSink]:
+        """``klanten`` gets the real sink; any other stream one that rejects with a hint."""
+        return KlantenSink if stream_name == KLANTEN_STREAM else UnsupportedStreamSink
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _reject_line(self, line: str, reason: str) -> None:
+        self.run.reject(Problem(reason, None), stream=None, line=line)
+
+    def _process_record_message(self, message_dict: dict) -> None:
+        """The SDK's record handling minus what this target replaces, plus rejects.
+
+        Stream maps apply as usual. Not done here: the SDK's schema validation and timestamp
+        parsing (the sink validates against the Recras schema and never converts values),
+        ``_sdc_*`` metadata (never sent), and stopping the run on a record that arrives
+        before its SCHEMA or lacks a key property (those records are rejected instead).
+        """
+        stream, record = message_dict.get("stream"), message_dict.get("record")
+        if not isinstance(stream, str) or not isinstance(record, dict):
+            problem = Problem("a RECORD message needs a 'stream' name and a 'record' object", None)
+            self.run.reject(problem, stream=stream if isinstance(stream, str) else None)
+            return
+        stream_maps = self.mapper.stream_maps.get(stream)
+        if stream_maps is None:
+            self._reject_before_schema(stream, record)
+            return
+        for stream_map in stream_maps:
+            transformed = stream_map.transform(copy.copy(record))
+            if transformed is None:
+                continue  # filtered out by a stream map
+            sink = self._sinks_active.get(stream_map.stream_alias)
+            if sink is None:
+                self._reject_before_schema(stream_map.stream_alias, transformed)
+                continue
+            sink.tally_record_read()
+            sink.process_record(transformed, {})
+            sink.record_counter_metric.increment()
+            if sink.is_full:
+                self.drain_one(sink)
+        self._handle_max_record_age()
+
+    def _reject_before_schema(self, stream: str, record: dict) -> None:
+        problem = Problem(
+            f"RECORD for stream '{stream}' arrived before its SCHEMA message; the tap must "
+            "send SCHEMA first (its key properties decide how the record is matched)",
+            None,
+        )
+        self.run.reject(problem, stream=stream, record=record)
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Queue the STATE until every record before it is written or rejected."""
+        self._assert_line_requires(message_dict, requires={"value"})
+        state = message_dict["value"]
+        if self._latest_state == state:
+            return
+        self._latest_state = state
+        self.run.checkpoints.add_state(state)
+
+    def _write_state_message(self, state: dict) -> None:
+        """Emit a STATE once (checkpoints and the SDK's final drain may both offer it)."""
+        with self._state_lock:
+            if state == self._emitted_state:
+                return
+            super()._write_state_message(state)
+            self._emitted_state = copy.deepcopy(state)
+
+    def process_endofpipe(self) -> None:
+        """Drain (which emits the last STATE), then log the summary."""
+        super().process_endofpipe()
+        self.run.finish()
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:
+        """Run the CLI; a :class:`TargetStopError` ends it with its message and exit code 1."""
+        try:
+            super().invoke(**kwargs)
+        except TargetStopError as stop:
+            cls.logger.critical("%s", stop)
+            sys.exit(1)
+
+
+if __name__ == "__main__":
+    TargetRecras.cli()

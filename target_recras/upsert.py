@@ -1,0 +1,172 @@
+"""Writing one record to Recras: the upsert rules (docs/target.md, "Upsert rules").
+
+1. The record has ``id``: ``PUT /api2/klanten/<id>``. A 404 rejects the record: it names a
+   customer that no longer exists, and creating a new one would not give it that id.
+2. Else the record has a map key (its source key, or for keyless records its identity while a
+   crash could replay it): an id found in the id map is updated with ``PUT``; a 404 there
+   means the customer was deleted in Recras, so the stale entry is dropped and the customer
+   created again (counted as *recreated*, with a warning).
+3. Otherwise ``POST``; the id from the answer (201 created, 200 merged) goes into the id map.
+
+A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
+that already exist by ``id``, because ``PUT`` replaces the contact list.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from recras_api import (
+    RecrasClient,
+    RecrasHTTPError,
+    RecrasInputRejectedError,
+    RecrasInvalidResponseError,
+    RecrasNotFoundError,
+)
+from target_recras import report
+from target_recras.id_map import IdMap
+from target_recras.lanes import Checkpoints
+from target_recras.payload import link_existing_persons
+from target_recras.rejects import RejectsFile
+from target_recras.validation import Problem
+
+#: Recras (and the sandbox) name the field at the start of a 406 message.
+_FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
+
+
+@dataclass(frozen=True)
+class UpsertJob:
+    """One validated record, ready to be written."""
+
+    seq: int
+    input_line: int | None
+    stream: str
+    record: dict[str, Any]
+    body: dict[str, Any]
+    klant_id: int | None
+    map_key: str | None
+    kind: str | None
+    identity: str
+
+    @property
+    def lane(self) -> str:
+        """Records with the same lane are written one after another, in input order."""
+        return f"id:{self.klant_id}" if self.klant_id is not None else str(self.map_key)
+
+
+class _RejectError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.reason)
+        self.problem = problem
+
+
+class Upserter:
+    """Applies :class:`UpsertJob` objects; called on the writer threads."""
+
+    def __init__(
+        self,
+        *,
+        client: RecrasClient,
+        id_map: IdMap,
+        rejects: RejectsFile,
+        stats: report.RunStats,
+        checkpoints: Checkpoints,
+        logger: logging.Logger,
+    ) -> None:
+        self.client = client
+        self.id_map = id_map
+        self.rejects = rejects
+        self.stats = stats
+        self.checkpoints = checkpoints
+        self.logger = logger
+
+    def run(self, job: UpsertJob) -> None:
+        """Write or reject one record. Errors that must stop the run propagate."""
+        try:
+            outcome = self._apply(job)
+        except _RejectError as rejected:
+            self._reject(job, rejected.problem)
+        except RecrasInputRejectedError as exc:
+            match = _FIELD_IN_MESSAGE.search(exc.message)
+            problem = Problem(
+                f"Recras refused the record (406): {exc.message}",
+                match.group(1) if match else None,
+            )
+            self._reject(job, problem)
+        except RecrasHTTPError as exc:
+            if exc.status is None or exc.status >= 500:
+                raise
+            self._reject(job, Problem(f"Recras refused the record: {exc.message}", None))
+        else:
+            self.stats.count(outcome)
+            self.checkpoints.finish(job.seq)
+
+    def _reject(self, job: UpsertJob, problem: Problem) -> None:
+        self.stats.count(report.REJECTED)
+        try:
+            self.rejects.reject(
+                problem,
+                stream=job.stream,
+                record=job.record,
+                input_line=job.input_line,
+                klant_id=job.klant_id,
+            )
+        finally:
+            self.checkpoints.finish(job.seq)
+
+    def _apply(self, job: UpsertJob) -> str:
+        if job.klant_id is not None:
+            try:
+                self._put(job.klant_id, job.body)
+            except RecrasNotFoundError as exc:
+                msg = (
+                    f"customer {job.klant_id} does not exist in Recras (deleted?); the record "
+                    "names it by id, so it is not created again"
+                )
+                raise _RejectError(Problem(msg, "id")) from exc
+            if job.map_key is not None and job.kind is not None:
+                self.id_map.store(job.map_key, job.kind, job.identity, job.klant_id, job.seq)
+            return report.UPDATED
+        assert job.map_key is not None and job.kind is not None  # set for records without id
+        outcome = report.CREATED
+        known = self.id_map.lookup(job.map_key)
+        if known is not None:
+            try:
+                self._put(known, job.body)
+            except RecrasNotFoundError:
+                self.logger.warning(
+                    "Customer %d (id map entry %s) no longer exists in Recras; creating it "
+                    "again (input line %s).",
+                    known,
+                    job.map_key,
+                    job.input_line,
+                )
+                outcome = report.RECREATED
+            else:
+                return report.UPDATED
+        self.id_map.begin_create(job.map_key, job.kind, job.identity, job.seq)
+        try:
+            result = self.client.create_klant(job.body)
+        except (RecrasInputRejectedError, RecrasHTTPError):
+            self.id_map.forget(job.map_key)  # refused: nothing was created
+            raise
+        if result.klant_id is None:
+            msg = (
+                f"POST /api2/klanten answered {result.status} without a customer id (no id in "
+                "the body, no Location header); the id map cannot record it"
+            )
+            raise RecrasInvalidResponseError(msg, status=result.status)
+        self.id_map.store(job.map_key, job.kind, job.identity, result.klant_id, job.seq)
+        if outcome == report.RECREATED:
+            return outcome
+        return report.CREATED if result.status == 201 else report.MERGED
+
+    def _put(self, klant_id: int, body: dict[str, Any]) -> None:
+        persons = body["contactpersonen"]
+        if any("id" not in person for person in persons):
+            existing = self.client.get_klant(klant_id).get("contactpersonen") or []
+            body = {**body, "contactpersonen": link_existing_persons(persons, existing)}
+        self.client.update_klant(klant_id, body)
