@@ -72,7 +72,7 @@ class IdMap:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
         if self._db is not None:
             rows = self._db.execute("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")

@@ -9,12 +9,7 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.sinks import BatchSink, Sink
 
 from target_recras.id_map import NATURAL, SOURCE
-from target_recras.payload import (
-    RESERVED_FIELDS,
-    build_body,
-    customer_identity,
-    record_klant_id,
-)
+from target_recras.payload import RESERVED_FIELDS, customer_identity, record_klant_id
 from target_recras.upsert import UpsertJob
 from target_recras.validation import Problem
 
@@ -91,13 +86,13 @@ class KlantenSink(_RecrasSink, BatchSink):
             return
         self._warn_unsent_fields(record)
         klant_id = record_klant_id(record)
-        identity = customer_identity(record.get("naam"), record["contactpersonen"])
         map_key, kind = None, None
         if self.source_keys:
-            values = {name: record[name] for name in self.source_keys}
-            map_key = f"{SOURCE}:" + json.dumps(values, sort_keys=True, ensure_ascii=False)
-            kind = SOURCE
+            # repr() quotes strings, so "a" and 'a"' or 1 and "1" stay distinct keys.
+            values = ",".join(f"{name}={record[name]!r}" for name in self.source_keys)
+            map_key, kind = f"{SOURCE}:{values}", SOURCE
         elif klant_id is None:
+            identity = customer_identity(record.get("naam"), record["contactpersonen"])
             map_key, kind = f"{NATURAL}:{identity}", NATURAL
         run.submit(
             UpsertJob(
@@ -105,11 +100,9 @@ class KlantenSink(_RecrasSink, BatchSink):
                 input_line=run.input_line(),
                 stream=self.stream_name,
                 record=record,
-                body=build_body(record),
                 klant_id=klant_id,
                 map_key=map_key,
                 kind=kind,
-                identity=identity,
             )
         )
 

@@ -29,7 +29,7 @@ from recras_api import (
 from target_recras import report
 from target_recras.id_map import IdMap
 from target_recras.lanes import Checkpoints
-from target_recras.payload import link_existing_persons
+from target_recras.payload import build_body, customer_identity, link_existing_persons
 from target_recras.rejects import RejectsFile
 from target_recras.validation import Problem
 
@@ -45,11 +45,14 @@ class UpsertJob:
     input_line: int | None
     stream: str
     record: dict[str, Any]
-    body: dict[str, Any]
     klant_id: int | None
     map_key: str | None
     kind: str | None
-    identity: str
+
+    @property
+    def identity(self) -> str:
+        """Name plus main contact: how a lost create is found again (recovery)."""
+        return customer_identity(self.record.get("naam"), self.record["contactpersonen"])
 
     @property
     def lane(self) -> str:
@@ -118,9 +121,11 @@ class Upserter:
             self.checkpoints.finish(job.seq)
 
     def _apply(self, job: UpsertJob) -> str:
+        # Built here rather than on the main thread, which only validates and plans.
+        body = build_body(job.record)
         if job.klant_id is not None:
             try:
-                self._put(job.klant_id, job.body)
+                self._put(job.klant_id, body)
             except RecrasNotFoundError as exc:
                 msg = (
                     f"customer {job.klant_id} does not exist in Recras (deleted?); the record "
@@ -135,7 +140,7 @@ class Upserter:
         known = self.id_map.lookup(job.map_key)
         if known is not None:
             try:
-                self._put(known, job.body)
+                self._put(known, body)
             except RecrasNotFoundError:
                 self.logger.warning(
                     "Customer %d (id map entry %s) no longer exists in Recras; creating it "
@@ -149,7 +154,7 @@ class Upserter:
                 return report.UPDATED
         self.id_map.begin_create(job.map_key, job.kind, job.identity, job.seq)
         try:
-            result = self.client.create_klant(job.body)
+            result = self.client.create_klant(body)
         except (RecrasInputRejectedError, RecrasHTTPError):
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise

@@ -2,19 +2,13 @@
 
 Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``):
 
-* the fast path, fastjsonschema's compiled code, decides *whether* a record is valid;
+* the fast path, :func:`target_recras.fastcheck.compile_checker`, decides *whether* a record
+  is valid (fastjsonschema's compiled code, should the schema ever use a keyword that
+  compiler does not support);
 * jsonschema, the reference implementation, explains *why* an invalid record is invalid
   (message and field path). It only runs for records the fast path refused.
 
 tests/test_target_validation.py proves that both accept and refuse exactly the same records.
-
-fastjsonschema builds an error message for every failing branch it tries, including the
-branches of ``if``/``not``/``allOf`` that fail on perfectly valid records, and those messages
-call ``str.format(**locals())`` inside a very large function: ~140 µs per customer record.
-Only the yes/no answer is needed from it, so :func:`compile_fast_validator` replaces each of
-those ``raise`` statements by raising a bare exception class (~10x faster), and falls back to
-the unchanged compiled code if fastjsonschema ever generates code this rewrite does not
-recognise.
 """
 
 from __future__ import annotations
@@ -25,14 +19,12 @@ from typing import Any
 
 import fastjsonschema
 import jsonschema
-from fastjsonschema import JsonSchemaValueException
 
 from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
+from target_recras.fastcheck import UnsupportedSchemaError, compile_checker
 
 #: Longest reason kept from a validator message (messages quote the offending value).
 MAX_REASON_CHARS = 300
-
-_RAISE = "raise JsonSchemaValueException("
 
 
 @dataclass(frozen=True)
@@ -43,29 +35,21 @@ class Problem:
     field_path: str | None
 
 
-class _Invalid(JsonSchemaValueException):
-    """Raised by the rewritten fast validator; carries no message (jsonschema explains)."""
+def fast_checker(schema: dict[str, Any]) -> Callable[[Any], bool]:
+    """The quickest available yes/no validator for ``schema``."""
+    try:
+        return compile_checker(schema)
+    except UnsupportedSchemaError:
+        validate = fastjsonschema.compile(schema)
 
-    def __init__(self) -> None:
-        Exception.__init__(self)
+    def check(instance: Any) -> bool:
+        try:
+            validate(instance)
+        except fastjsonschema.JsonSchemaValueException:
+            return False
+        return True
 
-
-def compile_fast_validator(schema: dict[str, Any]) -> Callable[[Any], Any]:
-    """fastjsonschema's validator for ``schema``, rewritten to raise without a message."""
-    code = fastjsonschema.compile_to_code(schema)
-    lines = []
-    for line in code.splitlines():
-        body = line.lstrip()
-        indent = line[: len(line) - len(body)]
-        lines.append(indent + "raise _Invalid" if body.startswith(_RAISE) else line)
-    rewritten = "\n".join(lines)
-    if _RAISE in rewritten or "locals()" in rewritten:
-        # A raise spread over several lines: keep fastjsonschema's own code.
-        return fastjsonschema.compile(schema)
-    namespace: dict[str, Any] = {"_Invalid": _Invalid}
-    exec(compile(rewritten, "<fast klant validator>", "exec"), namespace)  # noqa: S102
-    validate: Callable[[Any], Any] = namespace["validate"]
-    return validate
+    return check
 
 
 def format_path(parts: Iterable[str | int]) -> str | None:
@@ -84,16 +68,8 @@ class RecordValidator:
     """Checks records against the payload schema plus the rules draft 7 cannot express."""
 
     def __init__(self, schema: dict[str, Any] = KLANT_PAYLOAD_SCHEMA) -> None:
-        self._fast = compile_fast_validator(schema)
+        self.is_schema_valid = fast_checker(schema)
         self._reference = jsonschema.Draft7Validator(schema)
-
-    def is_schema_valid(self, record: Any) -> bool:
-        """The fast path's verdict on the schema alone."""
-        try:
-            self._fast(record)
-        except JsonSchemaValueException:
-            return False
-        return True
 
     def check(self, record: dict[str, Any]) -> Problem | None:
         """None when the record can be sent; else the first problem found."""
