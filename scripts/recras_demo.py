@@ -240,8 +240,10 @@ class Meltano:
 
     def _digest(self, raw: str, result: MeltanoRun) -> None:
         try:
-            event: dict[str, Any] = json.loads(raw)
+            event: Any = json.loads(raw)
         except ValueError:
+            event = None
+        if not isinstance(event, dict):  # a command's own output, not a log line
             if raw.strip():
                 self.echo(f"      {raw}")
             return
