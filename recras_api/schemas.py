@@ -81,6 +81,7 @@ KLANT_SCHEMA: dict[str, Any] = {
         # Undocumented on the list page but carried by real list items.
         "landcode": NULLABLE_STRING,
         "btw_nummer": NULLABLE_STRING,
+        "kvk_nummer": NULLABLE_STRING,
         "mag_type_wijzigen": {"type": ["boolean", "null"]},
         "_links": {"type": ["object", "null"], "additionalProperties": True},
         "contactpersonen": {"type": ["array", "null"], "items": CONTACTPERSOON_SCHEMA},

@@ -8,15 +8,14 @@ returns its parsed Singer messages.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from tap_recras.tap import TapRecras
+from typing import IO, Any
 
 
 def make_catalog(
@@ -29,16 +28,22 @@ def make_catalog(
     """A catalog with ``klanten`` selected, plus the chosen contact-person parts.
 
     ``nested``: the ``klanten.contactpersonen`` property; ``persons``: the child stream;
-    ``full_table``: ask for FULL_TABLE replication of both streams.
+    ``full_table``: ask for FULL_TABLE replication of both streams, as Meltano's
+    ``metadata: {"*": {replication-method: FULL_TABLE}}`` does.
     """
-    catalog: dict[str, Any] = TapRecras(config=dict(config), setup_mapper=False).catalog_dict
+    with tempfile.TemporaryDirectory(prefix="tap-recras-") as tmp:
+        args = [*tap_command(), *write_inputs(Path(tmp), config), "--discover"]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
+    catalog: dict[str, Any] = json.loads(done.stdout)
     for entry in catalog["streams"]:
+        if full_table:
+            entry["replication_method"] = "FULL_TABLE"
         for item in entry["metadata"]:
             meta = item["metadata"]
             if item["breadcrumb"] == []:
                 meta["selected"] = entry["tap_stream_id"] == "klanten" or persons
                 if full_table:
-                    meta["forced-replication-method"] = "FULL_TABLE"
+                    meta["replication-method"] = "FULL_TABLE"
             elif item["breadcrumb"] == ["properties", "contactpersonen"]:
                 meta["selected"] = nested
     return catalog
@@ -106,16 +111,46 @@ def write_inputs(
     return args
 
 
+def tap_env(log_level: str = "DEBUG") -> dict[str, str]:
+    """The environment for a tap subprocess, logging at ``log_level``."""
+    return {**os.environ, "TAP_RECRAS_LOGLEVEL": log_level}
+
+
+def start_tap(
+    directory: Path,
+    config: Mapping[str, Any],
+    *,
+    catalog: Mapping[str, Any] | None = None,
+    state: Mapping[str, Any] | None = None,
+    log_level: str = "DEBUG",
+    stderr: IO[str] | int = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    """Start ``tap-recras`` with its inputs in ``directory``; stdout is a pipe.
+
+    Pass a file as ``stderr`` when stdout is read line by line: a DEBUG log fills a pipe
+    nobody reads, and the tap would block.
+    """
+    args = [*tap_command(), *write_inputs(directory, config, catalog, state)]
+    return subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=stderr, text=True, env=tap_env(log_level)
+    )
+
+
 def run_tap(
     config: Mapping[str, Any],
     *,
     catalog: Mapping[str, Any] | None = None,
     state: Mapping[str, Any] | None = None,
-    extra_args: Sequence[str] = (),
+    log_level: str = "DEBUG",
     timeout: float = 300.0,
 ) -> TapRun:
     """Run ``tap-recras`` to completion and parse its stdout."""
     with tempfile.TemporaryDirectory(prefix="tap-recras-") as tmp:
-        args = [*tap_command(), *write_inputs(Path(tmp), config, catalog, state), *extra_args]
-        done = subprocess.run(args, capture_output=True, text=True, timeout=timeout, check=False)
-    return TapRun(done.returncode, parse_messages(done.stdout), done.stdout, done.stderr)
+        process = start_tap(Path(tmp), config, catalog=catalog, state=state, log_level=log_level)
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate()
+    return TapRun(process.returncode, parse_messages(stdout), stdout, stderr)
