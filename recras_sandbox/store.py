@@ -18,13 +18,17 @@ import random
 import sqlite3
 import threading
 from collections.abc import Iterator
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from pathlib import Path
 from typing import Any
 
 from recras_sandbox import model, seed
 from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
 
-MergeKey = tuple[str, str]
+#: (naam, lower-case main e-mail) joined into one string: a million keys stay compact.
+MergeKey = str
+_NAAM_MARK = ',"naam":'
+_EMAIL_MARK = ',"email1":'
 
 
 class _Database:
@@ -90,10 +94,9 @@ class Store:
         self._ids: list[int] = []
         self._max_person_id = 0
         self._shuffled: tuple[tuple[int, int], dict[int | None, list[int]]] | None = None
-        # Built on the first POST: (naam, lower-case main e-mail) -> customer ids, and
-        # main person id -> customers it heads, to keep the former current.
-        self._merge_index: dict[MergeKey, set[int]] | None = None
-        self._main_of: dict[int, set[int]] = {}
+        # Built on the first POST: merge key -> customer id (a list when several share
+        # it). Entries may go stale after edits; lookups confirm against current data.
+        self._merge_index: dict[MergeKey, int | list[int]] | None = None
         self._db = _Database(db_path) if db_path else None
 
     # ----------------------------------------------------------------- setup
@@ -357,23 +360,29 @@ class Store:
         replace_extra: bool = False,
     ) -> None:
         """Store a customer and its changed persons; re-serialize only what changed."""
+        email_changed = []
         for pid, record in changed_persons.items():
+            old = self._persons.get(pid)
             self._persons[pid] = model.dumps(record)
+            if old is not None and _string_after(old, _EMAIL_MARK) != record.get("email1"):
+                email_changed.append(pid)
         main = changed_persons.get(members[0]) or self._person(members[0])
         customer["displaynaam"] = model.displaynaam(customer.get("naam"), main)
         self._items[cid] = model.dumps(model.ordered_customer(customer))
-        old_main = self._members.get(cid, (0,))[0]
         self._members[cid] = members
         if extra_fields is not None:
             merged = {} if replace_extra else {f["name"]: f for f in self._extra.get(cid, [])}
             merged.update((f["name"], f) for f in extra_fields)
             self._extra[cid] = list(merged.values())
         if self._merge_index is not None:
-            self._main_of.get(old_main, set()).discard(cid)
             self._index(cid)
-            for pid in changed_persons:
-                for other in self._main_of.get(pid, set()) - {cid}:
-                    self._index(other)
+            if email_changed:
+                # Rare: a person's e-mail changed; customers it heads get a new key.
+                # Seeded data keeps no person -> customer map, hence the scan.
+                heads = set(email_changed)
+                for other, other_members in self._members.items():
+                    if other_members[0] in heads:
+                        self._index(other)
         if self._db is not None:
             extra = self._extra.get(cid)
             self._db.save(
@@ -391,16 +400,26 @@ class Store:
     # ----------------------------------------------------------------- merging
 
     def _key_of(self, cid: int) -> MergeKey | None:
-        naam = json.loads(self._items[cid]).get("naam")
-        email = self._person(self._members[cid][0]).get("email1")
+        # Reads the two strings straight from the cached JSON: building the index for a
+        # million customers with json.loads would take many seconds.
+        naam = _string_after(self._items[cid], _NAAM_MARK)
+        email = _string_after(self._persons[self._members[cid][0]], _EMAIL_MARK)
         return _merge_key(naam, email)
 
     def _index(self, cid: int) -> None:
-        assert self._merge_index is not None
-        self._main_of.setdefault(self._members[cid][0], set()).add(cid)
+        index = self._merge_index
+        assert index is not None
         key = self._key_of(cid)
-        if key is not None:
-            self._merge_index.setdefault(key, set()).add(cid)
+        if key is None:
+            return
+        current = index.get(key)
+        if current is None:
+            index[key] = cid
+        elif isinstance(current, int):
+            if current != cid:
+                index[key] = [current, cid]
+        elif cid not in current:
+            current.append(cid)
 
     def _find_merge_target(self, data: CustomerInput) -> int | None:
         assert data.persons is not None
@@ -415,7 +434,8 @@ class Store:
             self._merge_index = {}
             for cid in self._ids:
                 self._index(cid)
-        candidates = self._merge_index.get(key, set())
+        found = self._merge_index.get(key)
+        candidates = [] if found is None else [found] if isinstance(found, int) else found
         # Entries can be stale after edits; confirm against the current data.
         for cid in sorted(candidates):
             if self._key_of(cid) == key:
@@ -467,4 +487,20 @@ def _merge_key(naam: object, email: object) -> MergeKey | None:
     """Name (exact) plus main e-mail (trimmed, case-insensitive); None if either is empty."""
     if not isinstance(naam, str) or not naam or not isinstance(email, str) or not email.strip():
         return None
-    return naam, email.strip().lower()
+    return f"{naam}\x00{email.strip().lower()}"
+
+
+def _string_after(item: bytes, mark: str) -> str | None:
+    """The JSON string value following ``mark`` in compact ASCII JSON; None for null.
+
+    Safe because a quote inside a JSON string is escaped, so ``,"naam":`` cannot occur
+    inside a value.
+    """
+    text = item.decode("ascii")
+    pos = text.find(mark)
+    if pos < 0:
+        return None
+    pos += len(mark)
+    if text.startswith('"', pos):
+        return scanstring(text, pos + 1)[0]
+    return None

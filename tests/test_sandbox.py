@@ -702,3 +702,24 @@ def test_cli_fixed_port() -> None:
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_merge_follows_an_email_changed_through_another_customer(sandbox: SandboxProcess) -> None:
+    dump = sandbox.customers()
+    owner = next(c for c in dump if c["naam"])
+    other = next(c for c in dump if c["id"] != owner["id"])
+    person = owner["contactpersonen"][0]
+    # The first POST builds the merge index.
+    assert send(sandbox, "POST", "/api2/klanten", new_customer("Eerste")).status_code == 201
+    body = {
+        "contactpersonen": [
+            {"id": other["contactpersonen"][0]["id"], "hoofdcontact": True},
+            {"id": person["id"], "email1": "nieuw@example.nl", "hoofdcontact": False},
+        ]
+    }
+    assert send(sandbox, "PUT", f"/api2/klanten/{other['id']}", body).status_code == 200
+    response = send(
+        sandbox, "POST", "/api2/klanten", new_customer(owner["naam"], "NIEUW@example.nl")
+    )
+    assert response.status_code == 200
+    assert response.json()["id"] == owner["id"]
