@@ -110,7 +110,10 @@ class SandboxProcess:
         self._proc = subprocess.Popen(
             args, stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL
         )
-        timeout = start_timeout if start_timeout is not None else 15.0 + customers / 40_000
+        if start_timeout is None:
+            # Generation runs ~100k customers/s; a fresh SQLite file also stores them.
+            start_timeout = 15.0 + customers / 40_000 * (3 if db is not None else 1)
+        timeout = start_timeout
         try:
             self._wait_ready(port_file, timeout)
         except BaseException:
