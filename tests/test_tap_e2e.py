@@ -128,6 +128,22 @@ def test_incremental_run_sends_exactly_the_new_customers(start: SandboxFactory) 
     assert bookmark(third.last_state) == max(added)
 
 
+def test_start_id_bounds_a_run_without_state_but_not_one_with_state(
+    start: SandboxFactory,
+) -> None:
+    sandbox = start(customers=30)
+    all_ids = [c["id"] for c in sandbox.customers()]
+    config = sandbox.config(start_id=all_ids[10])
+    catalog = make_catalog(config, nested=False, persons=False)
+
+    first = run_tap(config, catalog=catalog)
+    added = sandbox.add_customers(3)
+    second = run_tap(config, catalog=catalog, state=first.last_state)
+
+    assert ids(first.records("klanten")) == all_ids[10:]
+    assert ids(second.records("klanten")) == added
+
+
 def test_paged_list_is_followed_to_the_last_page(start: SandboxFactory) -> None:
     sandbox = start(customers=250, page_size=100)
     config = sandbox.config()
