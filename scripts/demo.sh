@@ -16,7 +16,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "==> creating virtual environment $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c "import recras_sandbox.testing" 2>/dev/null; then
+if ! "$VENV/bin/python" -I -c "import recras_sandbox.testing, tap_recras, target_recras" 2>/dev/null; then
     echo "==> installing the project into $VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e .
