@@ -196,7 +196,7 @@ class Store:
     def _shuffled_ids(self, shuffle_seed: int, min_id: int | None) -> list[int]:
         # Ids are append-only, so their count identifies the version of the id set;
         # the order stays stable between page requests until a customer is added.
-        # The filtered order of the last ``id>`` value is cached for paging through it.
+        # Filtered orders of recent ``id>`` values are cached for paging through them.
         version = (len(self._ids), shuffle_seed)
         cached = self._shuffled
         if cached is None or cached[0] != version:
