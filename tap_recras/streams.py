@@ -128,6 +128,8 @@ class KlantenStream(RecrasStream):
             self._write_activate_version_message(version)
             self._persons_stream.end_version()
         self._persons_stream.finish_run()
+        if retries := self._tap.client.retries:
+            self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
     def _with_persons(self, klanten: Iterator[dict[str, Any]]) -> Iterator[Record]:
         pairs = fetch_in_order(klanten, self._persons_of, self._tap.max_workers)

@@ -92,6 +92,14 @@ def test_full_sync_sends_every_customer_with_its_contact_persons(start: SandboxF
     assert detail_requests(sandbox) == len(truth)
     assert bookmark(run.last_state) == max(by_id)
     assert "not in the klanten schema" not in run.stderr
+    # State does not grow with the customers: no per-customer partitions.
+    assert max(len(json.dumps(m["value"])) for m in run.of_type("STATE")) < 400
+    assert run.last_state == {
+        "bookmarks": {
+            "klanten": {"replication_key": "id", "replication_key_value": max(by_id)},
+            "contactpersonen": {},
+        }
+    }
 
 
 @pytest.mark.parametrize(
