@@ -45,7 +45,7 @@ class RecrasMessageReader(GenericSingerReader[str]):
         counts: t.Counter[str] = Counter()
         for line in file_input or self.default_input:
             self.line_number += 1
-            if not line.strip():
+            if line.isspace():
                 continue
             try:
                 message = _decode(line)

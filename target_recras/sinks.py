@@ -67,8 +67,8 @@ class KlantenSink(_RecrasSink, BatchSink):
         """Work out the source key: the key properties other than the Recras ``id``."""
         super().setup()
         self.source_keys = [name for name in self.key_properties if name != "id"]
-        self._known_fields = RESERVED_FIELDS | set(self.source_keys)
-        self._warned_fields: set[str] = set()
+        # Fields sent, source keys, and fields already warned about.
+        self._expected_fields = set(RESERVED_FIELDS) | set(self.source_keys)
         if self.source_keys:
             self.logger.info(
                 "Upserting by source key %s (id map %s).",
@@ -121,15 +121,15 @@ class KlantenSink(_RecrasSink, BatchSink):
         return None
 
     def _warn_unsent_fields(self, record: dict[str, Any]) -> None:
-        unsent = record.keys() - self._known_fields - self._warned_fields
-        if unsent:
-            self._warned_fields |= unsent
-            self.logger.warning(
-                "Field(s) %s of stream %s are not part of the Recras customer shape and are "
-                "not sent.",
-                ", ".join(sorted(unsent)),
-                self.stream_name,
-            )
+        if self._expected_fields.issuperset(record):
+            return
+        unsent = record.keys() - self._expected_fields
+        self._expected_fields |= unsent
+        self.logger.warning(
+            "Field(s) %s of stream %s are not part of the Recras customer shape and are not sent.",
+            ", ".join(sorted(unsent)),
+            self.stream_name,
+        )
 
 
 class UnsupportedStreamSink(_RecrasSink):

@@ -138,7 +138,10 @@ class TargetRecras(Target):
             self._reject_before_schema(stream, record)
             return
         for stream_map in stream_maps:
-            transformed = stream_map.transform(copy.copy(record))
+            # Each map gets its own copy when a stream is split into several.
+            transformed = stream_map.transform(
+                copy.copy(record) if len(stream_maps) > 1 else record
+            )
             if transformed is None:
                 continue  # filtered out by a stream map
             sink = self._sinks_active.get(stream_map.stream_alias)

@@ -37,7 +37,7 @@ from target_recras.validation import Problem
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class UpsertJob:
     """One validated record, ready to be written."""
 

@@ -1,0 +1,146 @@
+"""target-recras performance, measured against plain scripts in the same run.
+
+1. Upserts: N customers (default 2,000) into a sandbox with added latency (5 ms) and
+   ``max_workers`` 8, against ``target_plain.py post`` sending the same bodies with 8
+   threads. Each side gets a fresh, empty sandbox.
+2. Local overhead: a dry run with validation of N records (default 100,000), against
+   ``target_plain.py read`` (``json.loads`` per line).
+
+Both are measured twice: as the executables a user runs (wall time, interpreter start-up
+included) and in-process (the work itself, imports excluded). Ratios are printed, never
+asserted: timings depend on the machine.
+
+    .venv/bin/python benchmarks/target_benchmark.py [--upserts 2000] [--records 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+from target_data import customers, write_singer_file
+from target_plain import post_all, read_all
+
+from recras_sandbox.testing import SandboxProcess
+from target_recras.target import TargetRecras
+
+HERE = Path(__file__).parent
+TARGET = str(Path(sys.executable).parent / "target-recras")
+
+
+def _timed(action) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def _run_quietly(config: dict, input_path: Path) -> None:
+    """The target class in this process, its log and STATE output discarded."""
+    target = TargetRecras(config=config)
+    with redirect_stdout(io.StringIO()), input_path.open(encoding="utf-8") as lines:
+        target.listen(lines)
+
+
+def _check(sandbox: SandboxProcess, expected: int) -> None:
+    created = sandbox.stats()["customers"]
+    if created != expected:
+        raise SystemExit(f"expected {expected} customers, the sandbox has {created}")
+
+
+def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> None:
+    """Print target vs plain-script times for ``count`` creates."""
+    records = list(customers(count))
+    bodies = work / "bodies.jsonl"
+    bodies.write_text(
+        "".join(
+            json.dumps({k: v for k, v in r.items() if k != "external_id"}) + "\n" for r in records
+        )
+    )
+    singer = write_singer_file(work / "upserts.singer", count)
+    times: dict[str, float] = {}
+    for mode in ("cli", "in-process"):
+        with SandboxProcess(customers=0, latency_ms=latency_ms) as sandbox:
+            if mode == "cli":
+                command = [sys.executable, str(HERE / "target_plain.py"), "post", sandbox.base_url]
+                command += [sandbox.api_key, str(bodies), str(workers)]
+                times[f"plain {mode}"] = _timed(lambda c=command: subprocess.run(c, check=True))
+            else:
+                plain = [json.loads(line) for line in bodies.read_text().splitlines()]
+                url, key = sandbox.base_url, sandbox.api_key
+                times[f"plain {mode}"] = _timed(
+                    lambda u=url, k=key, p=plain: post_all(u, k, p, workers)
+                )
+            _check(sandbox, count)
+        with SandboxProcess(customers=0, latency_ms=latency_ms) as sandbox:
+            config = sandbox.config(
+                max_workers=workers,
+                rejects_path=str(work / f"rejects-{mode}.jsonl"),
+                id_map_path=str(work / f"id-map-{mode}.sqlite3"),
+            )
+            if mode == "cli":
+                config_path = work / "upsert-config.json"
+                config_path.write_text(json.dumps(config))
+                command = [TARGET, "--config", str(config_path), "--input", str(singer)]
+                times[f"target {mode}"] = _timed(
+                    lambda c=command: subprocess.run(c, check=True, capture_output=True)
+                )
+            else:
+                times[f"target {mode}"] = _timed(lambda c=config: _run_quietly(c, singer))
+            _check(sandbox, count)
+    print(f"\n== {count} upserts, {latency_ms:g} ms added latency, {workers} workers")
+    for mode in ("cli", "in-process"):
+        plain, target = times[f"plain {mode}"], times[f"target {mode}"]
+        print(
+            f"{mode:>10}: plain script {plain:6.2f} s, target-recras {target:6.2f} s, "
+            f"ratio {target / plain:.2f} (goal <= 1.2)"
+        )
+
+
+def bench_dry_run(work: Path, count: int) -> None:
+    """Print dry-run vs json.loads times for ``count`` records."""
+    singer = write_singer_file(work / "dry.singer", count)
+    config = {"base_url": "https://recras.invalid", "dry_run": True}
+    config["rejects_path"] = str(work / "dry-rejects.jsonl")
+    config["id_map_path"] = str(work / "dry-id-map.sqlite3")
+    config_path = work / "dry-config.json"
+    config_path.write_text(json.dumps(config))
+    plain_cli = [sys.executable, str(HERE / "target_plain.py"), "read", str(singer)]
+    target_cli = [TARGET, "--config", str(config_path), "--input", str(singer)]
+    times = {
+        "plain cli": _timed(lambda: subprocess.run(plain_cli, check=True, capture_output=True)),
+        "target cli": _timed(lambda: subprocess.run(target_cli, check=True, capture_output=True)),
+        "plain in-process": _timed(lambda: read_all(singer)),
+        "target in-process": _timed(lambda: _run_quietly(config, singer)),
+    }
+    print(f"\n== dry run with validation, {count} records")
+    for mode in ("cli", "in-process"):
+        plain, target = times[f"plain {mode}"], times[f"target {mode}"]
+        print(
+            f"{mode:>10}: json.loads per line {plain:6.2f} s, target-recras dry run "
+            f"{target:6.2f} s, ratio {target / plain:.2f} (goal <= 4)"
+        )
+
+
+def main() -> None:
+    """Run both benchmarks and print their ratios."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--upserts", type=int, default=2000)
+    parser.add_argument("--latency-ms", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--records", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="target-recras-bench-") as tmp:
+        work = Path(tmp)
+        bench_upserts(work, args.upserts, args.latency_ms, args.workers)
+        bench_dry_run(work, args.records)
+
+
+if __name__ == "__main__":
+    main()
