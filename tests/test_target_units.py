@@ -1,0 +1,298 @@
+"""Unit tests of target-recras's building blocks: lanes, checkpoints, id map, payloads."""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from target_recras.id_map import NATURAL, SOURCE, IdMap
+from target_recras.lanes import Checkpoints, OrderedLanes
+from target_recras.payload import (
+    build_body,
+    customer_identity,
+    link_existing_persons,
+    matches_identity,
+)
+from target_recras.recovery import resolve_pending_creates
+from target_recras.report import ProgressReporter
+
+LOGGER = logging.getLogger("test")
+
+
+# -- OrderedLanes -----------------------------------------------------------------------
+
+
+def test_lanes_keep_input_order_per_key_and_run_keys_concurrently() -> None:
+    lanes = OrderedLanes(workers=8)
+    seen: dict[int, list[int]] = {key: [] for key in range(10)}
+    running = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def job(key: int, n: int) -> None:
+        with lock:
+            running["now"] += 1
+            running["max"] = max(running["max"], running["now"])
+        time.sleep(random.random() / 500)
+        seen[key].append(n)
+        with lock:
+            running["now"] -= 1
+
+    for n in range(400):
+        key = n % 10
+        lanes.submit(key, lambda key=key, n=n: job(key, n))
+    lanes.wait()
+    lanes.close()
+    for key, order in seen.items():
+        assert order == [n for n in range(400) if n % 10 == key]
+    assert running["max"] > 1
+
+
+def test_lanes_stop_after_a_failure_and_report_it() -> None:
+    lanes = OrderedLanes(workers=2)
+    ran: list[int] = []
+    gate = threading.Event()
+
+    def fail() -> None:
+        gate.wait(5)
+        raise RuntimeError("boom")
+
+    lanes.submit("a", fail)
+    for n in range(50):
+        lanes.submit("b", lambda n=n: (gate.wait(5), ran.append(n)))
+    gate.set()
+    with pytest.raises(RuntimeError, match="boom"):
+        lanes.wait()
+    with pytest.raises(RuntimeError, match="boom"):
+        lanes.submit("c", lambda: None)
+    lanes.close()
+    assert len(ran) < 50  # queued jobs were dropped, not run
+
+
+# -- Checkpoints ------------------------------------------------------------------------
+
+
+def test_state_waits_for_every_earlier_record() -> None:
+    emitted: list[tuple[dict[str, Any], int]] = []
+    checkpoints = Checkpoints(lambda state, mark: emitted.append((state, mark)))
+    first, second = checkpoints.start(), checkpoints.start()
+    checkpoints.add_state({"s": 1})
+    third = checkpoints.start()
+    checkpoints.add_state({"s": 2})
+    checkpoints.finish(second)
+    checkpoints.finish(third)
+    assert emitted == []  # record `first` is still open
+    checkpoints.finish(first)
+    # Both became safe at once: only the newest is worth emitting.
+    assert emitted == [({"s": 2}, 3)]
+    checkpoints.add_state({"s": 3})
+    assert emitted[-1] == ({"s": 3}, 3)
+
+
+def test_state_is_held_forever_behind_an_unfinished_record() -> None:
+    emitted: list[dict[str, Any]] = []
+    checkpoints = Checkpoints(lambda state, _: emitted.append(state))
+    checkpoints.start()  # never finished: its write failed
+    later = checkpoints.start()
+    checkpoints.finish(later)
+    checkpoints.add_state({"s": 1})
+    assert emitted == []
+    assert checkpoints.watermark == 0
+
+
+# -- id map -----------------------------------------------------------------------------
+
+
+def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
+    path = tmp_path / "map.sqlite3"
+    id_map = IdMap(path)
+    id_map.store("source:a", SOURCE, "[]", 5, 0)
+    id_map.begin_create("source:b", SOURCE, '["B", "email:b@x.nl"]', 1)
+    id_map.store("natural:x", NATURAL, "[]", 9, 2)
+    id_map.close()
+
+    reopened = IdMap(path)
+    assert reopened.lookup("source:a") == 5
+    assert reopened.lookup("source:b") is None
+    assert [p.map_key for p in reopened.pending()] == ["source:b"]
+    reopened.resolve("source:b", 6)
+    assert reopened.lookup("source:b") == 6
+    reopened.prune_natural()
+    assert reopened.lookup("natural:x") is None
+    assert reopened.lookup("source:a") == 5
+    reopened.close()
+
+
+def test_natural_entries_outlive_states_that_do_not_cover_them(tmp_path: Path) -> None:
+    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map.store("natural:old", NATURAL, "[]", 1, 3)
+    id_map.store("natural:new", NATURAL, "[]", 2, 10)
+    id_map.prune_natural(below_seq=5)
+    assert id_map.lookup("natural:old") is None
+    assert id_map.lookup("natural:new") == 2
+
+
+def test_read_only_id_map_never_creates_or_writes(tmp_path: Path) -> None:
+    id_map = IdMap(tmp_path / "absent.sqlite3", read_only=True)
+    id_map.store("source:a", SOURCE, "[]", 5, 0)
+    assert not (tmp_path / "absent.sqlite3").exists()
+
+
+_WRITER = """
+import sys
+from target_recras.id_map import SOURCE, IdMap
+id_map = IdMap(sys.argv[1])
+n = 0
+while True:
+    id_map.begin_create(f"source:{n}", SOURCE, "[]", n)
+    id_map.store(f"source:{n}", SOURCE, "[]", n + 1, n)
+    n += 1
+    if n == 50:
+        print("ready", flush=True)
+"""
+
+
+def test_id_map_survives_sigkill_mid_write(tmp_path: Path) -> None:
+    path = tmp_path / "map.sqlite3"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    assert writer.stdout.readline().strip() == "ready"
+    time.sleep(0.2)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(10)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    id_map = IdMap(path)
+    assert len(id_map) >= 50
+    assert all(id_map.lookup(f"source:{n}") == n + 1 for n in range(50))
+    # At most the one create in flight at the kill is pending.
+    assert len(id_map.pending()) <= 1
+
+
+# -- payloads ---------------------------------------------------------------------------
+
+
+def test_body_keeps_only_the_recras_shape_and_sends_integers() -> None:
+    record = {
+        "external_id": "X",
+        "id": 5,
+        "_sdc_extracted_at": "2024-01-01",
+        "naam": "A",
+        "bedrijf_id": 2.0,
+        "extra_fields": [{"name": "n", "type": "number", "value": 4.0, "x": 1}],
+        "contactpersonen": [
+            {"id": 3.0, "hoofdcontact": True, "voornaam": "ignored for a link"},
+            {"voornaam": "B", "hoofdcontact": False, "nieuwsbrief_ids": [1]},
+        ],
+    }
+    body = build_body(record)
+    assert body == {
+        "naam": "A",
+        "bedrijf_id": 2,
+        "contactpersonen": [
+            {"id": 3, "hoofdcontact": True},
+            {"voornaam": "B", "hoofdcontact": False},
+        ],
+        "extra_fields": [{"name": "n", "type": "number", "value": 4}],
+    }
+    assert isinstance(body["bedrijf_id"], int)
+    assert build_body({"contactpersonen": [], "extra_fields": None}) == {"contactpersonen": []}
+
+
+def test_existing_persons_are_linked_by_email_else_name() -> None:
+    existing = [
+        {"id": 1, "email1": "Jan@Example.com ", "voornaam": "Jan", "achternaam": "J"},
+        {"id": 2, "email1": None, "voornaam": "Els", "achternaam": "de Vries"},
+        {"id": 3, "email1": "x@y.nl", "voornaam": "X", "achternaam": "Y"},
+    ]
+    incoming = [
+        {"email1": "jan@example.com", "voornaam": "Jan", "hoofdcontact": True},
+        {"voornaam": "els", "achternaam": "De Vries", "hoofdcontact": False},
+        {"email1": "new@y.nl", "hoofdcontact": False},
+        {"id": 3, "hoofdcontact": False},
+        {"email1": "x@y.nl", "hoofdcontact": False},  # person 3 is already linked above
+    ]
+    assert link_existing_persons(incoming, existing) == [
+        {"id": 1, "hoofdcontact": True},
+        {"id": 2, "hoofdcontact": False},
+        {"email1": "new@y.nl", "hoofdcontact": False},
+        {"id": 3, "hoofdcontact": False},
+        {"email1": "x@y.nl", "hoofdcontact": False},
+    ]
+
+
+def test_customer_identity_matches_the_detail_recras_returns() -> None:
+    persons = [{"voornaam": "Jan", "email1": "JAN@x.nl", "hoofdcontact": True}]
+    identity = customer_identity("Familie J", persons)
+    detail = {
+        "naam": "Familie J",
+        "contactpersonen": [{"id": 4, "email1": "jan@x.nl", "hoofdcontact": True}],
+    }
+    assert matches_identity(identity, detail)
+    assert not matches_identity(identity, {**detail, "naam": "Familie K"})
+    linked = customer_identity("Familie J", [{"id": 4, "hoofdcontact": True}])
+    assert matches_identity(linked, detail)
+    assert not matches_identity(linked, {**detail, "contactpersonen": [{"id": 5}]})
+
+
+# -- recovery ---------------------------------------------------------------------------
+
+
+class _FakeClient:
+    def __init__(self, customers: list[dict[str, Any]]) -> None:
+        self.customers = {c["id"]: c for c in customers}
+        self.details = 0
+
+    def iter_klanten(self, min_id: int | None = None) -> Any:
+        return iter(self.customers.values())
+
+    def get_klant(self, klant_id: int) -> dict[str, Any]:
+        self.details += 1
+        return self.customers[klant_id]
+
+
+def test_recovery_resolves_landed_creates_and_drops_lost_ones(tmp_path: Path) -> None:
+    def person(email: str) -> list[dict[str, Any]]:
+        return [{"id": 1, "email1": email, "hoofdcontact": True}]
+
+    client = _FakeClient(
+        [
+            {"id": 10, "naam": "A", "contactpersonen": person("a@x.nl")},
+            {"id": 11, "naam": "A", "contactpersonen": person("other@x.nl")},
+            {"id": 12, "naam": "C", "contactpersonen": person("c@x.nl")},
+        ]
+    )
+    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map.begin_create("source:a", SOURCE, json.dumps(["A", "email:a@x.nl"]), 0)
+    id_map.begin_create("source:b", SOURCE, json.dumps(["B", "email:b@x.nl"]), 1)
+    resolve_pending_creates(client, id_map, LOGGER)
+    assert id_map.lookup("source:a") == 10
+    assert id_map.lookup("source:b") is None
+    assert id_map.pending() == []
+    assert client.details == 2  # only customers named "A" were read in detail
+
+
+# -- progress ---------------------------------------------------------------------------
+
+
+def test_progress_lines_repeat_until_stopped(caplog: pytest.LogCaptureFixture) -> None:
+    calls = iter(range(1000))
+    with caplog.at_level(logging.INFO, logger="test"):
+        reporter = ProgressReporter(LOGGER, lambda: f"line {next(calls)}", interval=0.02)
+        time.sleep(0.15)
+        reporter.stop()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress:")]
+    assert len(lines) >= 3
+    assert lines[0] == "Progress: line 0"
