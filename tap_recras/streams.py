@@ -269,4 +269,4 @@ class ContactpersonenStream(RecrasStream):
 
 def _drop_per_customer_sync_lines(record: logging.LogRecord) -> bool:
     """Filter out the SDK's "Beginning sync" INFO line, written once per customer."""
-    return not record.msg.startswith("Beginning sync of")
+    return not str(record.msg).startswith("Beginning sync of")
