@@ -1,12 +1,19 @@
-"""Regenerate (or check) the settings sections of README.md from the plugins themselves.
+"""Regenerate (or check) the generated sections of README.md.
 
-The README's settings tables are the ``Capabilities`` and ``Settings`` sections of
-``tap-recras --about --format=markdown`` and ``target-recras --about --format=markdown``,
-placed between marker comments::
+* The settings tables are the ``Capabilities`` and ``Settings`` sections of
+  ``tap-recras --about --format=markdown`` and ``target-recras --about --format=markdown``,
+  placed between marker comments::
 
-    <!-- BEGIN GENERATED: tap-recras --about --format=markdown -->
-    ...
-    <!-- END GENERATED: tap-recras --about --format=markdown -->
+      <!-- BEGIN GENERATED: tap-recras --about --format=markdown -->
+      ...
+      <!-- END GENERATED: tap-recras --about --format=markdown -->
+
+* The troubleshooting tables are the first table under ``## Troubleshooting`` of the docs
+  the connectors' authors maintain (``docs/tap.md``, ``docs/target.md``)::
+
+      <!-- BEGIN GENERATED: troubleshooting table of docs/tap.md -->
+      ...
+      <!-- END GENERATED: troubleshooting table of docs/tap.md -->
 
 Usage::
 
@@ -82,8 +89,45 @@ def generated_block(plugin: str) -> str:
     return f"{begin_marker(plugin)}\n\n{body}\n\n{end_marker(plugin)}"
 
 
+_DOC_BLOCK = re.compile(
+    r"(<!-- BEGIN GENERATED: troubleshooting table of (?P<doc>\S+) -->)"
+    r".*?"
+    r"(<!-- END GENERATED: troubleshooting table of (?P=doc) -->)",
+    flags=re.DOTALL,
+)
+
+
+def troubleshooting_table(doc: str) -> str:
+    """The first Markdown table under ``## Troubleshooting`` in ``doc`` (relative to ROOT)."""
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    found = sections(text).get("Troubleshooting")
+    if found is None:
+        msg = f"{doc} has no '## Troubleshooting' section"
+        raise RuntimeError(msg)
+    lines = found.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("|")), None)
+    if start is None:
+        msg = f"{doc}: no table under '## Troubleshooting'"
+        raise RuntimeError(msg)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "\n".join(lines[start:end])
+
+
+def render_docs(readme: str) -> str:
+    """``readme`` with every troubleshooting block copied fresh from its doc."""
+
+    def fill(match: re.Match[str]) -> str:
+        table = troubleshooting_table(match.group("doc"))
+        return f"{match.group(1)}\n\n{table}\n\n{match.group(3)}"
+
+    return _DOC_BLOCK.sub(fill, readme)
+
+
 def render(readme: str) -> str:
     """``readme`` with every generated block replaced by a fresh one."""
+    readme = render_docs(readme)
     for plugin in PLUGINS:
         pattern = re.compile(
             re.escape(begin_marker(plugin)) + r".*?" + re.escape(end_marker(plugin)),

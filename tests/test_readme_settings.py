@@ -45,3 +45,22 @@ def test_check_mode_detects_drift(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1
     assert "bogus" in proc.stdout
+
+
+def test_check_mode_detects_a_stale_troubleshooting_table(tmp_path: Path) -> None:
+    """A README whose copied troubleshooting table differs from docs/tap.md fails the check."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    marker = "<!-- END GENERATED: troubleshooting table of docs/tap.md -->"
+    assert marker in readme
+    stale = tmp_path / "README.md"
+    stale.write_text(readme.replace(marker, "| ERROR | `an old message` | gone | - |\n\n" + marker))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "readme_settings.py"), "--check"]
+        + ["--readme", str(stale)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 1
+    assert "an old message" in proc.stdout
