@@ -55,8 +55,13 @@ def test_check_mode_detects_a_stale_troubleshooting_table(tmp_path: Path) -> Non
     stale = tmp_path / "README.md"
     stale.write_text(readme.replace(marker, "| ERROR | `an old message` | gone | - |\n\n" + marker))
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "readme_settings.py"), "--check"]
-        + ["--readme", str(stale)],
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "readme_settings.py"),
+            "--check",
+            "--readme",
+            str(stale),
+        ],
         capture_output=True,
         text=True,
         check=False,
