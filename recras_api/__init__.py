@@ -1,6 +1,13 @@
 """Recras API2 access shared by tap-recras and target-recras: settings, HTTP client, schemas."""
 
-from recras_api.client import RecrasClient, RetryPolicy, WriteResult, klant_path
+from recras_api.client import (
+    UNPROCESSED_FAILURES,
+    RecrasClient,
+    RetryHook,
+    RetryPolicy,
+    WriteResult,
+    klant_path,
+)
 from recras_api.errors import (
     RecrasAuthError,
     RecrasConfigError,
@@ -15,6 +22,7 @@ from recras_api.errors import (
 from recras_api.settings import ConnectionSettings, connection_properties, max_workers_property
 
 __all__ = [
+    "UNPROCESSED_FAILURES",
     "ConnectionSettings",
     "RecrasAuthError",
     "RecrasClient",
@@ -26,6 +34,7 @@ __all__ = [
     "RecrasNotFoundError",
     "RecrasPermissionError",
     "RecrasUnavailableError",
+    "RetryHook",
     "RetryPolicy",
     "WriteResult",
     "connection_properties",

@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -41,6 +41,12 @@ RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 WRITE_PERMISSION = "editContact"
 #: Size of the pieces a list body is read and parsed in.
 STREAM_CHUNK_BYTES = 256 * 1024
+#: Failures after which Recras certainly did not process the request (for ``on_retry``).
+UNPROCESSED_FAILURES = frozenset({"HTTP 429", "ConnectTimeout"})
+
+#: Called with the failure (``"HTTP 503"``, ``"ReadTimeout"``, ...) before a retry; may raise
+#: to stop retrying (e.g. when it finds that a failed POST did create the customer).
+RetryHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -137,8 +143,13 @@ class RecrasClient:
         params: Mapping[str, Any] | None = None,
         json_body: Any = None,
         stream: bool = False,
+        on_retry: RetryHook | None = None,
     ) -> requests.Response:
-        """Send a request, retrying retriable failures; return a 2xx response or raise."""
+        """Send a request, retrying retriable failures; return a 2xx response or raise.
+
+        ``on_retry`` runs before every retry (not before giving up); whatever it raises
+        ends the request.
+        """
         started = time.monotonic()
         waits = backoff.expo(base=2, factor=self.retry.base_delay, max_value=self.retry.max_delay)
         next(waits)  # backoff's generators start with a priming value
@@ -174,6 +185,8 @@ class RecrasClient:
                     f"in {elapsed:.0f} s; Recras may be down or rate limiting. Rerun later."
                 )
                 raise RecrasUnavailableError(msg, url=url)
+            if on_retry is not None:
+                on_retry(failure)
             with self._lock:
                 self._retries += 1
             self.logger.warning(
@@ -290,16 +303,29 @@ class RecrasClient:
             raise RecrasInvalidResponseError(msg)
         return body
 
-    def create_klant(self, body: Mapping[str, Any]) -> WriteResult:
-        """``POST /api2/klanten``: 201 when created, 200 when merged into an existing one."""
-        return self._write("POST", self.url("/api2/klanten"), body)
+    def create_klant(
+        self, body: Mapping[str, Any], *, on_retry: RetryHook | None = None
+    ) -> WriteResult:
+        """``POST /api2/klanten``: 201 when created, 200 when merged into an existing one.
+
+        A POST is not idempotent: after a failure outside :data:`UNPROCESSED_FAILURES`,
+        Recras may have created the customer before the answer got lost. ``on_retry`` lets
+        the caller look before the retry (see target_recras.upsert).
+        """
+        return self._write("POST", self.url("/api2/klanten"), body, on_retry)
 
     def update_klant(self, klant_id: int, body: Mapping[str, Any]) -> WriteResult:
         """``PUT /api2/klanten/<id>``; a given ``contactpersonen`` list replaces the old one."""
         return self._write("PUT", self.url(klant_path(klant_id)), body)
 
-    def _write(self, method: str, url: str, body: Mapping[str, Any]) -> WriteResult:
-        response = self.request(method, url, json_body=body)
+    def _write(
+        self,
+        method: str,
+        url: str,
+        body: Mapping[str, Any],
+        on_retry: RetryHook | None = None,
+    ) -> WriteResult:
+        response = self.request(method, url, json_body=body, on_retry=on_retry)
         decoded = self._decode(response, method) if response.content.strip() else {}
         if not isinstance(decoded, dict):
             decoded = {}

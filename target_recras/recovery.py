@@ -1,11 +1,12 @@
-"""Resolving creates that a previous run left pending (it stopped between POST and answer).
+"""Finding customers that a POST may have created although its answer never arrived.
 
-Such a ``POST`` may or may not have reached Recras. Sending it again could create the
-customer twice, so before any record is processed the target looks for it: one pass over
-``GET /api2/klanten`` for customers with the same name, then ``GET /api2/klanten/<id>`` for
-each of those to compare the main contact (e-mail, else first plus last name) -- the same
-identity Recras is reported to merge on. Found: the id map entry gets that id and the
-replayed record becomes an update. Not found: the entry is dropped and the record is created.
+Two situations leave that question open: a previous run stopped between POST and id map
+commit (a *pending* id map entry), and a POST failed in a way Recras may have processed it
+(a dropped connection or timeout) before the client retries it. Sending it again could
+create the customer twice, so the target looks first: one pass over ``GET /api2/klanten``
+(from ``id>`` when a lower bound is known) for customers with the same name, then
+``GET /api2/klanten/<id>`` for each of those to compare the main contact (e-mail, else first
+plus last name) -- the identity Recras is reported to merge on.
 """
 
 from __future__ import annotations
@@ -13,10 +14,38 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 from recras_api import RecrasClient, RecrasNotFoundError
 from target_recras.id_map import IdMap
 from target_recras.payload import matches_identity
+
+
+def find_created(
+    client: RecrasClient, identities: Iterable[str], *, min_id: int | None = None
+) -> dict[str, int]:
+    """For each identity found in Recras (ids from ``min_id``), the newest such customer."""
+    wanted = list(identities)
+    names = {json.loads(identity)[0] for identity in wanted}
+    candidates: dict[str, list[int]] = defaultdict(list)
+    for item in client.iter_klanten(min_id):
+        naam, klant_id = item.get("naam"), item.get("id")
+        if isinstance(naam, str) and naam in names and isinstance(klant_id, int):
+            candidates[naam].append(klant_id)
+    details: dict[int, dict[str, Any]] = {}
+    found: dict[str, int] = {}
+    for identity in wanted:
+        for klant_id in candidates.get(json.loads(identity)[0], []):
+            if klant_id not in details:
+                try:
+                    details[klant_id] = client.get_klant(klant_id)
+                except RecrasNotFoundError:
+                    details[klant_id] = {}
+            if matches_identity(identity, details[klant_id]):
+                # Several matches: the newest is the one the POST made (or merged into).
+                found[identity] = max(klant_id, found.get(identity, 0))
+    return found
 
 
 def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging.Logger) -> None:
@@ -29,27 +58,12 @@ def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging
         "in Recras so that none is created twice.",
         len(pending),
     )
-    names = {json.loads(entry.identity)[0] for entry in pending}
-    candidates: dict[str, list[int]] = defaultdict(list)
-    for item in client.iter_klanten():
-        naam, klant_id = item.get("naam"), item.get("id")
-        if isinstance(naam, str) and naam in names and isinstance(klant_id, int):
-            candidates[naam].append(klant_id)
-    details: dict[int, dict] = {}
+    found = find_created(client, (entry.identity for entry in pending))
     for entry in pending:
-        found = []
-        for klant_id in candidates.get(json.loads(entry.identity)[0], []):
-            if klant_id not in details:
-                try:
-                    details[klant_id] = client.get_klant(klant_id)
-                except RecrasNotFoundError:
-                    details[klant_id] = {}
-            if matches_identity(entry.identity, details[klant_id]):
-                found.append(klant_id)
-        if found:
-            # Several matches: the newest is the one the interrupted POST made (or merged into).
-            id_map.resolve(entry.map_key, max(found))
-            logger.info("Pending create %s is customer %d in Recras.", entry.map_key, max(found))
+        klant_id = found.get(entry.identity)
+        if klant_id is not None:
+            id_map.resolve(entry.map_key, klant_id)
+            logger.info("Pending create %s is customer %d in Recras.", entry.map_key, klant_id)
         else:
             id_map.forget(entry.map_key)
             logger.info("Pending create %s never reached Recras; it will be sent.", entry.map_key)

@@ -94,6 +94,7 @@ class TargetRecras(Target):
         self._run: Run | None = None
         self._state_lock = threading.Lock()
         self._emitted_state: Any = None
+        self._versions_seen: set[Any] = set()
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
             reader.on_bad_line = self._reject_line
@@ -172,6 +173,16 @@ class TargetRecras(Target):
         self._latest_state = state
         self.run.checkpoints.add_state(state)
 
+    def _process_activate_version_message(self, message_dict: dict) -> None:
+        """Ignored (logged once per stream): this target never deletes Recras customers."""
+        stream = message_dict.get("stream")
+        if stream not in self._versions_seen:
+            self._versions_seen.add(stream)
+            self.logger.info(
+                "ACTIVATE_VERSION for stream %s ignored: target-recras never deletes customers.",
+                stream,
+            )
+
     def _write_state_message(self, state: dict) -> None:
         """Emit a STATE once (checkpoints and the SDK's final drain may both offer it)."""
         with self._state_lock:
@@ -184,6 +195,16 @@ class TargetRecras(Target):
         """Drain (which emits the last STATE), then log the summary."""
         super().process_endofpipe()
         self.run.finish()
+
+    @classmethod
+    def append_builtin_config(cls, config_jsonschema: dict) -> None:
+        """Only stream maps and flattening: the SDK's target extras do not apply here.
+
+        ``add_record_metadata`` (``_sdc_*`` fields are never sent), ``load_method`` (the
+        target always upserts) and ``batch_size_rows`` (writes start as records arrive)
+        would only mislead in ``--about``.
+        """
+        super(Target, cls).append_builtin_config(config_jsonschema)
 
     @classmethod
     def invoke(cls, **kwargs: Any) -> None:

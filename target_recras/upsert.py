@@ -10,26 +10,34 @@
 
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
 that already exist by ``id``, because ``PUT`` replaces the contact list.
+
+A ``POST`` that failed in a way Recras may have processed (dropped connection, timeout, 5xx)
+is only retried after :func:`~target_recras.recovery.find_created` found no such customer
+among those created since the ``POST`` was sent.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 from recras_api import (
+    UNPROCESSED_FAILURES,
     RecrasClient,
     RecrasHTTPError,
     RecrasInputRejectedError,
     RecrasInvalidResponseError,
     RecrasNotFoundError,
+    WriteResult,
 )
 from target_recras import report
 from target_recras.id_map import IdMap
 from target_recras.lanes import Checkpoints
 from target_recras.payload import build_body, customer_identity, link_existing_persons
+from target_recras.recovery import find_created
 from target_recras.rejects import RejectsFile
 from target_recras.validation import Problem
 
@@ -66,6 +74,14 @@ class _RejectError(Exception):
         self.problem = problem
 
 
+class _AlreadyCreatedError(Exception):
+    """A failed POST did create the customer: stop retrying it."""
+
+    def __init__(self, klant_id: int) -> None:
+        super().__init__(klant_id)
+        self.klant_id = klant_id
+
+
 class Upserter:
     """Applies :class:`UpsertJob` objects; called on the writer threads."""
 
@@ -85,6 +101,10 @@ class Upserter:
         self.stats = stats
         self.checkpoints = checkpoints
         self.logger = logger
+        # Highest customer id a POST has returned: ids are handed out in order, so a POST
+        # sent after that answer can only have created a customer with a higher id.
+        self._newest_id = 0
+        self._newest_lock = threading.Lock()
 
     def run(self, job: UpsertJob) -> None:
         """Write or reject one record. Errors that must stop the run propagate."""
@@ -154,7 +174,7 @@ class Upserter:
                 return report.UPDATED
         self.id_map.begin_create(job.map_key, job.kind, job.identity, job.seq)
         try:
-            result = self.client.create_klant(body)
+            result = self._create(job, body)
         except (RecrasInputRejectedError, RecrasHTTPError):
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise
@@ -168,6 +188,32 @@ class Upserter:
         if outcome == report.RECREATED:
             return outcome
         return report.CREATED if result.status == 201 else report.MERGED
+
+    def _create(self, job: UpsertJob, body: dict[str, Any]) -> WriteResult:
+        """POST, looking before every retry whether the failed attempt created the customer."""
+        floor = self._newest_id
+        identity = job.identity
+
+        def look_before_retry(failure: str) -> None:
+            if failure in UNPROCESSED_FAILURES:
+                return
+            found = find_created(self.client, [identity], min_id=floor + 1).get(identity)
+            if found is not None:
+                raise _AlreadyCreatedError(found)
+
+        try:
+            result = self.client.create_klant(body, on_retry=look_before_retry)
+        except _AlreadyCreatedError as created:
+            self.logger.warning(
+                "A failed POST for input line %s had created customer %d; not sending it again.",
+                job.input_line,
+                created.klant_id,
+            )
+            result = WriteResult(status=201, klant_id=created.klant_id, body={})
+        if result.klant_id is not None:
+            with self._newest_lock:
+                self._newest_id = max(self._newest_id, result.klant_id)
+        return result
 
     def _put(self, klant_id: int, body: dict[str, Any]) -> None:
         persons = body["contactpersonen"]
