@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, metrics
@@ -90,7 +91,7 @@ class KlantenStream(RecrasStream):
         """Whether anyone selected contact persons (nested property or child stream)."""
         return self.mask[NESTED_PERSONS] or self._persons_stream.selected
 
-    @property
+    @cached_property
     def _persons_stream(self) -> ContactpersonenStream:
         return next(s for s in self.child_streams if isinstance(s, ContactpersonenStream))
 
@@ -161,6 +162,17 @@ class KlantenStream(RecrasStream):
             msg = f"GET /api2/klanten/{klant_id}: contactpersonen is not a list of objects"
             raise RecrasInvalidResponseError(msg)
         return persons
+
+    def generate_child_contexts(
+        self, record: Record, context: Context | None
+    ) -> Iterable[Context | None]:
+        """A child context only when the child stream is selected.
+
+        The SDK asks for one per record and then finds no selected child to sync; skipping
+        that saves a dict, a copy and a selection lookup per customer.
+        """
+        if self._persons_stream.selected:
+            yield self.get_child_context(record, context)
 
     def get_child_context(self, record: Record, context: Context | None) -> Context | None:
         """Hand the customer's contact persons to the child stream (no second request)."""
