@@ -11,7 +11,7 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
-from recras_api import connection_properties, max_workers_property
+from recras_api import RecrasConfigError, connection_properties, max_workers_property
 from target_recras.errors import TargetStopError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
@@ -104,8 +104,12 @@ class TargetRecras(Target):
         """The run's shared resources, created on first use (not for ``--about``)."""
         if self._run is None:
             reader = self.message_reader
+            try:
+                options = TargetOptions.from_config(self.config)
+            except RecrasConfigError as exc:
+                raise TargetStopError(f"Configuration error: {exc}") from exc
             self._run = Run(
-                TargetOptions.from_config(self.config),
+                options,
                 self.logger,
                 self._write_state_message,
                 lambda: getattr(reader, "line_number", 0),

@@ -98,3 +98,22 @@ def test_max_rejects_zero_stops_at_the_first(tmp_path: Path) -> None:
     with pytest.raises(TargetStopError, match="max_rejects is 0"):
         run_in_process(config, text)
     assert len(rejects(tmp_path / "r.jsonl")) == 1
+
+
+def test_activate_version_is_ignored_not_rejected(tmp_path: Path) -> None:
+    lines = [
+        {"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}},
+        {"type": "ACTIVATE_VERSION", "stream": "klanten", "version": 1},
+        {"type": "RECORD", "stream": "klanten", "record": customer(1)},
+        {"type": "ACTIVATE_VERSION", "stream": "klanten", "version": 2},
+    ]
+    text = "".join(json.dumps(line) + "\n" for line in lines)
+    target, _ = run_in_process({"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl")}, text)
+    assert rejects(tmp_path / "r.jsonl") == []
+    assert target.run.stats.counts["would_create"] == 1
+
+
+def test_missing_credentials_stop_with_a_configuration_error(tmp_path: Path) -> None:
+    text = json.dumps({"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}})
+    with pytest.raises(TargetStopError, match="Configuration error: No credentials"):
+        run_in_process({"rejects_path": str(tmp_path / "r.jsonl")}, text + "\n")
