@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage, StateMessage
 
+from recras_api.errors import RecrasInvalidResponseError
 from tap_recras.details import WINDOW_PER_WORKER, fetch_in_order
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
+from tap_recras.streams import _with_min_id
 from tap_recras.tap import TapRecras
 from tap_recras.testing import tap_command
 
@@ -251,3 +253,19 @@ def test_about_lists_every_setting_with_a_description_and_marks_secrets() -> Non
     assert about["settings"]["required"] == ["base_url"]
     assert settings["max_workers"]["maximum"] >= 8
     assert "batch" not in about["capabilities"]
+
+
+def test_persons_already_in_the_list_item_need_no_detail_request(tap: TapRecras) -> None:
+    # base_url points nowhere reachable: a request would fail the test.
+    klanten = tap.streams["klanten"]
+    listed = [{"id": 2, "hoofdcontact": True}]
+
+    assert klanten._persons_of({"id": 1, "contactpersonen": listed}) is listed
+
+
+def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> None:
+    listed = [{"id": 3}, {"id": 10}, {"id": 5}]
+    assert [k["id"] for k in _with_min_id(iter(listed), 5)] == [10, 5]
+    assert [k["id"] for k in _with_min_id(iter(listed), None)] == [3, 10, 5]
+    with pytest.raises(RecrasInvalidResponseError, match="without an integer id: '7'"):
+        list(_with_min_id(iter([{"id": "7"}]), None))
