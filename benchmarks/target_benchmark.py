@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -35,7 +36,7 @@ HERE = Path(__file__).parent
 TARGET = str(Path(sys.executable).parent / "target-recras")
 
 
-def _timed(action) -> float:  # type: ignore[no-untyped-def]
+def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
@@ -46,6 +47,16 @@ def _run_quietly(config: dict, input_path: Path) -> None:
     target = TargetRecras(config=config)
     with redirect_stdout(io.StringIO()), input_path.open(encoding="utf-8") as lines:
         target.listen(lines)
+
+
+def _report(title: str, times: dict[str, float], labels: tuple[str, str], goal: float) -> None:
+    print(f"\n== {title}")
+    for mode in ("cli", "in-process"):
+        plain, target = times[f"plain {mode}"], times[f"target {mode}"]
+        print(
+            f"{mode:>10}: {labels[0]} {plain:6.2f} s, {labels[1]} {target:6.2f} s, "
+            f"ratio {target / plain:.2f} (goal <= {goal:g})"
+        )
 
 
 def _check(sandbox: SandboxProcess, expected: int) -> None:
@@ -94,13 +105,8 @@ def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> No
             else:
                 times[f"target {mode}"] = _timed(lambda c=config: _run_quietly(c, singer))
             _check(sandbox, count)
-    print(f"\n== {count} upserts, {latency_ms:g} ms added latency, {workers} workers")
-    for mode in ("cli", "in-process"):
-        plain, target = times[f"plain {mode}"], times[f"target {mode}"]
-        print(
-            f"{mode:>10}: plain script {plain:6.2f} s, target-recras {target:6.2f} s, "
-            f"ratio {target / plain:.2f} (goal <= 1.2)"
-        )
+    title = f"{count} upserts, {latency_ms:g} ms added latency, {workers} workers"
+    _report(title, times, ("plain script", "target-recras"), goal=1.2)
 
 
 def bench_dry_run(work: Path, count: int) -> None:
@@ -119,13 +125,8 @@ def bench_dry_run(work: Path, count: int) -> None:
         "plain in-process": _timed(lambda: read_all(singer)),
         "target in-process": _timed(lambda: _run_quietly(config, singer)),
     }
-    print(f"\n== dry run with validation, {count} records")
-    for mode in ("cli", "in-process"):
-        plain, target = times[f"plain {mode}"], times[f"target {mode}"]
-        print(
-            f"{mode:>10}: json.loads per line {plain:6.2f} s, target-recras dry run "
-            f"{target:6.2f} s, ratio {target / plain:.2f} (goal <= 4)"
-        )
+    labels = ("json.loads per line", "target-recras dry run")
+    _report(f"dry run with validation, {count} records", times, labels, goal=4)
 
 
 def main() -> None:
