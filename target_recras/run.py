@@ -141,19 +141,17 @@ class Run:
         """Reject a record (or an unreadable input line) on the main thread."""
         seq = self.checkpoints.start()
         self.stats.count(report.REJECTED)
-        try:
-            self._guard(
-                functools.partial(
-                    self.rejects.reject,
-                    problem,
-                    stream=stream,
-                    record=record,
-                    line=line,
-                    input_line=self.input_line(),
-                )
-            )
-        finally:
-            self.checkpoints.finish(seq)
+        write = functools.partial(
+            self.rejects.reject,
+            problem,
+            stream=stream,
+            record=record,
+            line=line,
+            input_line=self.input_line(),
+        )
+        self._guard(write)
+        # Only a reject that is on disk lets a later STATE out.
+        self.checkpoints.finish(seq)
 
     def submit(self, job: UpsertJob) -> None:
         """Write a validated record (or, in a dry run, count what would happen)."""

@@ -129,16 +129,15 @@ class Upserter:
 
     def _reject(self, job: UpsertJob, problem: Problem) -> None:
         self.stats.count(report.REJECTED)
-        try:
-            self.rejects.reject(
-                problem,
-                stream=job.stream,
-                record=job.record,
-                input_line=job.input_line,
-                klant_id=job.klant_id,
-            )
-        finally:
-            self.checkpoints.finish(job.seq)
+        self.rejects.reject(
+            problem,
+            stream=job.stream,
+            record=job.record,
+            input_line=job.input_line,
+            klant_id=job.klant_id,
+        )
+        # Only a reject that is on disk lets a later STATE out.
+        self.checkpoints.finish(job.seq)
 
     def _apply(self, job: UpsertJob) -> str:
         # Built here rather than on the main thread, which only validates and plans.
