@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.catalog import SelectionMask
+from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
@@ -40,6 +43,7 @@ class RecrasStream(Stream):
         super().__init__(*args, **kwargs)
         self._known = frozenset(self.schema["properties"])
         self._dropped: set[str] = set()
+        self._pruning: tuple[SelectionMask | None, tuple[str, ...] | None] = (None, None)
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         """Drop top-level properties the schema does not declare (warning once per name).
@@ -61,6 +65,45 @@ class RecrasStream(Stream):
         for name in extra:
             del row[name]
         return row
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """RECORD messages for one record: the SDK's steps, with a cheaper deselection.
+
+        This overrides a private SDK method (singer-sdk is pinned to 0.54.x). The SDK walks
+        every record with ``pop_deselected_record_properties``, which builds a breadcrumb per
+        property and recurses into every object: at 100,000 customers that walk was 6.5 µs
+        per record, a third of the tap's own run time. Deselection is worked out once from
+        the selection mask instead; a catalog that deselects anything below the top level
+        gets the SDK's walk. Conformance is skipped because the level is NONE.
+        """
+        deselected = self._top_level_deselected()
+        if deselected is None:
+            yield from super()._generate_record_messages(record)
+            return
+        for name in deselected:
+            record.pop(name, None)
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=self._stream_version,
+                    time_extracted=datetime.now(UTC),
+                )
+
+    def _top_level_deselected(self) -> tuple[str, ...] | None:
+        """Deselected top-level properties, or None if the catalog deselects deeper ones."""
+        mask = self.mask
+        cached_for, names = self._pruning
+        if cached_for is not mask:
+            deeper = any(
+                len(crumb) > 2 and not selected and mask[crumb[:2]]
+                for crumb, selected in mask.items()
+            )
+            names = None if deeper else tuple(n for n in self._known if not mask[("properties", n)])
+            self._pruning = (mask, names)
+        return names
 
 
 class KlantenStream(RecrasStream):

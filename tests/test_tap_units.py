@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage, StateMessage
 
 from recras_api.errors import RecrasInvalidResponseError
@@ -269,3 +270,43 @@ def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> Non
     assert [k["id"] for k in _with_min_id(iter(listed), None)] == [3, 10, 5]
     with pytest.raises(RecrasInvalidResponseError, match="without an integer id: '7'"):
         list(_with_min_id(iter([{"id": "7"}]), None))
+
+
+def _klant() -> dict[str, Any]:
+    return {
+        "id": 1,
+        "naam": "a",
+        "adres": None,
+        "_links": {"self": {"href": "/api2/klanten/1"}},
+        "contactpersonen": [{"id": 2, "voornaam": "b"}],
+    }
+
+
+@pytest.mark.parametrize(
+    ("deselect", "fast"),
+    [
+        ([], True),
+        ([("properties", "naam")], True),
+        (
+            [("properties", "naam"), ("properties", "contactpersonen"), ("properties", "_links")],
+            True,
+        ),
+        ([("properties", "_links", "properties", "self")], False),  # deeper: the SDK's walk
+    ],
+)
+def test_record_messages_drop_exactly_what_the_sdk_would_drop(
+    tap: TapRecras, deselect: list[tuple[str, ...]], fast: bool
+) -> None:
+    stream = tap.streams["klanten"]
+    for crumb in deselect:
+        stream.metadata[crumb].selected = False
+    stream._mask = stream.metadata.resolve_selection()
+    expected = _klant()
+    pop_deselected_record_properties(expected, stream.schema, stream.mask)
+
+    messages = list(stream._generate_record_messages(_klant()))
+
+    assert [m.record for m in messages] == [expected]
+    assert messages[0].stream == "klanten"
+    assert messages[0].time_extracted is not None
+    assert (stream._top_level_deselected() is not None) == fast
