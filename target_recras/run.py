@@ -113,9 +113,7 @@ class Run:
 
     def progress_line(self) -> str:
         """Counters so far, with retries and writes in flight."""
-        return self.stats.line(
-            self.client.retries if self.client else 0, self.lanes.pending if self.lanes else 0
-        )
+        return self.stats.line(self.retried, self.lanes.pending if self.lanes else 0)
 
     def _checkpoint(self, state: dict[str, Any], watermark: int) -> None:
         # Emit first, prune after: entries must outlive the STATE that makes them unneeded.

@@ -136,7 +136,9 @@ class TargetRecras(Target):
         stream, record = message_dict.get("stream"), message_dict.get("record")
         if not isinstance(stream, str) or not isinstance(record, dict):
             problem = Problem("a RECORD message needs a 'stream' name and a 'record' object", None)
-            self.run.reject(problem, stream=stream if isinstance(stream, str) else None)
+            self.run.reject(
+                problem, stream=stream if isinstance(stream, str) else None, record=record
+            )
             return
         stream_maps = self.mapper.stream_maps.get(stream)
         if stream_maps is None:
@@ -198,7 +200,8 @@ class TargetRecras(Target):
     def process_endofpipe(self) -> None:
         """Drain (which emits the last STATE), then log the summary."""
         super().process_endofpipe()
-        self.run.finish()
+        if self._run is not None:  # None: the input held no message that needed one
+            self._run.finish()
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
