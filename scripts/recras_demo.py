@@ -85,6 +85,15 @@ class Workspace:
             shutil.rmtree(root)
         (root / "logs").mkdir(parents=True)
         (root / "jsonl").mkdir()
+        # Meltano keeps each plugin's catalog and state files in .meltano/run/<plugin>/, shared
+        # by every run in the project: two runs at once (a demo during a test session) would
+        # overwrite each other's. A .meltano of its own per workspace, with the installed
+        # plugins linked in, keeps runs apart without installing anything twice.
+        sys_dir = root / ".meltano"
+        sys_dir.mkdir()
+        for kind in ("extractors", "loaders"):
+            (ROOT / ".meltano" / kind).mkdir(parents=True, exist_ok=True)
+            (sys_dir / kind).symlink_to(ROOT / ".meltano" / kind, target_is_directory=True)
         return cls(root)
 
     @property
@@ -118,6 +127,7 @@ class Workspace:
         a system database of its own gives every workspace fresh Meltano state.
         """
         return {
+            "MELTANO_SYS_DIR_ROOT": str(self.root / ".meltano"),
             "MELTANO_DATABASE_URI": f"sqlite:///{self.meltano_db}",
             "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
             "TARGET_DUCKDB_FILEPATH": str(self.warehouse),
