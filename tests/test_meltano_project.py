@@ -158,7 +158,11 @@ def test_registry_plugins_are_pinned(project: dict[str, Any]) -> None:
         if "inherit_from" in plugin:
             continue
         pip_url = plugin["pip_url"]
-        assert pip_url == "-e ." or re.fullmatch(r"[\w.-]+==[\w.]+", pip_url), (name, pip_url)
+        pins = pip_url.split()
+        assert pip_url == "-e ." or all(re.fullmatch(r"[\w.-]+==[\w.]+", pin) for pin in pins), (
+            name,
+            pip_url,
+        )
 
 
 def test_jobs_and_schedules_name_real_plugins(project: dict[str, Any]) -> None:
