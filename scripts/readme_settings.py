@@ -30,6 +30,7 @@ import difflib
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,8 +138,16 @@ def render(readme: str) -> str:
             msg = f"README.md lacks the markers {begin_marker(plugin)} ... {end_marker(plugin)}"
             raise RuntimeError(msg)
         block = generated_block(plugin)
-        readme = pattern.sub(lambda _match, block=block: block, readme)
+        # A function, not the text: the table may contain backslashes (regex escapes).
+        readme = pattern.sub(_constant(block), readme)
     return readme
+
+
+def _constant(text: str) -> Callable[[re.Match[str]], str]:
+    def replace(_match: re.Match[str]) -> str:
+        return text
+
+    return replace
 
 
 def main(argv: list[str] | None = None) -> int:
