@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +17,19 @@ from singer_sdk import typing as th
 
 from recras_api.errors import RecrasConfigError
 
+#: The distribution that ships both plugins; its version is the plugins' version.
+DISTRIBUTION = "recras-singer"
 DEFAULT_REQUEST_TIMEOUT = 60.0
 MAX_WORKERS_LIMIT = 32
+
+
+def user_agent(plugin_name: str) -> str:
+    """Default ``User-Agent``: the plugin and its version, so Recras can tell clients apart."""
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"{plugin_name}/{version}"
 
 
 def connection_properties(default_user_agent: str) -> list[th.Property]:

@@ -10,17 +10,24 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 
 from recras_api.client import RecrasClient
-from recras_api.settings import ConnectionSettings, connection_properties, max_workers_property
+from recras_api.settings import (
+    DISTRIBUTION,
+    ConnectionSettings,
+    connection_properties,
+    max_workers_property,
+    user_agent,
+)
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.streams import ContactpersonenStream, KlantenStream
 
-USER_AGENT = "tap-recras"
+USER_AGENT = user_agent("tap-recras")
 
 
 class TapRecras(Tap):
     """Singer tap for Recras API2 customers (``klanten``) and their contact persons."""
 
     name = "tap-recras"
+    package_name = DISTRIBUTION
     message_writer_class = BufferedMsgSpecWriter
     # BATCH is left out: the child stream is synced once per customer, which would write
     # one batch file per customer.

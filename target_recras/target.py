@@ -12,6 +12,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from recras_api import RecrasConfigError, connection_properties, max_workers_property
+from recras_api.settings import DISTRIBUTION
 from target_recras.errors import TargetStopError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
@@ -29,6 +30,7 @@ class TargetRecras(Target):
     """Upserts customers (klanten) into Recras through ``POST``/``PUT /api2/klanten``."""
 
     name = "target-recras"
+    package_name = DISTRIBUTION
     default_sink_class = KlantenSink
     message_reader_class = RecrasMessageReader
     # No VALIDATE_RECORDS: every record is always checked against the Recras body schema
