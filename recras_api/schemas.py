@@ -119,7 +119,16 @@ _EXTRA_FIELD_VALUE_BY_TYPE: dict[str, dict[str, Any]] = {
     "text": {"type": ["string", "null"]},
     "singlechoice": {"type": ["string", "null"]},
     "number": {"type": ["integer", "null"]},
-    "date": {"anyOf": [{"type": "string", "pattern": _ISO_8601_DATE}, {"type": "null"}]},
+    "date": {
+        "anyOf": [
+            {
+                "type": "string",
+                "pattern": _ISO_8601_DATE,
+                "description": "an ISO 8601 date such as 2024-05-31",
+            },
+            {"type": "null"},
+        ]
+    },
     "multiplechoice": {"type": "array", "items": {"type": "string"}},
 }
 
@@ -146,7 +155,11 @@ KLANT_PAYLOAD_SCHEMA: dict[str, Any] = {
     "properties": {
         "id": _POSITIVE_INTEGER,
         **{name: NULLABLE_STRING for name in KLANT_STRING_FIELDS},
-        "provinciecode": {"type": ["string", "null"], "pattern": _ISO_3166_2},
+        "provinciecode": {
+            "type": ["string", "null"],
+            "pattern": _ISO_3166_2,
+            "description": "an ISO 3166-2 province code such as NL-NH",
+        },
         "bedrijf_id": {"type": ["integer", "null"], "minimum": 1},
         "contactpersonen": {
             "type": "array",

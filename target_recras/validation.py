@@ -89,4 +89,9 @@ class RecordValidator:
         error = jsonschema.exceptions.best_match(self._reference.iter_errors(record))
         if error is None:  # pragma: no cover - the equivalence tests rule this out
             return Problem("the record does not match the Recras customer schema", None)
-        return Problem(_shorten(error.message), format_path(error.absolute_path))
+        message = error.message
+        meaning = error.schema.get("description") if isinstance(error.schema, dict) else None
+        if error.validator == "pattern" and meaning:
+            # The regular expression means little to a user; what it stands for does.
+            message = f"{error.instance!r} is not {meaning}"
+        return Problem(_shorten(message), format_path(error.absolute_path))
