@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from functools import cached_property
-from typing import ClassVar
+from pathlib import PurePath
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
+from singer_sdk.singerlib.catalog import Catalog
 
 from recras_api.client import RecrasClient
 from recras_api.settings import (
@@ -61,6 +64,16 @@ class TapRecras(Tap):
         ),
     ).to_dict()
 
+    def __init__(
+        self, *, catalog: PurePath | str | dict | Catalog | None = None, **kwargs: Any
+    ) -> None:
+        if isinstance(catalog, PurePath | str):
+            with open(catalog, encoding="utf-8") as catalog_file:
+                catalog = json.load(catalog_file)
+        if isinstance(catalog, dict):
+            catalog = with_requested_replication_methods(catalog)
+        super().__init__(catalog=catalog, **kwargs)
+
     def discover_streams(self) -> list[Stream]:
         """The ``klanten`` stream and its child ``contactpersonen``."""
         return [KlantenStream(self), ContactpersonenStream(self)]
@@ -76,6 +89,32 @@ class TapRecras(Tap):
         settings = ConnectionSettings.from_config(self.config, USER_AGENT)
         # One connection for the list plus one per detail worker.
         return RecrasClient(settings, self.logger, pool_size=self.max_workers + 1)
+
+
+def with_requested_replication_methods(catalog: dict[str, Any]) -> dict[str, Any]:
+    """Honour the Singer ``replication-method`` metadata of each stream.
+
+    Singer catalogs ask for a replication method through the stream's ``replication-method``
+    metadata; singer-sdk 0.54 only reads the stream entry's ``replication_method`` (and the
+    tap's own ``forced-replication-method``), which a discovered catalog already sets to
+    INCREMENTAL, so a catalog asking for FULL_TABLE the Singer way would silently stay
+    incremental. The metadata is the user's explicit request: it wins.
+    """
+    streams = []
+    for entry in catalog.get("streams", []):
+        requested = next(
+            (
+                item.get("metadata", {}).get("replication-method")
+                for item in entry.get("metadata", [])
+                if item.get("breadcrumb") == []
+            ),
+            None,
+        )
+        if requested:
+            streams.append({**entry, "replication_method": requested})
+        else:
+            streams.append(entry)
+    return {**catalog, "streams": streams}
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 
 def make_catalog(
@@ -23,26 +23,27 @@ def make_catalog(
     *,
     nested: bool = True,
     persons: bool = True,
-    full_table: bool = False,
+    full_table: Literal["metadata", "entry", "both"] | None = None,
 ) -> dict[str, Any]:
     """A catalog with ``klanten`` selected, plus the chosen contact-person parts.
 
     ``nested``: the ``klanten.contactpersonen`` property; ``persons``: the child stream;
-    ``full_table``: ask for FULL_TABLE replication of both streams, as Meltano's
-    ``metadata: {"*": {replication-method: FULL_TABLE}}`` does.
+    ``full_table``: ask for FULL_TABLE replication of both streams through the Singer
+    ``replication-method`` metadata, the stream entry's ``replication_method``, or both (as
+    Meltano's ``metadata: {"*": {replication-method: FULL_TABLE}}`` does).
     """
     with tempfile.TemporaryDirectory(prefix="tap-recras-") as tmp:
         args = [*tap_command(), *write_inputs(Path(tmp), config), "--discover"]
         done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
     catalog: dict[str, Any] = json.loads(done.stdout)
     for entry in catalog["streams"]:
-        if full_table:
+        if full_table in {"entry", "both"}:
             entry["replication_method"] = "FULL_TABLE"
         for item in entry["metadata"]:
             meta = item["metadata"]
             if item["breadcrumb"] == []:
                 meta["selected"] = entry["tap_stream_id"] == "klanten" or persons
-                if full_table:
+                if full_table in {"metadata", "both"}:
                     meta["replication-method"] = "FULL_TABLE"
             elif item["breadcrumb"] == ["properties", "contactpersonen"]:
                 meta["selected"] = nested

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -231,15 +231,16 @@ def test_killed_run_resumed_from_its_last_state_misses_no_customer(
 # -- full table ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("asked_through", ["metadata", "entry", "both"])
 def test_full_table_run_brackets_its_records_with_activate_version(
-    start: SandboxFactory,
+    start: SandboxFactory, asked_through: Literal["metadata", "entry", "both"]
 ) -> None:
     sandbox = start(customers=30)
     config = sandbox.config()
     incremental = run_tap(config)
 
     run = run_tap(
-        config, catalog=make_catalog(config, full_table=True), state=incremental.last_state
+        config, catalog=make_catalog(config, full_table=asked_through), state=incremental.last_state
     )
 
     assert run.returncode == 0, run.stderr
