@@ -170,6 +170,10 @@ class ConnectionSettings:
                 "username and password"
             )
             raise RecrasConfigError(msg)
+        if api_key and ("\r" in api_key or "\n" in api_key):
+            # requests would refuse the header and quote its value, key and all, in the error.
+            msg = "api_key contains a line break; copy the key from Recras without one"
+            raise RecrasConfigError(msg)
         timeout = float(config.get("request_timeout") or DEFAULT_REQUEST_TIMEOUT)
         if timeout <= 0:
             msg = f"request_timeout must be a positive number of seconds, got {timeout}"

@@ -95,3 +95,11 @@ def test_secrets_stay_out_of_repr() -> None:
     )
     assert "SECRET-KEY-123" not in repr(settings)
     assert "SECRET-PW-456" not in repr(basic)
+
+
+@pytest.mark.parametrize("api_key", ["SECRET-KEY-789\n", "SECRET-KEY-789\r\nX-Other: 1"])
+def test_an_api_key_with_a_line_break_is_refused_without_quoting_it(api_key: str) -> None:
+    config = {"base_url": "https://x.recras.nl", "api_key": api_key}
+    with pytest.raises(RecrasConfigError, match="api_key contains a line break") as caught:
+        ConnectionSettings.from_config(config, "ua")
+    assert "SECRET-KEY-789" not in str(caught.value)
