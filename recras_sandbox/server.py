@@ -38,12 +38,6 @@ BROKEN_BODY = b'[{"id":1,"type":"klant","displaynaam":"Afgebroken antwo'
 _INT_RE = re.compile(r"-?[0-9]+")
 _DETAIL_RE = re.compile(r"/api2/klanten/([^/]*)")
 
-ROUTE_LIST = "GET /api2/klanten"
-ROUTE_DETAIL = "GET /api2/klanten/{id}"
-ROUTE_CREATE = "POST /api2/klanten"
-ROUTE_UPDATE = "PUT /api2/klanten/{id}"
-ROUTE_ME = "GET /api2/personeel/me"
-
 
 @dataclass
 class SandboxConfig:

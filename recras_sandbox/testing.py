@@ -77,7 +77,6 @@ class SandboxProcess:
         self.readonly_key = readonly_key
         self.username = username
         self.password = password
-        self.customers_seeded = customers
         self.port = 0
         self.base_url = ""
         self._tmpdir = tempfile.TemporaryDirectory(prefix="recras-sandbox-")
@@ -113,9 +112,8 @@ class SandboxProcess:
         if start_timeout is None:
             # Generation runs ~100k customers/s; a fresh SQLite file also stores them.
             start_timeout = 15.0 + customers / 40_000 * (3 if db is not None else 1)
-        timeout = start_timeout
         try:
-            self._wait_ready(port_file, timeout)
+            self._wait_ready(port_file, start_timeout)
         except BaseException:
             self.kill()
             raise
