@@ -219,10 +219,9 @@ class Store:
     def detail(self, customer_id: int) -> bytes | None:
         """The detail JSON of one customer, with its contact persons."""
         with self.lock:
-            item = self._items.get(customer_id)
-            if item is None:
+            if customer_id not in self._items:
                 return None
-            return model.render_detail(item, [self._persons[p] for p in self._members[customer_id]])
+            return self._detail(customer_id)
 
     def dump(self) -> Iterator[bytes]:
         """Every customer in detail shape plus ``extra_fields``, sorted by id."""
@@ -230,11 +229,13 @@ class Store:
             ids = list(self._ids)
         for cid in ids:
             with self.lock:
-                detail = model.render_detail(
-                    self._items[cid], [self._persons[p] for p in self._members[cid]]
-                )
+                detail = self._detail(cid)
                 extra = model.dumps(self._extra.get(cid, []))
             yield detail[:-1] + b',"extra_fields":' + extra + b"}"
+
+    def _detail(self, cid: int) -> bytes:
+        """The detail JSON of an existing customer; the caller holds the lock."""
+        return model.render_detail(self._items[cid], [self._persons[p] for p in self._members[cid]])
 
     # ----------------------------------------------------------------- writes
 
