@@ -121,6 +121,10 @@ def normalize_base_url(raw: str) -> str:
     ``https://x.recras.nl/api2``); every form maps to the same root.
     """
     parts = urlsplit(raw.strip())
+    extras = f"base_url must not contain a query, fragment or credentials, got {parts.hostname}"
+    if parts.username or parts.password:
+        # Checked first: the messages below quote the URL, and with it the password.
+        raise RecrasConfigError(extras)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
         msg = f"base_url must be a full URL such as https://demo.recras.nl, got {raw!r}"
         raise RecrasConfigError(msg)
@@ -130,9 +134,8 @@ def normalize_base_url(raw: str) -> str:
             f"for loopback hosts such as a local sandbox), got {raw!r}"
         )
         raise RecrasConfigError(msg)
-    if parts.query or parts.fragment or parts.username or parts.password:
-        msg = f"base_url must not contain a query, fragment or credentials, got {parts.hostname}"
-        raise RecrasConfigError(msg)
+    if parts.query or parts.fragment:
+        raise RecrasConfigError(extras)
     path = parts.path.rstrip("/")
     path = path.removesuffix("/api2").removesuffix("/api2.php").rstrip("/")
     return f"{parts.scheme}://{parts.netloc}{path}"

@@ -45,6 +45,20 @@ def test_bad_base_urls_are_refused_with_a_reason(raw: str, complaint: str) -> No
         normalize_base_url(raw)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://user:SECRET-PW-321@demo.recras.nl",
+        "ftp://user:SECRET-PW-321@demo.recras.nl",
+        "https://SECRET-PW-321@demo.recras.nl/?x=1",
+    ],
+)
+def test_credentials_in_base_url_are_refused_without_quoting_them(raw: str) -> None:
+    with pytest.raises(RecrasConfigError, match="credentials") as caught:
+        normalize_base_url(raw)
+    assert "SECRET-PW-321" not in str(caught.value)
+
+
 def test_loopback_detection() -> None:
     assert is_loopback_host("localhost")
     assert is_loopback_host("127.0.0.1")
