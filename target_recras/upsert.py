@@ -171,9 +171,10 @@ class Upserter:
                 outcome = report.RECREATED
             else:
                 return report.UPDATED
-        self.id_map.begin_create(job.map_key, job.kind, job.identity, job.seq)
+        identity = job.identity
+        self.id_map.begin_create(job.map_key, job.kind, identity, job.seq)
         try:
-            result = self._create(job, body)
+            result = self._create(job, body, identity)
         except (RecrasInputRejectedError, RecrasHTTPError):
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise
@@ -183,15 +184,14 @@ class Upserter:
                 "the body, no Location header); the id map cannot record it"
             )
             raise RecrasInvalidResponseError(msg, status=result.status)
-        self.id_map.store(job.map_key, job.kind, job.identity, result.klant_id, job.seq)
+        self.id_map.store(job.map_key, job.kind, identity, result.klant_id, job.seq)
         if outcome == report.RECREATED:
             return outcome
         return report.CREATED if result.status == 201 else report.MERGED
 
-    def _create(self, job: UpsertJob, body: dict[str, Any]) -> WriteResult:
+    def _create(self, job: UpsertJob, body: dict[str, Any], identity: str) -> WriteResult:
         """POST, looking before every retry whether the failed attempt created the customer."""
         floor = self._newest_id
-        identity = job.identity
 
         def look_before_retry(failure: str) -> None:
             if failure in UNPROCESSED_FAILURES:
