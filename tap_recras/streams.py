@@ -255,7 +255,6 @@ class ContactpersonenStream(RecrasStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._pending: list[dict[str, Any]] = []
-        self._versioned = False
         self._meters = RunMeters(self.name)
         self.logger.addFilter(_drop_per_customer_sync_lines)
 
@@ -292,14 +291,14 @@ class ContactpersonenStream(RecrasStream):
 
     def start_version(self, version: int) -> None:
         """Stamp this run's records with ``version`` and announce it (full-table runs)."""
-        self._versioned = self.selected
-        if self._versioned:
+        if self.selected:
             self._stream_version = version
             self._write_activate_version_message(version)
 
     def end_version(self) -> None:
         """Announce the version again now that every contact person was sent."""
-        if self._versioned and self._stream_version is not None:
+        # Set only by start_version: this stream's own syncs announce no version.
+        if self._stream_version is not None:
             self._write_activate_version_message(self._stream_version)
 
     def preprocess_context(self, context: Context) -> Context:
