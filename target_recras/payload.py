@@ -11,13 +11,17 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from recras_api.schemas import CONTACTPERSOON_STRING_FIELDS, KLANT_STRING_FIELDS
+from recras_api.schemas import (
+    CONTACTPERSOON_STRING_FIELDS,
+    KLANT_PAYLOAD_FIELDS,
+    KLANT_STRING_FIELDS,
+)
 
 #: Top-level scalar fields sent as they are (after validation).
 _SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")
 _PERSON_FIELDS = (*CONTACTPERSOON_STRING_FIELDS, "hoofdcontact")
 #: Fields a record may carry that belong to the target, not to the body.
-RESERVED_FIELDS = frozenset({"id", "contactpersonen", "extra_fields", *_SCALAR_FIELDS})
+RESERVED_FIELDS = frozenset({"id", *KLANT_PAYLOAD_FIELDS})
 
 
 def _integer(value: Any) -> Any:
