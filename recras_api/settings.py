@@ -20,6 +20,7 @@ from recras_api.errors import RecrasConfigError
 #: The distribution that ships both plugins; its version is the plugins' version.
 DISTRIBUTION = "recras-singer"
 DEFAULT_REQUEST_TIMEOUT = 60.0
+DEFAULT_MAX_WORKERS = 4
 MAX_WORKERS_LIMIT = 32
 
 
@@ -98,7 +99,7 @@ def max_workers_property(description: str) -> th.Property:
     return th.Property(
         "max_workers",
         th.IntegerType(minimum=1, maximum=MAX_WORKERS_LIMIT),
-        default=4,
+        default=DEFAULT_MAX_WORKERS,
         title="Max workers",
         description=f"{description} Between 1 and {MAX_WORKERS_LIMIT}.",
     )

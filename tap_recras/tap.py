@@ -14,6 +14,7 @@ from singer_sdk.singerlib.catalog import Catalog
 
 from recras_api.client import RecrasClient
 from recras_api.settings import (
+    DEFAULT_MAX_WORKERS,
     DISTRIBUTION,
     ConnectionSettings,
     connection_properties,
@@ -81,7 +82,7 @@ class TapRecras(Tap):
     @property
     def max_workers(self) -> int:
         """Concurrent detail requests."""
-        return int(self.config.get("max_workers") or 4)
+        return int(self.config.get("max_workers") or DEFAULT_MAX_WORKERS)
 
     @cached_property
     def client(self) -> RecrasClient:
