@@ -30,8 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,8 +55,6 @@ EXPORT_COLUMNS = (
     "contact_email",
     "contact_phone",
 )
-#: Plugins the demo needs (the test also installs tap-postgres and target-jsonl).
-DEMO_PLUGINS = ("tap-recras", "target-recras", "tap-jsonl", "target-duckdb")
 DUCKDB_SCHEMA = "recras"
 MELTANO_TIMEOUT = 600
 
@@ -332,29 +329,13 @@ def duckdb_counts(warehouse: Path, schema: str = DUCKDB_SCHEMA) -> dict[str, int
     return counts
 
 
-def duckdb_query(warehouse: Path, sql: str) -> list[list[Any]]:
-    """Rows of one query against the DuckDB file, as JSON-compatible lists."""
-    script = (
-        "import duckdb, json, sys\n"
-        "con = duckdb.connect(sys.argv[1], read_only=True)\n"
-        "print(json.dumps([list(r) for r in con.execute(sys.argv[2]).fetchall()], default=str))\n"
-    )
-    out = subprocess.run(
-        [str(DUCKDB_PYTHON), "-c", script, str(warehouse), sql],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
-    rows: list[list[Any]] = json.loads(out.stdout)
-    return rows
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def read_rejects(path: Path) -> list[dict[str, Any]]:
     """The rejected records target-recras wrote (JSON Lines; none if the file is absent)."""
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return _read_jsonl(path) if path.exists() else []
 
 
 def target_summary(run: MeltanoRun, plugin: str = "target-recras") -> list[str]:
@@ -366,7 +347,7 @@ def target_summary(run: MeltanoRun, plugin: str = "target-recras") -> list[str]:
 
 def export_rows(path: Path = EXPORT_FILE) -> list[dict[str, Any]]:
     """The sample export's records."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return _read_jsonl(path)
 
 
 def export_table_sql(rows: list[dict[str, Any]], table: str = "export_customers") -> str:
@@ -457,16 +438,11 @@ def _reject_label(reject: Mapping[str, Any]) -> str:
     return f"{key}: {reason}"
 
 
-@contextmanager
-def sandbox(customers: int, seed: int) -> Iterator[Any]:
-    """A running Recras sandbox, stopped on exit."""
+def sandbox(customers: int, seed: int) -> Any:
+    """A running Recras sandbox; a context manager that stops it on exit."""
     from recras_sandbox.testing import SandboxProcess  # noqa: PLC0415 (needs the project venv)
 
-    proc = SandboxProcess(customers=customers, seed=seed)
-    try:
-        yield proc
-    finally:
-        proc.stop()
+    return SandboxProcess(customers=customers, seed=seed)
 
 
 def sandbox_env(box: Any) -> dict[str, str]:
