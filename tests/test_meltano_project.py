@@ -91,13 +91,18 @@ def _json_types(schema: dict[str, Any]) -> set[str]:
     return set(declared or [])
 
 
-def test_meltano_yml_is_valid_for_meltano(project: dict[str, Any]) -> None:
+def _meltano_schema() -> dict[str, Any]:
+    """meltano.yml's JSON schema, from the Meltano installed in .venv-meltano."""
     schemas = list(
         MELTANO_VENV.glob("lib/python3*/site-packages/meltano/schemas/meltano.schema.json")
     )
     assert schemas, "Meltano is not installed in .venv-meltano: run ./scripts/install_meltano.sh"
-    schema = json.loads(schemas[0].read_text(encoding="utf-8"))
-    jsonschema.validate(project, schema)
+    schema: dict[str, Any] = json.loads(schemas[0].read_text(encoding="utf-8"))
+    return schema
+
+
+def test_meltano_yml_is_valid_for_meltano(project: dict[str, Any]) -> None:
+    jsonschema.validate(project, _meltano_schema())
 
 
 def test_default_environment_exists(project: dict[str, Any]) -> None:
@@ -140,12 +145,7 @@ def test_recras_plugins_declare_what_the_code_has(
 
 
 def _meltano_capabilities(kind: str) -> set[str]:
-    schemas = list(
-        MELTANO_VENV.glob("lib/python3*/site-packages/meltano/schemas/meltano.schema.json")
-    )
-    assert schemas, "Meltano is not installed in .venv-meltano"
-    schema = json.loads(schemas[0].read_text(encoding="utf-8"))
-    definition = schema["$defs"]["plugins"][kind]
+    definition = _meltano_schema()["$defs"]["plugins"][kind]
     for part in definition["allOf"]:
         caps = part.get("properties", {}).get("capabilities")
         if caps:
