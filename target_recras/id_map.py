@@ -1,8 +1,8 @@
 """The id map: which Recras customer each source key (and each in-flight create) became.
 
 An embedded SQLite database in WAL mode. Every change is one transaction with
-``synchronous=FULL``, so neither a killed process nor a power cut can corrupt the file or
-lose a committed entry.
+``synchronous=NORMAL``: a killed process loses no committed entry; an operating-system
+crash or power cut can lose the last few commits, but never corrupts the file.
 
 Rows have two kinds:
 
