@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_support import customer, rejects, run_in_process
+from test_target_support import customer, rejects, run_in_process, singer_input
 
 from target_recras.errors import TargetStopError
 
@@ -70,8 +70,7 @@ def test_huge_string_reason_is_truncated(tmp_path: Path) -> None:
     huge = "x" * 200_000
     record = customer(1)
     record["contactpersonen"][0]["geslacht"] = huge
-    text = json.dumps({"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}})
-    text += "\n" + json.dumps({"type": "RECORD", "stream": "klanten", "record": record}) + "\n"
+    text = singer_input([record], key_properties=[])
     run_in_process({"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl")}, text)
     (entry,) = rejects(tmp_path / "r.jsonl")
     assert entry["field_path"] == "contactpersonen[0].geslacht"
@@ -82,18 +81,14 @@ def test_huge_string_reason_is_truncated(tmp_path: Path) -> None:
 
 def test_huge_and_non_ascii_valid_strings_are_accepted(tmp_path: Path) -> None:
     record = customer(1, naam="Zoë & Ünal 北京 " + "y" * 100_000, plaats="\u2019s-Hertogenbosch")
-    text = json.dumps({"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}})
-    text += "\n" + json.dumps({"type": "RECORD", "stream": "klanten", "record": record}) + "\n"
+    text = singer_input([record], key_properties=[])
     target, _ = run_in_process({"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl")}, text)
     assert rejects(tmp_path / "r.jsonl") == []
     assert target.run.stats.counts["would_create"] == 1
 
 
 def test_max_rejects_zero_stops_at_the_first(tmp_path: Path) -> None:
-    bad = customer(1, naam=5)
-    text = json.dumps({"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}})
-    text += "\n" + json.dumps({"type": "RECORD", "stream": "klanten", "record": bad}) + "\n"
-    text += json.dumps({"type": "STATE", "value": {"n": 1}}) + "\n"
+    text = singer_input([customer(1, naam=5)], key_properties=[], state_every=1)
     config = {"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl"), "max_rejects": 0}
     with pytest.raises(TargetStopError, match="max_rejects is 0"):
         run_in_process(config, text)
@@ -114,6 +109,6 @@ def test_activate_version_is_ignored_not_rejected(tmp_path: Path) -> None:
 
 
 def test_missing_credentials_stop_with_a_configuration_error(tmp_path: Path) -> None:
-    text = json.dumps({"type": "SCHEMA", "stream": "klanten", "schema": {"properties": {}}})
+    text = singer_input([], key_properties=[])
     with pytest.raises(TargetStopError, match="Configuration error: No credentials"):
-        run_in_process({"rejects_path": str(tmp_path / "r.jsonl")}, text + "\n")
+        run_in_process({"rejects_path": str(tmp_path / "r.jsonl")}, text)
