@@ -14,6 +14,7 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import SelectionMask
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 
+from recras_api.client import klant_path
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
@@ -202,7 +203,7 @@ class KlantenStream(RecrasStream):
             return None
         persons = detail.get(PERSONS_KEY) or []
         if not isinstance(persons, list) or not all(isinstance(p, dict) for p in persons):
-            msg = f"GET /api2/klanten/{klant_id}: contactpersonen is not a list of objects"
+            msg = f"GET {klant_path(klant_id)}: contactpersonen is not a list of objects"
             raise RecrasInvalidResponseError(msg)
         return persons
 
