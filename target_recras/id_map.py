@@ -50,7 +50,6 @@ class PendingCreate:
     """A ``POST`` that was sent (or about to be) when a previous run stopped."""
 
     map_key: str
-    kind: str
     identity: str
 
 
@@ -98,9 +97,9 @@ class IdMap:
             return []
         with self._lock:
             rows = self._db.execute(
-                "SELECT map_key, kind, identity FROM id_map WHERE klant_id IS NULL ORDER BY seq"
+                "SELECT map_key, identity FROM id_map WHERE klant_id IS NULL ORDER BY seq"
             ).fetchall()
-        return [PendingCreate(key, kind, identity) for key, kind, identity in rows]
+        return [PendingCreate(key, identity) for key, identity in rows]
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         if self.read_only or self._db is None:
