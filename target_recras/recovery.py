@@ -26,8 +26,8 @@ def find_created(
     client: RecrasClient, identities: Iterable[str], *, min_id: int | None = None
 ) -> dict[str, int]:
     """For each identity found in Recras (ids from ``min_id``), the newest such customer."""
-    wanted = list(identities)
-    names = {json.loads(identity)[0] for identity in wanted}
+    name_of = {identity: json.loads(identity)[0] for identity in identities}
+    names = set(name_of.values())
     candidates: dict[str, list[int]] = defaultdict(list)
     for item in client.iter_klanten(min_id):
         naam, klant_id = item.get("naam"), item.get("id")
@@ -35,8 +35,8 @@ def find_created(
             candidates[naam].append(klant_id)
     details: dict[int, dict[str, Any]] = {}
     found: dict[str, int] = {}
-    for identity in wanted:
-        for klant_id in candidates.get(json.loads(identity)[0], []):
+    for identity, naam in name_of.items():
+        for klant_id in candidates.get(naam, []):
             if klant_id not in details:
                 try:
                     details[klant_id] = client.get_klant(klant_id)
