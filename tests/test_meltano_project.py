@@ -21,7 +21,6 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 MELTANO_YML = ROOT / "meltano.yml"
-MELTANO_VENV = ROOT / ".venv-meltano"
 
 #: Meltano setting kind for each JSON Schema type.
 KIND_FOR_TYPE = {
@@ -91,18 +90,10 @@ def _json_types(schema: dict[str, Any]) -> set[str]:
     return set(declared or [])
 
 
-def _meltano_schema() -> dict[str, Any]:
-    """meltano.yml's JSON schema, from the Meltano installed in .venv-meltano."""
-    schemas = list(
-        MELTANO_VENV.glob("lib/python3*/site-packages/meltano/schemas/meltano.schema.json")
-    )
-    assert schemas, "Meltano is not installed in .venv-meltano: run ./scripts/install_meltano.sh"
-    schema: dict[str, Any] = json.loads(schemas[0].read_text(encoding="utf-8"))
-    return schema
-
-
-def test_meltano_yml_is_valid_for_meltano(project: dict[str, Any]) -> None:
-    jsonschema.validate(project, _meltano_schema())
+def test_meltano_yml_is_valid_for_meltano(
+    project: dict[str, Any], meltano_schema: dict[str, Any]
+) -> None:
+    jsonschema.validate(project, meltano_schema)
 
 
 def test_default_environment_exists(project: dict[str, Any]) -> None:
@@ -112,7 +103,7 @@ def test_default_environment_exists(project: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("plugin_name", ["tap-recras", "target-recras"])
 def test_recras_plugins_declare_what_the_code_has(
-    project: dict[str, Any], plugin_name: str
+    project: dict[str, Any], meltano_schema: dict[str, Any], plugin_name: str
 ) -> None:
     plugin = _plugins(project)[plugin_name]
     about = _about(plugin["executable"])
@@ -140,12 +131,12 @@ def test_recras_plugins_declare_what_the_code_has(
 
     # Capabilities: exactly what the plugin reports, as far as Meltano knows them.
     kind = "extractors" if plugin_name.startswith("tap-") else "loaders"
-    known = _meltano_capabilities(kind)
+    known = _meltano_capabilities(meltano_schema, kind)
     assert set(plugin["capabilities"]) == set(about["capabilities"]) & known
 
 
-def _meltano_capabilities(kind: str) -> set[str]:
-    definition = _meltano_schema()["$defs"]["plugins"][kind]
+def _meltano_capabilities(meltano_schema: dict[str, Any], kind: str) -> set[str]:
+    definition = meltano_schema["$defs"]["plugins"][kind]
     for part in definition["allOf"]:
         caps = part.get("properties", {}).get("capabilities")
         if caps:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 import subprocess
 from pathlib import Path
@@ -32,15 +31,9 @@ def _yaml_blocks(text: str) -> list[str]:
     return re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
 
 
-def _meltano_schema() -> dict[str, Any]:
-    found = list((ROOT / ".venv-meltano").glob("lib/python3*/site-packages/meltano/schemas/*.json"))
-    found = [p for p in found if p.name == "meltano.schema.json"]
-    assert found, "Meltano is not installed in .venv-meltano: run ./scripts/install_meltano.sh"
-    schema: dict[str, Any] = json.loads(found[0].read_text(encoding="utf-8"))
-    return schema
-
-
-def test_scaling_example_extends_meltano_yml_validly(readme: str) -> None:
+def test_scaling_example_extends_meltano_yml_validly(
+    readme: str, meltano_schema: dict[str, Any]
+) -> None:
     """The many-instances example, merged into meltano.yml, is a valid Meltano project."""
     (block,) = _yaml_blocks(_section(readme, "Scaling out: many Recras instances"))
     example = yaml.safe_load(block)
@@ -50,7 +43,7 @@ def test_scaling_example_extends_meltano_yml_validly(readme: str) -> None:
         merged["plugins"][kind] += example["plugins"].get(kind, [])
     merged["jobs"] += example["jobs"]
     merged["schedules"] += example["schedules"]
-    jsonschema.validate(merged, _meltano_schema())
+    jsonschema.validate(merged, meltano_schema)
 
     plugins = {p["name"]: p for kind in ("extractors", "loaders") for p in merged["plugins"][kind]}
     for plugin in example["plugins"]["extractors"] + example["plugins"]["loaders"]:
