@@ -41,7 +41,10 @@ _DETAIL_RE = re.compile(r"/api2/klanten/([^/]*)")
 
 @dataclass
 class SandboxConfig:
-    """Settings of a running sandbox that the handlers need."""
+    """Settings of a running sandbox that the handlers need.
+
+    Its credential defaults are also those of the CLI and of ``testing.SandboxProcess``.
+    """
 
     api_key: str = "sandbox-key"
     readonly_key: str = "sandbox-readonly-key"

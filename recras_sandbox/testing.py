@@ -25,12 +25,7 @@ from types import TracebackType
 from typing import IO, Any
 from urllib.parse import urlencode
 
-_DEFAULTS: dict[str, Any] = {
-    "api_key": "sandbox-key",
-    "readonly_key": "sandbox-readonly-key",
-    "username": "sandbox",
-    "password": "sandbox-password",
-}
+from recras_sandbox.server import SandboxConfig
 
 
 def sandbox_command() -> list[str]:
@@ -58,10 +53,10 @@ class SandboxProcess:
         *,
         customers: int = 200,
         seed: int = 1,
-        api_key: str = _DEFAULTS["api_key"],
-        readonly_key: str = _DEFAULTS["readonly_key"],
-        username: str = _DEFAULTS["username"],
-        password: str = _DEFAULTS["password"],
+        api_key: str = SandboxConfig.api_key,
+        readonly_key: str = SandboxConfig.readonly_key,
+        username: str = SandboxConfig.username,
+        password: str = SandboxConfig.password,
         page_size: int = 0,
         shuffle: bool = False,
         fault_rate: float = 0.0,
