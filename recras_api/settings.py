@@ -10,10 +10,11 @@ import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 
 from recras_api.errors import RecrasConfigError
 
@@ -190,3 +191,42 @@ class ConnectionSettings:
             request_timeout=timeout,
             user_agent=str(config.get("user_agent") or default_user_agent),
         )
+
+
+class SecretSafeConfigValidation:
+    """Mixin for both plugins: config validation errors never quote a secret setting's value.
+
+    singer-sdk 0.54 words a config error as jsonschema's message, which starts with the
+    offending value (``987654321 is not of type 'string', 'null' in config['api_key']``):
+    a key that YAML read as a number would be printed in full. Errors about a setting marked
+    ``secret`` are reworded without the value. This overrides a private SDK method, which is
+    one reason singer-sdk is pinned to 0.54.x.
+    """
+
+    config_jsonschema: ClassVar[dict[str, Any]]
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        try:
+            errors: list[str] = super()._validate_config(  # type: ignore[misc]
+                raise_errors=raise_errors
+            )
+        except ConfigValidationError as exc:
+            raise ConfigValidationError(
+                str(exc), errors=self._without_secrets(exc.errors), schema=exc.schema
+            ) from None
+        return self._without_secrets(errors)
+
+    def _without_secrets(self, errors: list[str]) -> list[str]:
+        properties = self.config_jsonschema.get("properties", {})
+        secrets = [name for name, prop in properties.items() if prop.get("secret")]
+        return [_secret_safe(error, secrets) for error in errors]
+
+
+def _secret_safe(error: str, secrets: list[str]) -> str:
+    for name in secrets:
+        if error.endswith(f" in config[{name!r}]"):
+            return (
+                f"config[{name!r}] is not valid: it must be a text string "
+                "(the value is secret and not shown)"
+            )
+    return error

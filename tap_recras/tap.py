@@ -17,6 +17,7 @@ from recras_api.settings import (
     DEFAULT_MAX_WORKERS,
     DISTRIBUTION,
     ConnectionSettings,
+    SecretSafeConfigValidation,
     connection_properties,
     max_workers_property,
     user_agent,
@@ -27,7 +28,7 @@ from tap_recras.streams import ContactpersonenStream, KlantenStream
 USER_AGENT = user_agent("tap-recras")
 
 
-class TapRecras(Tap):
+class TapRecras(SecretSafeConfigValidation, Tap):
     """Singer tap for Recras API2 customers (``klanten``) and their contact persons."""
 
     name = "tap-recras"

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from recras_api import ConnectionSettings, RecrasClient, RecrasError
-from recras_api.settings import user_agent
+from recras_api.settings import DEFAULT_MAX_WORKERS, user_agent
 from target_recras import report
 from target_recras.errors import TargetStopError
 from target_recras.id_map import IdMap
@@ -28,7 +28,6 @@ from target_recras.validation import Problem, RecordValidator
 
 DEFAULT_REJECTS_PATH = "recras-rejects.jsonl"
 DEFAULT_ID_MAP_PATH = "recras-id-map.sqlite3"
-DEFAULT_MAX_WORKERS = 4
 USER_AGENT = user_agent("target-recras")
 
 

@@ -12,7 +12,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from recras_api import RecrasConfigError, connection_properties, max_workers_property
-from recras_api.settings import DISTRIBUTION
+from recras_api.settings import DISTRIBUTION, SecretSafeConfigValidation
 from target_recras.errors import TargetStopError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
@@ -26,7 +26,7 @@ from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSi
 from target_recras.validation import Problem
 
 
-class TargetRecras(Target):
+class TargetRecras(SecretSafeConfigValidation, Target):
     """Upserts customers (klanten) into Recras through ``POST``/``PUT /api2/klanten``."""
 
     name = "target-recras"
