@@ -64,8 +64,14 @@ class UpsertJob:
 
     @property
     def lane(self) -> str:
-        """Records with the same lane are written one after another, in input order."""
-        return f"id:{self.klant_id}" if self.klant_id is not None else str(self.map_key)
+        """Records with the same lane are written one after another, in input order.
+
+        The id-map key (source key, or name plus main contact) comes first: a record that
+        names both an ``id`` and a source key stores that pair in the id map, and a later
+        record with only the source key must not race it, or it could miss the entry and
+        create the customer a second time.
+        """
+        return str(self.map_key) if self.map_key is not None else f"id:{self.klant_id}"
 
 
 class _RejectError(Exception):

@@ -26,6 +26,7 @@ from target_recras.payload import (
 )
 from target_recras.recovery import resolve_pending_creates
 from target_recras.report import ProgressReporter
+from target_recras.upsert import UpsertJob
 
 LOGGER = logging.getLogger("test")
 
@@ -296,3 +297,25 @@ def test_progress_lines_repeat_until_stopped(caplog: pytest.LogCaptureFixture) -
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress:")]
     assert len(lines) >= 3
     assert lines[0] == "Progress: line 0"
+
+
+def test_a_source_key_decides_the_lane_even_when_the_record_names_an_id() -> None:
+    """{external_id, id} then {external_id} must be written in order, not concurrently."""
+    body = {"naam": "Familie Jansen", "contactpersonen": [{"hoofdcontact": True}]}
+
+    def job(klant_id: int | None, map_key: str | None) -> UpsertJob:
+        return UpsertJob(
+            seq=0,
+            input_line=None,
+            stream="klanten",
+            record=body,
+            klant_id=klant_id,
+            map_key=map_key,
+            kind=SOURCE if map_key else None,
+        )
+
+    with_id = job(5, "source:external_id='X'")
+    without_id = job(None, "source:external_id='X'")
+    assert with_id.lane == without_id.lane
+    # Without source keys, records naming the same id share a lane.
+    assert job(5, None).lane == job(5, None).lane != job(6, None).lane
