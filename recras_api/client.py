@@ -245,11 +245,6 @@ class RecrasClient:
 
     # -- customers ------------------------------------------------------------------------
 
-    def check_credentials(self) -> dict[str, Any]:
-        """``GET /api2/personeel/me``: the logged-in user; raises on bad credentials."""
-        user = self.get_json(self.url("/api2/personeel/me"))
-        return user if isinstance(user, dict) else {}
-
     def iter_klanten(self, min_id: int | None = None) -> Iterator[dict[str, Any]]:
         """Yield every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
 
