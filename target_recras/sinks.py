@@ -23,6 +23,22 @@ if TYPE_CHECKING:
 KLANTEN_STREAM = "klanten"
 
 
+#: Source key values that identify nothing (``true`` would make every record one of two
+#: customers), by the name the reject reason gives them.
+_UNUSABLE_KEY_KINDS: dict[type, str] = {bool: "a boolean", list: "a list", dict: "an object"}
+
+
+def source_key_text(value: Any) -> str:
+    """How a source key value is written in the id map: by its JSON value.
+
+    ``1``, ``1.0`` and ``1e0`` are one number, so one key (``1``); ``repr`` quotes strings,
+    so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
+
+
 def unsupported_stream_hint(stream: str) -> str:
     """Why records of ``stream`` are refused, and how to fix it."""
     maps = json.dumps({"stream_maps": {stream: {"__alias__": KLANTEN_STREAM}}})
@@ -88,8 +104,9 @@ class KlantenSink(_RecrasSink, BatchSink):
         klant_id = record_klant_id(record)
         map_key, kind = None, None
         if self.source_keys:
-            # repr() quotes strings, so "a" and 'a"' or 1 and "1" stay distinct keys.
-            values = ",".join(f"{name}={record[name]!r}" for name in self.source_keys)
+            values = ",".join(
+                f"{name}={source_key_text(record[name])}" for name in self.source_keys
+            )
             map_key, kind = f"{SOURCE}:{values}", SOURCE
         elif klant_id is None:
             identity = customer_identity(record.get("naam"), record["contactpersonen"])
@@ -112,10 +129,20 @@ class KlantenSink(_RecrasSink, BatchSink):
 
     def _source_key_problem(self, record: dict[str, Any]) -> Problem | None:
         for name in self.source_keys:
-            if record.get(name) is None:
+            value = record.get(name)
+            if value is None:
                 return Problem(
                     f"the source key {name} is missing or null; without it this customer "
                     "could not be found again on the next run",
+                    name,
+                )
+            kind = _UNUSABLE_KEY_KINDS.get(type(value))
+            if kind is not None:
+                shown = json.dumps(value) if isinstance(value, bool) else None
+                return Problem(
+                    f"the source key {name} is {kind}"
+                    + (f" ({shown})" if shown else "")
+                    + "; a source key must be a string or a number that identifies one customer",
                     name,
                 )
         return None
