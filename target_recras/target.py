@@ -22,11 +22,12 @@ from target_recras.run import (
     Run,
     TargetOptions,
 )
+from target_recras.sdk_compat import SDKMessageHooks
 from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
 from target_recras.validation import Problem
 
 
-class TargetRecras(SecretSafeConfigValidation, Target):
+class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
     """Upserts customers (klanten) into Recras through ``POST``/``PUT /api2/klanten``."""
 
     name = "target-recras"
@@ -96,6 +97,7 @@ class TargetRecras(SecretSafeConfigValidation, Target):
         self._run: Run | None = None
         self._state_lock = threading.Lock()
         self._emitted_state: Any = None
+        self._last_state_read: Any = None
         self._versions_seen: set[Any] = set()
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
@@ -113,7 +115,7 @@ class TargetRecras(SecretSafeConfigValidation, Target):
             self._run = Run(
                 options,
                 self.logger,
-                self._write_state_message,
+                self.emit_state,
                 lambda: getattr(reader, "line_number", 0),
             )
         return self._run
@@ -127,15 +129,20 @@ class TargetRecras(SecretSafeConfigValidation, Target):
     def _reject_line(self, line: str, reason: str) -> None:
         self.run.reject(Problem(reason, None), stream=None, line=line)
 
-    def _process_record_message(self, message_dict: dict) -> None:
+    def check_schema_message(self, message: dict[str, Any]) -> None:
+        """Nothing yet: the SDK's own checks apply."""
+
+    def handle_record_message(self, message: dict[str, Any]) -> None:
         """The SDK's record handling minus what this target replaces, plus rejects.
 
-        Stream maps apply as usual. Not done here: the SDK's schema validation and timestamp
-        parsing (the sink validates against the Recras schema and never converts values),
-        ``_sdc_*`` metadata (never sent), and stopping the run on a record that arrives
-        before its SCHEMA or lacks a key property (those records are rejected instead).
+        Stream maps and the sink's public hooks (``preprocess_record``, then
+        ``process_record``, then the post-record hook) apply as in the SDK. Not done here:
+        the SDK's schema validation and timestamp parsing (the sink validates against the
+        Recras schema and never converts values), ``_sdc_*`` metadata (never sent), and
+        stopping the run on a record that arrives before its SCHEMA or lacks a key property
+        (those records are rejected instead).
         """
-        stream, record = message_dict.get("stream"), message_dict.get("record")
+        stream, record = message.get("stream"), message.get("record")
         if not isinstance(stream, str) or not isinstance(record, dict):
             problem = Problem("a RECORD message needs a 'stream' name and a 'record' object", None)
             self.run.reject(
@@ -153,16 +160,18 @@ class TargetRecras(SecretSafeConfigValidation, Target):
             )
             if transformed is None:
                 continue  # filtered out by a stream map
-            sink = self._sinks_active.get(stream_map.stream_alias)
-            if sink is None:
+            if not self.sink_exists(stream_map.stream_alias):
                 self._reject_before_schema(stream_map.stream_alias, transformed)
                 continue
+            sink = self.get_sink(stream_map.stream_alias, record=transformed)
+            context: dict[str, Any] = {}
+            transformed = sink.preprocess_record(transformed, context)
             sink.tally_record_read()
-            sink.process_record(transformed, {})
+            sink.process_record(transformed, context)
             sink.record_counter_metric.increment()
+            self.after_process_record(sink, context)
             if sink.is_full:
                 self.drain_one(sink)
-        self._handle_max_record_age()
 
     def _reject_before_schema(self, stream: str, record: dict) -> None:
         problem = Problem(
@@ -172,18 +181,17 @@ class TargetRecras(SecretSafeConfigValidation, Target):
         )
         self.run.reject(problem, stream=stream, record=record)
 
-    def _process_state_message(self, message_dict: dict) -> None:
+    def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue the STATE until every record before it is written or rejected."""
-        self._assert_line_requires(message_dict, requires={"value"})
-        state = message_dict["value"]
-        if self._latest_state == state:
+        state = message["value"]
+        if state == self._last_state_read:
             return
-        self._latest_state = state
+        self._last_state_read = state
         self.run.checkpoints.add_state(state)
 
-    def _process_activate_version_message(self, message_dict: dict) -> None:
+    def handle_activate_version_message(self, message: dict[str, Any]) -> None:
         """Ignored (logged once per stream): this target never deletes Recras customers."""
-        stream = message_dict.get("stream")
+        stream = message.get("stream")
         if stream not in self._versions_seen:
             self._versions_seen.add(stream)
             self.logger.info(
@@ -191,12 +199,16 @@ class TargetRecras(SecretSafeConfigValidation, Target):
                 stream,
             )
 
-    def _write_state_message(self, state: dict) -> None:
+    def handle_batch_message(self, message: dict[str, Any]) -> None:
+        """Not yet supported."""
+        raise NotImplementedError
+
+    def emit_state(self, state: dict[str, Any]) -> None:
         """Emit a STATE once (checkpoints and the SDK's final drain may both offer it)."""
         with self._state_lock:
             if state == self._emitted_state:
                 return
-            super()._write_state_message(state)
+            self.write_state_to_stdout(state)
             self._emitted_state = copy.deepcopy(state)
 
     def process_endofpipe(self) -> None:
