@@ -9,13 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
+# shellcheck source=scripts/venv.sh
+source scripts/venv.sh
 VENV="${VENV:-.venv}"
 
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "==> creating virtual environment $VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
+ensure_venv "$VENV"
 if ! "$VENV/bin/python" -I -c "import recras_sandbox.testing, tap_recras, target_recras" 2>/dev/null; then
     echo "==> installing the project into $VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip

@@ -7,15 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
+# shellcheck source=scripts/venv.sh
+source scripts/venv.sh
 MELTANO_VENV="${MELTANO_VENV:-.venv-meltano}"
 MELTANO_VERSION="4.4.1"
 UV_VERSION="0.13.9"
 
-if [ ! -x "$MELTANO_VENV/bin/python" ]; then
-    echo "==> creating virtual environment $MELTANO_VENV for Meltano"
-    "$PYTHON" -m venv "$MELTANO_VENV"
-fi
+ensure_venv "$MELTANO_VENV"
 if [ ! -x "$MELTANO_VENV/bin/uv" ]; then
     echo "==> installing uv $UV_VERSION into $MELTANO_VENV"
     "$MELTANO_VENV/bin/python" -m pip install --quiet "uv==$UV_VERSION"

@@ -4,13 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PYTHON="${PYTHON:-python3}"
+# shellcheck source=scripts/venv.sh
+source scripts/venv.sh
 VENV="${VENV:-.venv}"
 
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "==> creating virtual environment $VENV"
-    "$PYTHON" -m venv "$VENV"
-fi
+ensure_venv "$VENV"
 echo "==> installing the project with its dev tools"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
