@@ -115,19 +115,16 @@ NEW_CONTACTPERSOON_PAYLOAD: dict[str, Any] = {
     "not": {"required": ["id"]},
 }
 
+#: An extra field's value by its type; never null (the docs define no null value). That a
+#: ``date`` is a real calendar date (not 2024-13-45) is checked in code by the target.
 _EXTRA_FIELD_VALUE_BY_TYPE: dict[str, dict[str, Any]] = {
-    "text": {"type": ["string", "null"]},
-    "singlechoice": {"type": ["string", "null"]},
-    "number": {"type": ["integer", "null"]},
+    "text": {"type": "string"},
+    "singlechoice": {"type": "string"},
+    "number": {"type": "integer"},
     "date": {
-        "anyOf": [
-            {
-                "type": "string",
-                "pattern": _ISO_8601_DATE,
-                "description": "an ISO 8601 date such as 2024-05-31",
-            },
-            {"type": "null"},
-        ]
+        "type": "string",
+        "pattern": _ISO_8601_DATE,
+        "description": "an ISO 8601 date such as 2024-05-31",
     },
     "multiplechoice": {"type": "array", "items": {"type": "string"}},
 }

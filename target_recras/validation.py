@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import fastjsonschema
@@ -64,6 +65,18 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
 
 
+def _impossible_date(extra_fields: Iterable[dict[str, Any]]) -> Problem | None:
+    """A ``date`` extra field of the right shape that is no date (2024-13-45, 2023-02-29)."""
+    for index, field in enumerate(extra_fields):
+        if field["type"] == "date":
+            try:
+                datetime.fromisoformat(field["value"])
+            except ValueError as exc:
+                reason = f"{_shorten(repr(field['value']))} is not a date: {exc}"
+                return Problem(reason, f"extra_fields[{index}].value")
+    return None
+
+
 class RecordValidator:
     """Checks records against the payload schema plus the rules draft 7 cannot express."""
 
@@ -72,7 +85,11 @@ class RecordValidator:
         self._reference = jsonschema.Draft7Validator(schema)
 
     def check(self, record: dict[str, Any]) -> Problem | None:
-        """None when the record can be sent; else the first problem found."""
+        """None when the record can be sent; else the first problem found.
+
+        Beyond the schema: exactly one main contact, and ``date`` extra fields that are
+        calendar dates (the schema's pattern only checks the ISO 8601 shape).
+        """
         if not self.is_schema_valid(record):
             return self.explain(record)
         mains = sum(1 for person in record["contactpersonen"] if person["hoofdcontact"])
@@ -82,7 +99,7 @@ class RecordValidator:
                 f"main contact per customer), found {mains}",
                 "contactpersonen",
             )
-        return None
+        return _impossible_date(record.get("extra_fields") or ())
 
     def explain(self, record: Any) -> Problem:
         """jsonschema's most relevant error for a record the fast path refused."""
