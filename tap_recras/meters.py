@@ -15,8 +15,10 @@ from typing import Self
 from singer_sdk import metrics
 from singer_sdk.helpers.types import Context
 
+from tap_recras.sdk_compat import CompatCounter
 
-class RunCounter(metrics.Counter):
+
+class RunCounter(CompatCounter):
     """A record counter shared by every sync of one stream in a run."""
 
     def __enter__(self) -> Self:
@@ -24,15 +26,15 @@ class RunCounter(metrics.Counter):
 
     def exit(self) -> None:
         """Log only when the interval has passed (not at the end of every customer)."""
-        if self._ready_to_log():
-            self._pop()
+        if self.interval_passed():
+            self.log_and_restart()
 
     def with_context(self, value: Context | None) -> None:
         """Ignore the per-customer context: the count is for the whole stream."""
 
     def finish(self) -> None:
         """Log what was counted since the last line."""
-        self._pop()
+        self.log_and_restart()
 
 
 class RunTimer(metrics.Timer):

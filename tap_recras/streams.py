@@ -7,9 +7,9 @@ import logging
 from collections.abc import Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from singer_sdk import Stream, metrics
+from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import SelectionMask
 from singer_sdk.singerlib.encoding.simple import RecordMessage
@@ -19,6 +19,7 @@ from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
 from tap_recras.meters import RunMeters
+from tap_recras.sdk_compat import CompatStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context, Record
@@ -31,14 +32,12 @@ NESTED_PERSONS = ("properties", "contactpersonen")
 PERSONS_KEY = "contactpersonen"
 
 
-class RecrasStream(Stream):
+class RecrasStream(CompatStream):
     """Common ground: records are decoded JSON already, and carry only schema properties."""
 
     # Values come straight from json.loads (str, int, bool, None, list, dict): conforming
     # them to the schema changes nothing and cost a third of the run time at 100,000 rows.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
-
-    _tap: TapRecras
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -67,10 +66,15 @@ class RecrasStream(Stream):
             del row[name]
         return row
 
-    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+    @property
+    def recras(self) -> TapRecras:
+        """The tap: its HTTP client and settings."""
+        return cast("TapRecras", self.plugin)
+
+    def record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
         """RECORD messages for one record: the SDK's steps, with a cheaper deselection.
 
-        This overrides a private SDK method (singer-sdk is pinned to 0.54.x). The SDK walks
+        This replaces a private SDK method (see :mod:`tap_recras.sdk_compat`). The SDK walks
         every record with ``pop_deselected_record_properties``, which builds a breadcrumb per
         property and recurses into every object: at 100,000 customers that walk was 6.5 µs
         per record, a third of the tap's own run time. Deselection is worked out once from
@@ -79,7 +83,7 @@ class RecrasStream(Stream):
         """
         deselected = self._top_level_deselected()
         if deselected is None:
-            yield from super()._generate_record_messages(record)
+            yield from super().record_messages(record)
             return
         for name in deselected:
             record.pop(name, None)
@@ -89,7 +93,7 @@ class RecrasStream(Stream):
                 yield RecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
-                    version=self._stream_version,
+                    version=self.stream_version,
                     time_extracted=datetime.now(UTC),
                 )
 
@@ -159,10 +163,10 @@ class KlantenStream(RecrasStream):
             f"from id {min_id}" if min_id is not None else "(all ids)",
         )
         # Set by the SDK only when it announced a full-table version for this run.
-        version = self._stream_version
+        version = self.stream_version
         if version is not None:
             self._persons_stream.start_version(version)
-        klanten = _with_min_id(self._tap.client.iter_klanten(min_id), min_id)
+        klanten = _with_min_id(self.recras.client.iter_klanten(min_id), min_id)
         if self.wants_persons:
             yield from self._with_persons(klanten)
         else:
@@ -170,14 +174,14 @@ class KlantenStream(RecrasStream):
         if version is not None:
             # The SDK announced the version before the first record; announcing it again
             # after the last one is what lets a target drop customers this run did not see.
-            self._write_activate_version_message(version)
+            self.write_activate_version_message(version)
             self._persons_stream.end_version()
         self._persons_stream.finish_run()
-        if retries := self._tap.client.retries:
+        if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
     def _with_persons(self, klanten: Iterator[dict[str, Any]]) -> Iterator[Record]:
-        pairs = fetch_in_order(klanten, self._persons_of, self._tap.max_workers)
+        pairs = fetch_in_order(klanten, self._persons_of, self.recras.max_workers)
         for klant, persons in pairs:
             if persons is None:
                 continue  # deleted between list and detail; already warned
@@ -193,7 +197,7 @@ class KlantenStream(RecrasStream):
             return listed  # the list already carries them: no detail request needed
         klant_id = klant["id"]
         try:
-            detail = self._tap.client.get_klant(klant_id)
+            detail = self.recras.client.get_klant(klant_id)
         except RecrasNotFoundError:
             self.logger.warning(
                 "Customer %s was listed but its detail answered 404 (deleted during the "
@@ -252,6 +256,9 @@ class ContactpersonenStream(RecrasStream):
     # One state entry for the whole stream, not one per customer (which grew the state
     # with every customer: 62 MB of STATE output for 2,000 customers).
     state_partitioning_keys: ClassVar[list[str]] = []
+    # No STATE per customer sync (one per customer, carrying only the parent's progress):
+    # the parent writes STATE every STATE_MSG_FREQUENCY customers and at the end.
+    writes_state_messages = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -277,30 +284,28 @@ class ContactpersonenStream(RecrasStream):
         if self.selected:
             self._meters.finish()
 
-    def _write_state_message(self) -> None:
-        """Leave STATE to the parent.
-
-        This stream has no bookmark of its own; the SDK would write a STATE at the end of
-        every per-customer sync, i.e. one per customer carrying only the parent's progress.
-        The parent writes STATE every ``STATE_MSG_FREQUENCY`` customers and at the end.
-        """
-
     @property
     def emit_activate_version_messages(self) -> bool:
         """Never per customer: the parent announces a full-table version once per run."""
         return False
 
     def start_version(self, version: int) -> None:
-        """Stamp this run's records with ``version`` and announce it (full-table runs)."""
+        """Stamp this run's records with ``version`` and announce it (full-table runs).
+
+        The SCHEMA goes first: a target knows a stream only from its SCHEMA (target-postgres
+        fails on an ACTIVATE_VERSION for a stream it has no SCHEMA for), and the first
+        per-customer sync, which would send it, may come later or never.
+        """
         if self.selected:
-            self._stream_version = version
-            self._write_activate_version_message(version)
+            self.stream_version = version
+            self.write_schema_message()
+            self.write_activate_version_message(version)
 
     def end_version(self) -> None:
         """Announce the version again now that every contact person was sent."""
         # Set only by start_version: this stream's own syncs announce no version.
-        if self._stream_version is not None:
-            self._write_activate_version_message(self._stream_version)
+        if self.stream_version is not None:
+            self.write_activate_version_message(self.stream_version)
 
     def preprocess_context(self, context: Context) -> Context:
         """Keep the persons out of the context, which the SDK logs and puts in metrics."""

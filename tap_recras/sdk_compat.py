@@ -1,0 +1,132 @@
+"""Every private singer-sdk name tap-recras relies on, and only here.
+
+singer-sdk has no public hook for a few steps the tap needs (a cheaper RECORD path, a child
+stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide metrics, a non-zero
+exit on SIGTERM, a capped bookmark). Each use is wrapped below under a public name, and
+:data:`PRIVATE_NAMES` lists them with the singer-sdk version they were checked against.
+``tests/test_tapfix_sdk_compat.py`` fails when the installed SDK changes one of them (gone,
+new signature, or new source code) and when another tap module names one directly, so an SDK
+upgrade is reviewed here instead of being found out in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from types import FrameType
+from typing import ClassVar
+
+from singer_sdk import Stream, Tap, metrics
+from singer_sdk.helpers import _state
+from singer_sdk.helpers.types import Record
+from singer_sdk.plugin_base import PluginBase
+from singer_sdk.singerlib.encoding.simple import RecordMessage
+
+#: The singer-sdk release every name below was read in and tested against.
+CHECKED_AGAINST = "0.54.9"
+
+
+@dataclass(frozen=True)
+class PrivateName:
+    """One private singer-sdk name, where it lives, and what the tap does with it."""
+
+    owner: object
+    name: str
+    use: str
+    checked: str = CHECKED_AGAINST
+
+
+PRIVATE_NAMES: tuple[PrivateName, ...] = (
+    PrivateName(
+        Stream,
+        "_generate_record_messages",
+        "overridden: RECORD messages without the SDK's per-record deselection walk",
+    ),
+    PrivateName(Stream, "_write_state_message", "overridden: the child stream writes no STATE"),
+    PrivateName(Stream, "_write_schema_message", "called: the child's SCHEMA before its version"),
+    PrivateName(
+        Stream, "_write_activate_version_message", "called: the child's full-table version"
+    ),
+    PrivateName(Stream, "_stream_version", "read and set: the version a record carries"),
+    PrivateName(Stream, "_tap", "read: the tap (its client and settings) of a stream"),
+    PrivateName(metrics.Counter, "_ready_to_log", "called: a run-wide counter's interval"),
+    PrivateName(metrics.Counter, "_pop", "called: a run-wide counter logs and restarts"),
+    PrivateName(Tap, "_handle_termination", "overridden: SIGTERM exits 128 + signal"),
+    PrivateName(PluginBase, "_handle_termination", "replaced: it exits 0 on a signal"),
+    PrivateName(_state, "PROGRESS_MARKERS", "read: where an unsorted stream's maximum waits"),
+)
+
+
+class CompatStream(Stream):
+    """A stream with public names for the SDK internals the tap's streams use."""
+
+    #: False for a stream whose parent writes STATE for it (the SDK writes one per sync).
+    writes_state_messages: ClassVar[bool] = True
+
+    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        return self.record_messages(record)
+
+    def record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
+        """RECORD messages for one record; by default the SDK's own steps."""
+        return super()._generate_record_messages(record)
+
+    def _write_state_message(self) -> None:
+        if self.writes_state_messages:
+            super()._write_state_message()
+
+    def write_schema_message(self) -> None:
+        """Send this stream's SCHEMA (once per stream map, as the SDK's sync does)."""
+        self._write_schema_message()
+
+    def write_activate_version_message(self, version: int) -> None:
+        """Send ACTIVATE_VERSION ``version`` for this stream."""
+        self._write_activate_version_message(version)
+
+    @property
+    def stream_version(self) -> int | None:
+        """The full-table version this run's records carry (None: not versioned)."""
+        return self._stream_version
+
+    @stream_version.setter
+    def stream_version(self, version: int | None) -> None:
+        self._stream_version = version
+
+    @property
+    def plugin(self) -> Tap:
+        """The tap this stream belongs to."""
+        return self._tap
+
+    def cap_pending_bookmark(self, ceiling: int) -> None:
+        """Keep the bookmark this run will promote at or below ``ceiling``.
+
+        An unsorted stream's highest value waits in the progress markers until the SDK
+        promotes it at the end of the sync; lowering it there is the only way to hold the
+        bookmark back without re-implementing the SDK's state handling.
+        """
+        markers = self.stream_state.get(_state.PROGRESS_MARKERS) or {}
+        value = markers.get("replication_key_value")
+        if isinstance(value, int) and value > ceiling:
+            markers["replication_key_value"] = ceiling
+
+
+class CompatCounter(metrics.Counter):
+    """A record counter with public names for its interval check and its log line."""
+
+    def interval_passed(self) -> bool:
+        """Whether the logging interval has passed since the last line."""
+        return self._ready_to_log()
+
+    def log_and_restart(self) -> None:
+        """Log the count so far and start counting from zero."""
+        self._pop()
+
+
+class CompatTap(Tap):
+    """A tap whose signal handling is a public method."""
+
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        self.on_termination(signum)
+
+    def on_termination(self, signum: int) -> None:
+        """Handle SIGTERM or SIGINT; by default the SDK's (a STATE, then exit 0)."""
+        super()._handle_termination(signum, None)
