@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 import threading
 from typing import Any
@@ -25,6 +26,25 @@ from target_recras.run import (
 from target_recras.sdk_compat import SDKMessageHooks
 from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
 from target_recras.validation import Problem
+
+
+def schema_message_problem(message: dict[str, Any]) -> str | None:
+    """What is wrong with a SCHEMA message, or None."""
+    stream, schema = message.get("stream"), message.get("schema")
+    if not isinstance(stream, str) or not stream:
+        return "'stream' must be a non-empty name"
+    if "schema" not in message:
+        return "it has no 'schema'"
+    if not isinstance(schema, dict) or not isinstance(schema.get("properties"), dict):
+        return "'schema' must be a JSON Schema object with 'properties'"
+    keys = message.get("key_properties")
+    if isinstance(keys, str):
+        return f"key_properties must be a list of field names, not the string {keys!r}"
+    if keys is not None and (
+        not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys)
+    ):
+        return f"key_properties must be a list of field names, not {keys!r}"
+    return None
 
 
 class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
@@ -102,6 +122,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
             reader.on_bad_line = self._reject_line
+            reader.on_stop = self._stop_run
 
     @property
     def run(self) -> Run:
@@ -126,11 +147,30 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     # -- messages -------------------------------------------------------------------------
 
+    def _stop_run(self, exc: BaseException) -> None:
+        """The message loop ended early: stop the writes, release the run, log the summary."""
+        if self._run is not None:
+            self._run.close(success=False)
+
     def _reject_line(self, line: str, reason: str) -> None:
         self.run.reject(Problem(reason, None), stream=None, line=line)
 
     def check_schema_message(self, message: dict[str, Any]) -> None:
-        """Nothing yet: the SDK's own checks apply."""
+        """Stop at a SCHEMA that cannot be right: its key properties decide the matching.
+
+        A malformed SCHEMA is never guessed at (``"external_id"`` as a string is not split
+        into characters): records matched by the wrong key would create duplicates.
+        """
+        stream = message.get("stream")
+        problem = schema_message_problem(message)
+        if problem is not None:
+            name = repr(stream) if isinstance(stream, str) else "(no stream name)"
+            line = getattr(self.message_reader, "line_number", "?")
+            raise TargetStopError(
+                f"Input line {line}: the SCHEMA message for stream {name} is malformed: "
+                f"{problem}. The run stopped before any record of it was written; fix the tap "
+                "(or the stream map that produced it)."
+            )
 
     def handle_record_message(self, message: dict[str, Any]) -> None:
         """The SDK's record handling minus what this target replaces, plus rejects.
@@ -183,7 +223,11 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue the STATE until every record before it is written or rejected."""
-        state = message["value"]
+        state = message.get("value")
+        if not isinstance(state, dict):
+            problem = Problem("a STATE message needs a 'value' object (the tap's bookmarks)", None)
+            self.run.reject(problem, stream=None, line=json.dumps(message, ensure_ascii=False))
+            return
         if state == self._last_state_read:
             return
         self._last_state_read = state
