@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from recras_sandbox import readings
 from recras_sandbox.faults import FaultInjector
 from recras_sandbox.server import SandboxConfig, SandboxServer
 from recras_sandbox.store import Store
@@ -68,6 +69,33 @@ def build_parser() -> argparse.ArgumentParser:
     add("--latency-ms", type=float, default=0.0, help="added latency per /api2 request")
     add("--invalid-json-rate", type=_fraction, default=0.0, help="fraction of 200s with bad JSON")
     add("--db", help="SQLite file; data survives a restart (default: memory only)")
+    # Readings of the points the docs leave open (docs/sandbox.md, choices).
+    default = readings.Readings()
+    add(
+        "--merge",
+        choices=readings.MERGE_READINGS,
+        default=default.merge,
+        help="POST merges on equal name + main e-mail (name-email) or always creates (never)",
+    )
+    add(
+        "--put-extra-fields",
+        choices=readings.PUT_EXTRA_FIELDS_READINGS,
+        default=default.put_extra_fields,
+        help="a PUT's extra_fields merge by name or replace the list",
+    )
+    add(
+        "--id-min",
+        choices=readings.ID_MIN_READINGS,
+        default=default.id_min,
+        help="id>=N keeps ids >= N (inclusive) or > N (exclusive)",
+    )
+    add(
+        "--linked-person-fields",
+        choices=readings.LINKED_PERSON_FIELDS_READINGS,
+        default=default.linked_person_fields,
+        help="fields sent with a linked contact person id: apply or ignore",
+    )
+    add("--list-persons", action="store_true", help="list items include contactpersonen")
     return parser
 
 
@@ -91,7 +119,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     started = time.perf_counter()
-    store = Store(args.db)
+    store = Store(
+        args.db,
+        readings.Readings(
+            merge=args.merge,
+            put_extra_fields=args.put_extra_fields,
+            id_min=args.id_min,
+            linked_person_fields=args.linked_person_fields,
+            list_persons=args.list_persons,
+        ),
+    )
     loaded = store.load_or_seed(args.customers, args.seed)
     customers, persons = store.counts()
     source = f"loaded from {args.db}" if loaded else "generated"

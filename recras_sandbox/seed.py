@@ -3,6 +3,10 @@
 A million customers must be generated in seconds, so values are drawn column-wise
 (``Random.choices`` with ``k=n`` runs in C) from pools of pre-encoded JSON fragments
 and assembled with one ``%`` format per row; no ``json.dumps`` per record.
+
+Some contact persons belong to two customers, as in Recras, where a person is an entity
+of its own: every :data:`SHARED_EVERY`-th customer with fewer than three persons also
+lists the main contact of the customer before it, as a non-main person.
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ _AANHEF = _weighted(
 _NIEUWSBRIEF = (["", ',"nieuwsbrief_ids":[1]', ',"nieuwsbrief_ids":[1,3]', ',"nieuwsbrief_ids":[]'],
                 list(accumulate((70, 15, 10, 5))))  # fmt: skip
 _PERSON_COUNTS = ([1, 2, 3], list(accumulate((60, 30, 10))))
+#: Every SHARED_EVERY-th generated customer (see the module docstring) shares a person.
+SHARED_EVERY = 5
 _ID_GAPS = ([1, 2, 3, 5, 8, 40, 173], list(accumulate((70, 12, 7, 5, 3, 2, 1))))
 
 _CUSTOMER_TEMPLATE = (
@@ -278,7 +284,10 @@ def generate(  # noqa: PLR0912, PLR0915
                 ).encode("ascii")
             )
             p += 1
-        members.append(tuple(person_ids[first:p]))
+        own = tuple(person_ids[first:p])
+        if i % SHARED_EVERY == SHARED_EVERY - 1 and len(own) < 3:
+            own += (members[i - 1][0],)
+        members.append(own)
 
         if nameless[i]:
             naam = _NULL if i % 2 else '""'

@@ -37,6 +37,7 @@ _MAX_BODY = 32 * 1024 * 1024
 BROKEN_BODY = b'[{"id":1,"type":"klant","displaynaam":"Afgebroken antwo'
 _INT_RE = re.compile(r"-?[0-9]+")
 _DETAIL_RE = re.compile(r"/api2/klanten/([^/]*)")
+_ADMIN_CUSTOMER_RE = re.compile(r"/_sandbox/customers/([^/]*)")
 
 
 @dataclass
@@ -384,9 +385,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise RejectError(406, f"Field id> must be an integer, got {params['id>']!r}")
             min_id = int(raw)
         store = self.server.store
+        # The Link URLs repeat the id> the client sent; only the filter reads it.
+        first_id = min_id
+        if min_id is not None and store.readings.id_min == "exclusive":
+            first_id = min_id + 1
         shuffle_seed = config.seed if config.shuffle else None
         if config.page_size <= 0:
-            self._send_list(store.list_items(min_id, shuffle_seed)[1])
+            self._send_list(store.list_items(first_id, shuffle_seed)[1])
             return
         page = 1
         if "page" in params:
@@ -395,7 +400,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise RejectError(406, f"Field page must be a positive integer, got {raw!r}")
             page = int(raw)
         size = config.page_size
-        total, items = store.list_items(min_id, shuffle_seed, (page - 1) * size, size)
+        total, items = store.list_items(first_id, shuffle_seed, (page - 1) * size, size)
         last = max(1, -(-total // size))
         headers = {
             "X-Page-Size": str(size),
@@ -473,16 +478,10 @@ class Handler(BaseHTTPRequestHandler):
             server.stats.reset()
             self._send_json(200, {"reset": True})
         elif path == "/_sandbox/customers":
-            self._allow(method, ("GET", "POST"))
-            if method == "GET":
-                self._send_list(list(server.store.dump()))
-                return
-            params = _params(query, {"count"})
-            raw = params.get("count", "")
-            if not raw.isascii() or not raw.isdigit():
-                raise RejectError(400, "Query parameter count must be a non-negative integer")
-            ids = server.store.add_generated(int(raw), server.config.seed)
-            self._send_json(200, ids)
+            self._admin_customers(method, query)
+        elif match := _ADMIN_CUSTOMER_RE.fullmatch(path):
+            self._allow(method, ("DELETE",))
+            self._admin_delete(match.group(1))
         elif path == "/_sandbox/faults":
             self._allow(method, ("GET", "POST"))
             if method == "GET":
@@ -497,6 +496,28 @@ class Handler(BaseHTTPRequestHandler):
                 raise RejectError(400, str(exc)) from exc
         else:
             raise RejectError(404, f"No route for {path}")
+
+    def _admin_customers(self, method: str, query: str) -> None:
+        """GET: the dump of every customer; POST ?count=N: generate N more."""
+        self._allow(method, ("GET", "POST"))
+        store = self.server.store
+        if method == "GET":
+            self._send_list(list(store.dump()))
+            return
+        params = _params(query, {"count"})
+        raw = params.get("count", "")
+        if not raw.isascii() or not raw.isdigit():
+            raise RejectError(400, "Query parameter count must be a non-negative integer")
+        self._send_json(200, store.add_generated(int(raw), self.server.config.seed))
+
+    def _admin_delete(self, raw_id: str) -> None:
+        """Delete one customer; its persons are unlinked (docs/sandbox.md, admin endpoints)."""
+        unlinked = None
+        if raw_id.isascii() and raw_id.isdigit():
+            unlinked = self.server.store.delete(int(raw_id))
+        if unlinked is None:
+            raise RejectError(404, f"Customer {raw_id} not found")
+        self._send_json(200, {"deleted": int(raw_id), "unlinked_persons": unlinked})
 
 
 def _route(method: str, path: str) -> str:

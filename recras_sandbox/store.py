@@ -7,7 +7,9 @@ same way (without ``hoofdcontact``, which belongs to the link, not the person), 
 each customer keeps the ids of its persons, main contact first.
 
 Contact persons are entities of their own, as in Recras: a person can be linked to
-several customers, and unlinking a person from a customer does not delete it.
+several customers, and unlinking a person from a customer (or deleting the customer)
+does not delete it. Where the docs leave a write rule open, the store follows the
+sandbox's :class:`~recras_sandbox.readings.Readings`.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from recras_sandbox import model, seed
+from recras_sandbox.readings import Readings
 from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
 
 #: (naam, lower-case main e-mail) joined into one string: a million keys stay compact.
@@ -45,16 +48,36 @@ class _Database:
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)"
         )
+        # The highest customer id ever used, kept once a customer is deleted: ids of
+        # deleted customers are never given out again.
+        self._conn.execute(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+        )
 
     def load(
         self,
-    ) -> tuple[list[tuple[int, bytes, str, str | None]], list[tuple[int, bytes]]]:
-        """All rows, customers ordered by id."""
+    ) -> tuple[list[tuple[int, bytes, str, str | None]], list[tuple[int, bytes]], int]:
+        """All rows, customers ordered by id, and the highest customer id ever used."""
         customers = self._conn.execute(
             "SELECT id, item, members, extra FROM customers ORDER BY id"
         ).fetchall()
         persons = self._conn.execute("SELECT id, item FROM persons").fetchall()
-        return customers, persons
+        row = self._conn.execute("SELECT value FROM meta WHERE key = 'max_customer_id'").fetchone()
+        return customers, persons, row[0] if row else 0
+
+    def delete_customer(self, customer_id: int, max_customer_id: int) -> None:
+        """Remove a customer's row and remember the highest id used."""
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_customer_id', ?)",
+                (max_customer_id,),
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
 
     def save(
         self,
@@ -83,16 +106,20 @@ class _Database:
 class Store:
     """Thread-safe customer store; all public methods take the lock."""
 
-    def __init__(self, db_path: str | Path | None = None) -> None:
+    def __init__(self, db_path: str | Path | None = None, readings: Readings | None = None) -> None:
         self.lock = threading.RLock()
+        self.readings = readings or Readings()
         self._items: dict[int, bytes] = {}
         self._members: dict[int, tuple[int, ...]] = {}
         self._persons: dict[int, bytes] = {}
         self._extra: dict[int, list[dict[str, Any]]] = {}
-        # Ids only ever grow (new customers get ids above the maximum), so this list
-        # stays sorted by appending.
+        # New customers get ids above the highest id ever used (deleted ones included),
+        # so this list stays sorted by appending.
         self._ids: list[int] = []
+        self._max_customer_id = 0
         self._max_person_id = 0
+        # Bumped whenever the id set changes; identifies the set a shuffled order is of.
+        self._id_version = 0
         self._shuffled: tuple[tuple[int, int], dict[int | None, list[int]]] | None = None
         # Built on the first POST: merge key -> customer id (a list when several share
         # it). Entries may go stale after edits; lookups confirm against current data.
@@ -108,7 +135,7 @@ class Store:
         """
         with self.lock:
             if self._db is not None:
-                customers, persons = self._db.load()
+                customers, persons, max_customer_id = self._db.load()
                 if customers:
                     for pid, item in persons:
                         self._persons[pid] = bytes(item)
@@ -119,6 +146,7 @@ class Store:
                         if extra:
                             self._extra[cid] = json.loads(extra)
                         self._ids.append(cid)
+                    self._max_customer_id = max(self._ids[-1], max_customer_id)
                     return True
             self._add_batch(seed.generate(count, seed_value, 17, 5))
             return False
@@ -126,7 +154,7 @@ class Store:
     def add_generated(self, count: int, seed_value: int) -> list[int]:
         """Generate ``count`` more customers with ids above the current maximum."""
         with self.lock:
-            start = seed.next_start(self._ids[-1] if self._ids else 0, seed_value)
+            start = seed.next_start(self._max_customer_id, seed_value)
             person_start = seed.next_start(self._max_person_id, seed_value)
             batch = seed.generate(count, seed_value, start, person_start)
             self._add_batch(batch)
@@ -137,6 +165,9 @@ class Store:
         self._members.update(zip(batch.customer_ids, batch.members, strict=True))
         self._persons.update(zip(batch.person_ids, batch.person_items, strict=True))
         self._ids.extend(batch.customer_ids)
+        self._id_version += 1
+        if batch.customer_ids:
+            self._max_customer_id = max(self._max_customer_id, batch.customer_ids[-1])
         if batch.person_ids:
             self._max_person_id = max(self._max_person_id, batch.person_ids[-1])
         if self._merge_index is not None:
@@ -179,6 +210,7 @@ class Store:
         Returns the number of matching customers and the items of the slice
         ``[offset:offset + limit]`` (all when ``limit`` is None); only the slice is
         materialised, so paging through a million customers stays cheap per page.
+        Under the ``list_persons`` reading the items carry ``contactpersonen``.
         """
         with self.lock:
             if shuffle_seed is None:
@@ -190,14 +222,15 @@ class Store:
                 order = self._shuffled_ids(shuffle_seed, min_id)
                 total = len(order)
                 ids = order[offset : None if limit is None else offset + limit]
+            if self.readings.list_persons:
+                return total, [self._detail(i) for i in ids]
             items = self._items
             return total, [items[i] for i in ids]
 
     def _shuffled_ids(self, shuffle_seed: int, min_id: int | None) -> list[int]:
-        # Ids are append-only, so their count identifies the version of the id set;
-        # the order stays stable between page requests until a customer is added.
-        # Filtered orders of recent ``id>`` values are cached for paging through them.
-        version = (len(self._ids), shuffle_seed)
+        # The order stays stable between page requests until a customer is added or
+        # deleted. Filtered orders of recent ``id>`` values are cached for paging.
+        version = (self._id_version, shuffle_seed)
         cached = self._shuffled
         if cached is None or cached[0] != version:
             order = list(self._ids)
@@ -242,17 +275,19 @@ class Store:
     def create_or_merge(self, data: CustomerInput) -> tuple[bool, int, bytes]:
         """POST: returns (created, customer id, response body).
 
-        Merges into an existing customer when the name and the main contact's e-mail
-        (case-insensitively) are equal, as Recras is reported to do.
+        Under the ``name-email`` reading it merges into an existing customer when the
+        name and the main contact's e-mail (case-insensitively) are equal, as Recras is
+        reported to do; under ``never`` it always creates.
         """
         assert data.persons is not None  # validation requires contactpersonen on POST
         with self.lock:
             self._check_links(data.persons)
-            existing = self._find_merge_target(data)
-            if existing is not None:
-                self._merge(existing, data)
-                return False, existing, self._items[existing]
-            cid = (self._ids[-1] if self._ids else 0) + 1
+            if self.readings.merge == "name-email":
+                existing = self._find_merge_target(data)
+                if existing is not None:
+                    self._merge(existing, data)
+                    return False, existing, self._items[existing]
+            cid = self._max_customer_id + 1
             customer: dict[str, Any] = dict.fromkeys(model.CUSTOMER_KEYS)
             customer.update(
                 id=cid,
@@ -265,6 +300,8 @@ class Store:
             self._apply_fields(customer, data.fields)
             members, changed = self._resolve_persons(data.persons)
             self._ids.append(cid)
+            self._id_version += 1
+            self._max_customer_id = cid
             self._write(cid, customer, members, changed, data.extra_fields, replace_extra=True)
             return True, cid, self._items[cid]
 
@@ -282,8 +319,34 @@ class Store:
             changed: dict[int, dict[str, Any]] = {}
             if data.persons is not None:
                 members, changed = self._resolve_persons(data.persons)
-            self._write(customer_id, customer, members, changed, data.extra_fields)
+            replace_extra = self.readings.put_extra_fields == "replace"
+            self._write(
+                customer_id,
+                customer,
+                members,
+                changed,
+                data.extra_fields,
+                replace_extra=replace_extra,
+            )
             return self._items[customer_id]
+
+    def delete(self, customer_id: int) -> list[int] | None:
+        """Delete a customer (admin only: the API has no DELETE); its persons are unlinked.
+
+        Returns the ids of the persons it listed (they still exist, and stay linked to
+        any other customer), or None when the customer does not exist.
+        """
+        with self.lock:
+            if customer_id not in self._items:
+                return None
+            del self._items[customer_id]
+            members = self._members.pop(customer_id)
+            self._extra.pop(customer_id, None)
+            del self._ids[bisect.bisect_left(self._ids, customer_id)]
+            self._id_version += 1
+            if self._db is not None:
+                self._db.delete_customer(customer_id, self._max_customer_id)
+            return list(members)
 
     # ----------------------------------------------------------------- internals
 
@@ -310,8 +373,9 @@ class Store:
     ) -> tuple[tuple[int, ...], dict[int, dict[str, Any]]]:
         """Turn input items into member ids (main first) plus the persons to (re)write.
 
-        Items with ``id`` keep that person and apply any fields sent with it; items
-        without ``id`` become new persons.
+        Items with ``id`` keep that person and apply any fields sent with it (unless
+        the ``linked_person_fields`` reading is ``ignore``); items without ``id`` become
+        new persons.
         """
         changed: dict[int, dict[str, Any]] = {}
         ids: list[int] = []
@@ -321,13 +385,17 @@ class Store:
                 pid = self._new_person(person.fields, changed)
             else:
                 pid = person.id
-                if person.fields:
+                if person.fields and self._applies_linked_fields:
                     self._update_person(pid, person.fields, changed)
             ids.append(pid)
             if person.hoofdcontact:
                 main_id = pid
         ids.remove(main_id)
         return (main_id, *ids), changed
+
+    @property
+    def _applies_linked_fields(self) -> bool:
+        return self.readings.linked_person_fields == "apply"
 
     def _new_person(self, fields: dict[str, Any], changed: dict[int, dict[str, Any]]) -> int:
         """Allocate a new contact person (recorded in ``changed``); returns its id."""
@@ -439,7 +507,7 @@ class Store:
         candidates = [] if found is None else [found] if isinstance(found, int) else found
         # Entries can be stale after edits; confirm against the current data.
         for cid in sorted(candidates):
-            if self._key_of(cid) == key:
+            if cid in self._items and self._key_of(cid) == key:
                 return cid
         return None
 
@@ -463,6 +531,8 @@ class Store:
         main_id = members[0]
         for person in data.persons:
             updates = {k: v for k, v in person.fields.items() if v is not None}
+            if person.id is not None and not self._applies_linked_fields:
+                updates = {}
             found = person.id
             if found is None:
                 email = person.fields.get("email1")

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import IO, Any
 from urllib.parse import urlencode
 
+from recras_sandbox.readings import Readings
 from recras_sandbox.server import SandboxConfig
 
 
@@ -65,6 +66,11 @@ class SandboxProcess:
         latency_ms: float = 0.0,
         invalid_json_rate: float = 0.0,
         db: str | os.PathLike[str] | None = None,
+        merge: str = Readings.merge,
+        put_extra_fields: str = Readings.put_extra_fields,
+        id_min: str = Readings.id_min,
+        linked_person_fields: str = Readings.linked_person_fields,
+        list_persons: bool = False,
         log_path: str | os.PathLike[str] | None = None,
         start_timeout: float | None = None,
     ) -> None:
@@ -91,9 +97,15 @@ class SandboxProcess:
             "--fault-rate", str(fault_rate),
             "--latency-ms", str(latency_ms),
             "--invalid-json-rate", str(invalid_json_rate),
+            "--merge", merge,
+            "--put-extra-fields", put_extra_fields,
+            "--id-min", id_min,
+            "--linked-person-fields", linked_person_fields,
         ]  # fmt: skip
         if shuffle:
             args.append("--shuffle")
+        if list_persons:
+            args.append("--list-persons")
         if fault_seed is not None:
             args += ["--fault-seed", str(fault_seed)]
         if retry_after is not None:
@@ -244,6 +256,12 @@ class SandboxProcess:
         """Every customer with its contact persons (and ``extra_fields``), by id."""
         dump: list[dict[str, Any]] = self._admin("GET", "/_sandbox/customers")
         return dump
+
+    def delete_customer(self, klant_id: int) -> list[int]:
+        """Delete a customer (admin route); returns the ids of the persons it unlinked."""
+        result: dict[str, Any] = self._admin("DELETE", f"/_sandbox/customers/{klant_id}")
+        unlinked: list[int] = result["unlinked_persons"]
+        return unlinked
 
     def set_faults(self, **settings: Any) -> dict[str, Any]:
         """Change fault_rate, invalid_json_rate, latency_ms, retry_after, fault_seed."""
