@@ -251,7 +251,10 @@ class ContactpersonenStream(RecrasStream):
 
     name = "contactpersonen"
     parent_stream_type = KlantenStream
-    primary_keys: ClassVar[list[str]] = ["id"]
+    # A person linked to two customers is two records (one link each): keyed on ``id``
+    # alone, a key-based target would keep one and drop the other link. Key properties are
+    # "automatic" in the catalog, so ``klant_id`` is always sent.
+    primary_keys: ClassVar[list[str]] = ["klant_id", "id"]
     schema = copy.deepcopy(CONTACTPERSOON_RECORD_SCHEMA)
     # One state entry for the whole stream, not one per customer (which grew the state
     # with every customer: 62 MB of STATE output for 2,000 customers).
