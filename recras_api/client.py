@@ -33,6 +33,7 @@ from recras_api.errors import (
     recras_message,
 )
 from recras_api.jsonstream import JSONStreamError, iter_json_array
+from recras_api.redact import install_log_filter
 from recras_api.settings import ConnectionSettings
 
 #: Statuses worth another try: rate limiting and server-side failures.
@@ -99,6 +100,7 @@ class RecrasClient:
     ) -> None:
         self.settings = settings
         self.logger = logger
+        install_log_filter(logger)
         self.retry = retry or RetryPolicy()
         self._retries = 0
         self._lock = threading.Lock()

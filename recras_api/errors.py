@@ -1,7 +1,8 @@
 """Errors raised by the Recras HTTP client, each with a message a user can act on.
 
 Messages name the request (method and URL) and Recras's own explanation, and never contain
-credentials: the API key travels in a header, which no message or log line includes.
+credentials: every message is scrubbed by :mod:`recras_api.redact` when the error is made,
+since a server or proxy may echo the Authorization header in the body a message quotes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 import requests
 
+from recras_api.redact import scrub
+
 #: How much of an unparseable body an error message quotes.
 BODY_SNIPPET_CHARS = 200
 
@@ -19,10 +22,11 @@ class RecrasError(Exception):
     """Base class: anything that went wrong talking to Recras."""
 
     def __init__(self, message: str, *, status: int | None = None, url: str | None = None) -> None:
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         self.status = status
-        self.url = url
+        self.url = scrub(url) if url else url
 
 
 class RecrasConfigError(RecrasError):

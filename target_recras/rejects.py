@@ -14,6 +14,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from recras_api.redact import scrub
 from target_recras.errors import TargetStopError
 from target_recras.validation import Problem
 
@@ -61,7 +62,7 @@ class RejectsFile:
         }
         if line is not None:
             entry["line"] = line
-        text = json.dumps(entry, ensure_ascii=False, default=str) + "\n"
+        text = scrub(json.dumps(entry, ensure_ascii=False, default=str)) + "\n"
         with self._lock:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
