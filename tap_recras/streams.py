@@ -144,7 +144,7 @@ class KlantenStream(RecrasStream):
         return next(s for s in self.child_streams if isinstance(s, ContactpersonenStream))
 
     def first_id(self, context: Context | None) -> int | None:
-        """The smallest customer id this run asks for (``id>``), or None for all.
+        """The smallest customer id this run extracts, or None for all.
 
         With a bookmark that is the bookmark + 1: the bookmark's own customer was sent.
         Without one (first run, or full table) it is the ``start_id`` setting.
@@ -162,11 +162,15 @@ class KlantenStream(RecrasStream):
             "Listing customers %s",
             f"from id {min_id}" if min_id is not None else "(all ids)",
         )
+        # The docs call id> "the smallest id-value to allow" (>=), but a strict > is a
+        # plausible reading too. Asking for one below the first id wanted and dropping that
+        # one locally gives exactly the ids from min_id on under either reading.
+        asked = min_id - 1 if min_id is not None else None
         # Set by the SDK only when it announced a full-table version for this run.
         version = self.stream_version
         if version is not None:
             self._persons_stream.start_version(version)
-        klanten = _with_min_id(self.recras.client.iter_klanten(min_id), min_id)
+        klanten = _with_min_id(self.recras.client.iter_klanten(asked), min_id)
         if self.wants_persons:
             yield from self._with_persons(klanten)
         else:
@@ -230,7 +234,8 @@ class KlantenStream(RecrasStream):
 def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Iterator[Record]:
     """Check every customer's id, and drop ids below ``min_id``.
 
-    Recras applies ``id>`` itself; filtering again keeps the no-duplicates promise on
+    Recras applies ``id>`` itself, which under its inclusive reading also sends the id just
+    below ``min_id``; filtering drops that one, and keeps the no-duplicates promise on
     instances that ignore the parameter.
     """
     for klant in klanten:
