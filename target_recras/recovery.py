@@ -4,9 +4,13 @@ Two situations leave that question open: a previous run stopped between POST and
 commit (a *pending* id map entry), and a POST failed in a way Recras may have processed it
 (a dropped connection or timeout) before the client retries it. Sending it again could
 create the customer twice, so the target looks first: one pass over ``GET /api2/klanten``
-(from ``id>`` when a lower bound is known) for customers with the same name, then
+(only ids above a floor when one is known) for customers with the same name, then
 ``GET /api2/klanten/<id>`` for each of those to compare the main contact (e-mail, else first
 plus last name) -- the identity Recras is reported to merge on.
+
+``id>`` is "the smallest id-value to allow": inclusive by its wording, strict on some servers.
+Every look-up therefore asks ``id>`` = floor and drops ids at or below the floor itself, so
+both readings give exactly the customers above the floor.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from recras_api import RecrasClient, RecrasNotFoundError
@@ -22,17 +26,33 @@ from target_recras.id_map import IdMap
 from target_recras.payload import matches_identity
 
 
+def customers_above(client: RecrasClient, floor: int | None) -> Iterator[dict[str, Any]]:
+    """The customers whose id is above ``floor`` (all of them for None), under either reading.
+
+    Items without an integer id are skipped: they cannot be the customer looked for.
+    """
+    for item in client.iter_klanten(floor):
+        klant_id = item.get("id")
+        if isinstance(klant_id, int) and (floor is None or klant_id > floor):
+            yield item
+
+
+def highest_customer_id(client: RecrasClient, floor: int) -> int:
+    """The highest customer id in Recras, given that ``floor`` is known to exist (or 0)."""
+    return max((item["id"] for item in customers_above(client, floor)), default=floor)
+
+
 def find_created(
-    client: RecrasClient, identities: Iterable[str], *, min_id: int | None = None
+    client: RecrasClient, identities: Iterable[str], *, above: int | None = None
 ) -> dict[str, int]:
-    """For each identity found in Recras (ids from ``min_id``), the newest such customer."""
+    """For each identity found in Recras (ids above ``above``), the newest such customer."""
     name_of = {identity: json.loads(identity)[0] for identity in identities}
     names = set(name_of.values())
     candidates: dict[str, list[int]] = defaultdict(list)
-    for item in client.iter_klanten(min_id):
-        naam, klant_id = item.get("naam"), item.get("id")
-        if isinstance(naam, str) and naam in names and isinstance(klant_id, int):
-            candidates[naam].append(klant_id)
+    for item in customers_above(client, above):
+        naam = item.get("naam")
+        if isinstance(naam, str) and naam in names:
+            candidates[naam].append(item["id"])
     details: dict[int, dict[str, Any]] = {}
     found: dict[str, int] = {}
     for identity, naam in name_of.items():

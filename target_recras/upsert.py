@@ -13,7 +13,14 @@ that already exist by ``id``, because ``PUT`` replaces the contact list.
 
 A ``POST`` that failed in a way Recras may have processed (dropped connection, timeout, 5xx)
 is only retried after :func:`~target_recras.recovery.find_created` found no such customer
-among those created since the ``POST`` was sent.
+above the highest id Recras had before the ``POST`` was sent (looked up once per run, before
+its first ``POST``, then kept current from the answers). A customer found there is where the
+record goes: it is sent to it with ``PUT`` (the lost ``POST`` may have merged, or another
+writer may have made it), and counts as *created* because it cannot have existed before.
+
+Answers that cannot be right stop the run: a ``POST`` answered without a customer id, with an
+id below 1, or a 201 with an id that another create of this run was already given. The
+creates concerned stay *pending* in the id map, so the rerun looks them up in Recras.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ from target_recras import report
 from target_recras.id_map import IdMap
 from target_recras.lanes import Checkpoints
 from target_recras.payload import build_body, customer_identity, link_existing_persons
-from target_recras.recovery import find_created
+from target_recras.recovery import find_created, highest_customer_id
 from target_recras.rejects import RejectsFile
 from target_recras.validation import Problem
 
@@ -107,10 +114,13 @@ class Upserter:
         self.stats = stats
         self.checkpoints = checkpoints
         self.logger = logger
-        # Highest customer id a POST has returned: ids are handed out in order, so a POST
-        # sent after that answer can only have created a customer with a higher id.
-        self._newest_id = 0
-        self._newest_lock = threading.Lock()
+        # Highest customer id known to exist, looked up in Recras before the run's first POST
+        # (None until then) and raised by every answer since: ids are handed out in order,
+        # so a POST sent now can only create a customer with a higher id.
+        self._highest_id: int | None = None
+        self._highest_lock = threading.Lock()
+        # New ids answered with 201 in this run, with the create that got each.
+        self._created: dict[int, UpsertJob] = {}
 
     def run(self, job: UpsertJob) -> None:
         """Write or reject one record. Errors that must stop the run propagate."""
@@ -178,47 +188,78 @@ class Upserter:
             else:
                 return report.UPDATED
         identity = job.identity
+        floor = self._highest_before_post()
         self.id_map.begin_create(job.map_key, job.kind, identity, job.seq)
         try:
-            result = self._create(job, body, identity)
+            result = self._create(job, body, identity, floor)
         except (RecrasInputRejectedError, RecrasHTTPError):
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise
-        if result.klant_id is None:
-            msg = (
-                f"POST /api2/klanten answered {result.status} without a customer id (no id in "
-                "the body, no Location header); the id map cannot record it"
-            )
-            raise RecrasInvalidResponseError(msg, status=result.status)
-        self.id_map.store(job.map_key, job.kind, identity, result.klant_id, job.seq)
+        klant_id = self._trusted_new_id(job, result)
+        self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq)
         if outcome == report.RECREATED:
             return outcome
         return report.CREATED if result.status == 201 else report.MERGED
 
-    def _create(self, job: UpsertJob, body: dict[str, Any], identity: str) -> WriteResult:
+    def _highest_before_post(self) -> int:
+        """The highest customer id Recras has (as far as known) before a POST is sent."""
+        with self._highest_lock:
+            if self._highest_id is None:
+                self._highest_id = highest_customer_id(self.client, 0)
+            return self._highest_id
+
+    def _create(
+        self, job: UpsertJob, body: dict[str, Any], identity: str, floor: int
+    ) -> WriteResult:
         """POST, looking before every retry whether the failed attempt created the customer."""
-        floor = self._newest_id
 
         def look_before_retry(failure: str) -> None:
             if failure in UNPROCESSED_FAILURES:
                 return
-            found = find_created(self.client, [identity], min_id=floor + 1).get(identity)
+            found = find_created(self.client, [identity], above=floor).get(identity)
             if found is not None:
                 raise _AlreadyCreatedError(found)
 
         try:
-            result = self.client.create_klant(body, on_retry=look_before_retry)
+            return self.client.create_klant(body, on_retry=look_before_retry)
         except _AlreadyCreatedError as created:
+            # Above the floor, so it did not exist before this POST; whether the lost POST
+            # made it or not, the record's data goes to it.
             self.logger.warning(
-                "A failed POST for input line %s had created customer %d; not sending it again.",
+                "A failed POST for input line %s: customer %d with its name and main contact "
+                "was created since; sending the record to it (PUT) instead of POSTing again.",
                 job.input_line,
                 created.klant_id,
             )
-            result = WriteResult(status=201, klant_id=created.klant_id, body={})
-        if result.klant_id is not None:
-            with self._newest_lock:
-                self._newest_id = max(self._newest_id, result.klant_id)
-        return result
+            self._put(created.klant_id, body)
+            return WriteResult(status=201, klant_id=created.klant_id, body={})
+
+    def _trusted_new_id(self, job: UpsertJob, result: WriteResult) -> int:
+        """The customer id a POST answered, unless the answer cannot be right (stops the run)."""
+        klant_id = result.klant_id
+        if klant_id is None:
+            problem = "without a customer id (no id in the body, no Location header)"
+        elif klant_id < 1:
+            problem = f"with customer id {klant_id}, which no Recras customer can have"
+        else:
+            with self._highest_lock:
+                other = self._created.setdefault(klant_id, job) if result.status == 201 else job
+                if other is job:
+                    self._highest_id = max(self._highest_id or 0, klant_id)
+                    return klant_id
+            # Which of the two answers is wrong cannot be told: both are looked up again.
+            assert other.map_key is not None and other.kind is not None
+            self.id_map.begin_create(other.map_key, other.kind, other.identity, other.seq)
+            problem = (
+                f"with customer id {klant_id}, the new id it already gave the create of input "
+                f"line {other.input_line}; two new customers cannot share an id"
+            )
+        msg = (
+            f"POST /api2/klanten for input line {job.input_line} answered {result.status} "
+            f"{problem}. The answer cannot be trusted: the id map keeps the create pending, "
+            "so the rerun looks it up in Recras instead of creating it again."
+        )
+        raise RecrasInvalidResponseError(msg, status=result.status)
 
     def _put(self, klant_id: int, body: dict[str, Any]) -> None:
         persons = body["contactpersonen"]

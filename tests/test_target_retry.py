@@ -87,6 +87,10 @@ class _LostAnswerClient:
     def get_klant(self, klant_id: int) -> dict[str, Any]:
         return self.customers[klant_id]
 
+    def update_klant(self, klant_id: int, body: dict[str, Any]) -> WriteResult:
+        self.customers[klant_id].update(body)
+        return WriteResult(200, klant_id, {"id": klant_id})
+
 
 def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
     client = _LostAnswerClient()

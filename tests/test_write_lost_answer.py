@@ -1,0 +1,102 @@
+"""A POST whose answer is lost: the record's data always reaches Recras, counted truthfully.
+
+Issue 8 item 1 and issue 9 item 7. The real target runs against a real sandbox through
+tests/fault_proxy.py, which fails the first POST either before forwarding it (503: Recras
+never saw it) or after (the sandbox processed it, the connection drops: the answer is lost).
+The record has a new source key and the name and main e-mail of an existing customer (the
+documented merge case) with a new ``plaats``. Under every reading of the open points
+(POST merges on name + e-mail or never merges; ``id>`` inclusive or strict) the record's data
+must end up in Recras exactly once, and "created" is only counted for a customer that did
+not exist before the POST.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fault_proxy import Fault, FaultProxy, Rule
+from test_target_support import SECRET_KEY, run_target, singer_input, target_config
+
+from recras_sandbox.testing import SandboxProcess
+
+READINGS = [
+    (merge, id_min) for merge in ("name-email", "never") for id_min in ("inclusive", "exclusive")
+]
+FAULTS = {"before-503": Fault.before_status(503), "after-drop": Fault.after_drop()}
+
+
+def _existing(sandbox: SandboxProcess) -> dict[str, Any]:
+    """A seeded customer with a name and a main contact e-mail (the merge case)."""
+    for item in sandbox.customers():
+        main = item["contactpersonen"][0]
+        if item["naam"] and main.get("email1") and item["plaats"] != "Groningen":
+            return item
+    raise AssertionError("the seed has no customer with a name and a main e-mail")
+
+
+def _record_for(existing: dict[str, Any]) -> dict[str, Any]:
+    main = existing["contactpersonen"][0]
+    return {
+        "external_id": "CRM-NEW-1",
+        "naam": existing["naam"],
+        "plaats": "Groningen",
+        "contactpersonen": [
+            {"voornaam": main["voornaam"], "email1": main["email1"], "hoofdcontact": True}
+        ],
+    }
+
+
+def _run_through_proxy(
+    sandbox: SandboxProcess, tmp_path: Path, record: dict[str, Any], fault: Fault
+) -> tuple[Any, FaultProxy]:
+    rules = [Rule("POST", "/api2/klanten", nth=1, fault=fault)]
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        config = target_config(tmp_path, sandbox.config(base_url=proxy.base_url))
+        result = run_target(config, singer_input([record], state_every=1))
+    assert [exchange.fault for exchange in proxy.faulted()] == [fault], proxy.describe()
+    return result, proxy
+
+
+@pytest.mark.parametrize("fault_name", list(FAULTS))
+@pytest.mark.parametrize(("merge", "id_min"), READINGS)
+def test_lost_post_answer_still_writes_the_record(
+    sandbox_factory: Any, tmp_path: Path, fault_name: str, merge: str, id_min: str
+) -> None:
+    sandbox = sandbox_factory(customers=5, api_key=SECRET_KEY, merge=merge, id_min=id_min)
+    existing = _existing(sandbox)
+    before = {item["id"] for item in sandbox.customers()}
+    result, proxy = _run_through_proxy(sandbox, tmp_path, _record_for(existing), FAULTS[fault_name])
+    assert result.returncode == 0, result.stderr + proxy.describe()
+    after = {item["id"]: item for item in sandbox.customers()}
+    new_ids = sorted(after.keys() - before)
+    if merge == "name-email":
+        # Recras merges this POST into the existing customer: no new customer, the data there.
+        assert new_ids == [], proxy.describe()
+        assert after[existing["id"]]["plaats"] == "Groningen", proxy.describe()
+        assert "0 created, 1 merged" in result.stderr
+    else:
+        # Every POST creates: exactly one new customer, with the record's data.
+        assert len(new_ids) == 1, proxy.describe()
+        assert after[new_ids[0]]["plaats"] == "Groningen"
+        assert after[existing["id"]]["plaats"] == existing["plaats"]
+        assert "1 created, 0 merged" in result.stderr
+
+
+@pytest.mark.parametrize("id_min", ["inclusive", "exclusive"])
+def test_lost_answer_of_the_very_first_customer_is_found(
+    sandbox_factory: Any, tmp_path: Path, id_min: str
+) -> None:
+    # An empty Recras: the lost POST made customer 1, right at the floor of the look-up.
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, merge="never", id_min=id_min)
+    record = {
+        "external_id": "CRM-FIRST",
+        "naam": "Eerste Klant",
+        "contactpersonen": [{"voornaam": "Eva", "email1": "eva@example.com", "hoofdcontact": True}],
+    }
+    result, proxy = _run_through_proxy(sandbox, tmp_path, record, Fault.after_drop())
+    assert result.returncode == 0, result.stderr
+    customers = sandbox.customers()
+    assert [item["naam"] for item in customers] == ["Eerste Klant"], proxy.describe()
+    assert "1 created, 0 merged" in result.stderr
