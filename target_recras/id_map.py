@@ -15,6 +15,9 @@ Rows have two kinds:
     records; the entry turns the replay into an update. Entries are pruned once a STATE
     covering them has been emitted.
 
+A run holds the id map exclusively (:mod:`target_recras.id_map_lock`) from opening it to
+closing it, so two runs never write the same customers; a read-only (dry-run) map is not held.
+
 Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
 sends; after the answer the id is filled in. A pending row at start-up means the previous run
 stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
@@ -22,12 +25,15 @@ stopped between the two, and :mod:`target_recras.recovery` looks the customer up
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from target_recras.id_map_lock import FileHold, hold_exclusively
 
 SOURCE = "source"
 NATURAL = "natural"
@@ -56,19 +62,38 @@ class PendingCreate:
 class IdMap:
     """Thread-safe access to the id map file; lookups are served from memory."""
 
-    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 0.0,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        """Open (or create) the map; unless read-only, hold it, waiting up to ``lock_timeout``."""
         self.path = Path(path)
         self.read_only = read_only
         self.run_id = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}
         self._db: sqlite3.Connection | None = None
-        if read_only:
+        self._hold: FileHold | None = None
+        try:
+            self._open(lock_timeout, logger or logging.getLogger(__name__))
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, lock_timeout: float, logger: logging.Logger) -> None:
+        if not self.read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._hold = FileHold(self.path)
+            hold_exclusively(self._hold, lock_timeout, logger)
+        if self.read_only:
             if self.path.exists():
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -83,6 +108,9 @@ class IdMap:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._hold is not None:
+                self._hold.release()
+                self._hold = None
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -28,6 +28,7 @@ from target_recras.validation import Problem, RecordValidator
 
 DEFAULT_REJECTS_PATH = "recras-rejects.jsonl"
 DEFAULT_ID_MAP_PATH = "recras-id-map.sqlite3"
+DEFAULT_ID_MAP_LOCK_TIMEOUT = 300.0
 USER_AGENT = user_agent("target-recras")
 
 
@@ -41,6 +42,7 @@ class TargetOptions:
     rejects_path: Path
     max_rejects: int | None
     id_map_path: Path
+    id_map_lock_timeout: float
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -50,6 +52,7 @@ class TargetOptions:
         if not dry_run or config.get("api_key") or config.get("username"):
             connection = ConnectionSettings.from_config(config, USER_AGENT)
         max_rejects = config.get("max_rejects")
+        lock_timeout = config.get("id_map_lock_timeout")
         return cls(
             connection=connection,
             max_workers=int(config.get("max_workers") or DEFAULT_MAX_WORKERS),
@@ -57,6 +60,9 @@ class TargetOptions:
             rejects_path=Path(config.get("rejects_path") or DEFAULT_REJECTS_PATH),
             max_rejects=None if max_rejects is None else int(max_rejects),
             id_map_path=Path(config.get("id_map_path") or DEFAULT_ID_MAP_PATH),
+            id_map_lock_timeout=DEFAULT_ID_MAP_LOCK_TIMEOUT
+            if lock_timeout is None
+            else float(lock_timeout),
         )
 
 
@@ -90,7 +96,12 @@ class Run:
         self.stats = report.RunStats()
         self.rejects = RejectsFile(options.rejects_path, options.max_rejects, logger)
         self.checkpoints = Checkpoints(self._checkpoint)
-        self.id_map = IdMap(options.id_map_path, read_only=options.dry_run)
+        self.id_map = IdMap(
+            options.id_map_path,
+            read_only=options.dry_run,
+            lock_timeout=options.id_map_lock_timeout,
+            logger=logger,
+        )
         self.client: RecrasClient | None = None
         self.lanes: OrderedLanes | None = None
         if options.dry_run:

@@ -17,6 +17,7 @@ from recras_api.settings import DISTRIBUTION, SecretSafeConfigValidation
 from target_recras.errors import TargetStopError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
+    DEFAULT_ID_MAP_LOCK_TIMEOUT,
     DEFAULT_ID_MAP_PATH,
     DEFAULT_REJECTS_PATH,
     USER_AGENT,
@@ -108,6 +109,17 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 "SQLite file that maps source keys (the stream's key properties, e.g. "
                 "`external_id`) to Recras customer ids, so later runs update instead of "
                 "creating. Keep it between runs."
+            ),
+        ),
+        th.Property(
+            "id_map_lock_timeout",
+            th.NumberType(minimum=0),
+            default=DEFAULT_ID_MAP_LOCK_TIMEOUT,
+            title="Id map lock timeout",
+            description=(
+                "Seconds a run waits while another run holds the same id map (two runs at "
+                "once would create customers twice), then stops with an error naming the "
+                "id map and the other process. 0: do not wait."
             ),
         ),
     ).to_dict()
