@@ -22,6 +22,7 @@ from recras_api.settings import (
     max_workers_property,
     user_agent,
 )
+from tap_recras.inputs import MAX_ID, check_state, with_requested_replication_methods
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.streams import ContactpersonenStream, KlantenStream
 
@@ -44,7 +45,7 @@ class TapRecras(SecretSafeConfigValidation, Tap):
         *connection_properties(USER_AGENT),
         th.Property(
             "start_id",
-            th.IntegerType(minimum=1),
+            th.IntegerType(minimum=1, maximum=MAX_ID),
             title="Start id",
             description=(
                 "First customer id to extract on a run without state (and on full-table "
@@ -67,14 +68,20 @@ class TapRecras(SecretSafeConfigValidation, Tap):
     ).to_dict()
 
     def __init__(
-        self, *, catalog: PurePath | str | dict | Catalog | None = None, **kwargs: Any
+        self,
+        *,
+        catalog: PurePath | str | dict | Catalog | None = None,
+        state: PurePath | str | dict | None = None,
+        **kwargs: Any,
     ) -> None:
-        if isinstance(catalog, PurePath | str):
-            with open(catalog, encoding="utf-8") as catalog_file:
-                catalog = json.load(catalog_file)
+        catalog = _read_json(catalog)
         if isinstance(catalog, dict):
             catalog = with_requested_replication_methods(catalog)
-        super().__init__(catalog=catalog, **kwargs)
+        state = _read_json(state)
+        if state is not None:
+            # Before the SDK reads it: it trusts every entry (and a list is not even read).
+            check_state(state, KlantenStream.name)
+        super().__init__(catalog=catalog, state=state, **kwargs)
 
     def discover_streams(self) -> list[Stream]:
         """The ``klanten`` stream and its child ``contactpersonen``."""
@@ -93,30 +100,12 @@ class TapRecras(SecretSafeConfigValidation, Tap):
         return RecrasClient(settings, self.logger, pool_size=self.max_workers + 1)
 
 
-def with_requested_replication_methods(catalog: dict[str, Any]) -> dict[str, Any]:
-    """Honour the Singer ``replication-method`` metadata of each stream.
-
-    Singer catalogs ask for a replication method through the stream's ``replication-method``
-    metadata; singer-sdk 0.54 only reads the stream entry's ``replication_method`` (and the
-    tap's own ``forced-replication-method``), which a discovered catalog already sets to
-    INCREMENTAL, so a catalog asking for FULL_TABLE the Singer way would silently stay
-    incremental. The metadata is the user's explicit request: it wins.
-    """
-    streams = []
-    for entry in catalog.get("streams", []):
-        requested = next(
-            (
-                item.get("metadata", {}).get("replication-method")
-                for item in entry.get("metadata", [])
-                if item.get("breadcrumb") == []
-            ),
-            None,
-        )
-        if requested:
-            streams.append({**entry, "replication_method": requested})
-        else:
-            streams.append(entry)
-    return {**catalog, "streams": streams}
+def _read_json(source: Any) -> Any:
+    """The parsed file for a path, anything else as it is."""
+    if isinstance(source, PurePath | str):
+        with open(source, encoding="utf-8") as file:
+            return json.load(file)
+    return source
 
 
 if __name__ == "__main__":

@@ -1,0 +1,122 @@
+"""Checks of the state and catalog a run is given, before the SDK reads them.
+
+The SDK trusts both: a bookmark of ``"abc"`` crashed in ``int()``, ``"klanten": null`` in an
+``AttributeError``, a ``replication-method`` of ``LOG_BASED`` ran INCREMENTAL without a word.
+Each check here stops the run with a :class:`TapInputError` that says which entry is wrong,
+what it holds and what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+#: The largest id Recras can hand out: it runs on PHP, whose integers (and so the ``id>``
+#: parameter) end at 2**63 - 1. A bookmark above it would match no customer, run after run.
+MAX_ID = 2**63 - 1
+#: The replication methods this tap implements (Recras has no change log for LOG_BASED).
+REPLICATION_METHODS = ("INCREMENTAL", "FULL_TABLE")
+#: Where a stream entry (or its metadata) names a replication method.
+_METHOD_METADATA = ("replication-method", "forced-replication-method")
+
+
+class TapInputError(ValueError):
+    """The state or catalog given to the tap cannot be used as it is."""
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value, default=repr)
+    return text if len(text) <= 80 else f"{text[:77]}..."
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    return kinds.get(type(value), f"the {type(value).__name__} {_shown(value)}")
+
+
+def check_state(state: Any, bookmarked_stream: str) -> None:
+    """Refuse a state the tap cannot resume from, naming the entry that is wrong.
+
+    ``bookmarked_stream``'s ``replication_key_value`` must be a customer id (0 to
+    :data:`MAX_ID`). Every stream entry must be an object, as must its progress markers;
+    its partitions a list of objects. Entries of other streams are kept as they are.
+    """
+
+    def refuse(where: str, problem: str) -> TapInputError:
+        return TapInputError(
+            f"The state is not usable: {where} {problem}. Fix that entry, or clear the "
+            "state to start again from start_id (Meltano: `meltano state clear <job>`)."
+        )
+
+    if not isinstance(state, Mapping):
+        raise refuse("the state", f"must be a JSON object, got {_type_name(state)}")
+    bookmarks = state.get("bookmarks", {})
+    if not isinstance(bookmarks, Mapping):
+        raise refuse("bookmarks", f"must be an object, got {_type_name(bookmarks)}")
+    for stream, entry in bookmarks.items():
+        where = f"bookmarks.{stream}"
+        if not isinstance(entry, Mapping):
+            raise refuse(where, f"must be an object, got {_type_name(entry)}")
+        markers = entry.get("progress_markers", {})
+        if not isinstance(markers, Mapping):
+            raise refuse(f"{where}.progress_markers", f"must be an object, got {_shown(markers)}")
+        partitions = entry.get("partitions", [])
+        if not isinstance(partitions, list) or not all(isinstance(p, Mapping) for p in partitions):
+            raise refuse(
+                f"{where}.partitions", f"must be a list of objects, got {_shown(partitions)}"
+            )
+    entry = bookmarks.get(bookmarked_stream) or {}
+    key = entry.get("replication_key", "id")
+    if key != "id":
+        raise refuse(
+            f"bookmarks.{bookmarked_stream}.replication_key", f'must be "id", got {_shown(key)}'
+        )
+    value = entry.get("replication_key_value")
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID
+    ):
+        raise refuse(
+            f"bookmarks.{bookmarked_stream}.replication_key_value",
+            f"must be a customer id (an integer from 0 to {MAX_ID}), got {_shown(value)}",
+        )
+
+
+def with_requested_replication_methods(catalog: dict[str, Any]) -> dict[str, Any]:
+    """Honour the Singer ``replication-method`` metadata of each stream; refuse unknown ones.
+
+    Singer catalogs ask for a replication method through the stream's ``replication-method``
+    metadata; singer-sdk 0.54 only reads the stream entry's ``replication_method`` (and the
+    tap's own ``forced-replication-method``), which a discovered catalog already sets to
+    INCREMENTAL, so a catalog asking for FULL_TABLE the Singer way would silently stay
+    incremental. The metadata is the user's explicit request: it wins. A method other than
+    :data:`REPLICATION_METHODS`, wherever the catalog names it, stops the run.
+    """
+    streams = []
+    for entry in catalog.get("streams", []):
+        name = entry.get("tap_stream_id") or entry.get("stream")
+        stream_metadata: dict[str, Any] = next(
+            (
+                item.get("metadata", {})
+                for item in entry.get("metadata", [])
+                if item.get("breadcrumb") == []
+            ),
+            {},
+        )
+        asked = [("replication_method", entry.get("replication_method"))] + [
+            (f"metadata {key}", stream_metadata.get(key)) for key in _METHOD_METADATA
+        ]
+        for where, method in asked:
+            if method is not None and method not in REPLICATION_METHODS:
+                msg = (
+                    f"The catalog asks for {where} {_shown(method)} for stream {name}; "
+                    f"tap-recras supports {' and '.join(REPLICATION_METHODS)} only"
+                    + (" (Recras has no change log to read)" if method == "LOG_BASED" else "")
+                    + "."
+                )
+                raise TapInputError(msg)
+        requested = stream_metadata.get("replication-method")
+        streams.append({**entry, "replication_method": requested} if requested else entry)
+    return {**catalog, "streams": streams}
