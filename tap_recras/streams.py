@@ -172,7 +172,12 @@ class KlantenStream(RecrasStream):
             self._persons_stream.start_version(version)
         klanten = _with_min_id(self.recras.client.iter_klanten(asked), min_id)
         if self.wants_persons:
-            yield from self._with_persons(klanten)
+            skipped: list[int] = []
+            yield from self._with_persons(klanten, skipped)
+            if skipped:
+                # Its higher-id neighbours were sent, but a bookmark past a customer that
+                # was not sent would lose it for good if the 404 was only temporary.
+                self.cap_pending_bookmark(min(skipped) - 1)
         else:
             yield from klanten
         if version is not None:
@@ -184,11 +189,15 @@ class KlantenStream(RecrasStream):
         if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
-    def _with_persons(self, klanten: Iterator[dict[str, Any]]) -> Iterator[Record]:
+    def _with_persons(
+        self, klanten: Iterator[dict[str, Any]], skipped: list[int]
+    ) -> Iterator[Record]:
+        """Customers with their contact persons; the ids of those left out go to ``skipped``."""
         pairs = fetch_in_order(klanten, self._persons_of, self.recras.max_workers)
         for klant, persons in pairs:
             if persons is None:
-                continue  # deleted between list and detail; already warned
+                skipped.append(klant["id"])  # deleted between list and detail; warned
+                continue
             # The child context reads the persons from the record; the SDK drops the nested
             # property from the RECORD message afterwards when it is not selected.
             klant[PERSONS_KEY] = persons
@@ -196,24 +205,22 @@ class KlantenStream(RecrasStream):
 
     def _persons_of(self, klant: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Contact persons of one customer (runs on a worker thread); None if deleted."""
-        listed = klant.get(PERSONS_KEY)
-        if isinstance(listed, list):
-            return listed  # the list already carries them: no detail request needed
         klant_id = klant["id"]
+        listed = klant.get(PERSONS_KEY)
+        if listed is not None:
+            # The list already carries them (undocumented): no detail request needed.
+            return _checked_persons(listed, f"GET /api2/klanten, customer {klant_id}")
         try:
             detail = self.recras.client.get_klant(klant_id)
         except RecrasNotFoundError:
             self.logger.warning(
                 "Customer %s was listed but its detail answered 404 (deleted during the "
-                "run?); skipping it. The next run will not list it again if it is gone.",
+                "run?); it is left out of this run, and the bookmark stays below it, so the "
+                "next incremental run asks for it (and the customers after it) again.",
                 klant_id,
             )
             return None
-        persons = detail.get(PERSONS_KEY) or []
-        if not isinstance(persons, list) or not all(isinstance(p, dict) for p in persons):
-            msg = f"GET {klant_path(klant_id)}: contactpersonen is not a list of objects"
-            raise RecrasInvalidResponseError(msg)
-        return persons
+        return _checked_persons(detail.get(PERSONS_KEY) or [], f"GET {klant_path(klant_id)}")
 
     def generate_child_contexts(
         self, record: Record, context: Context | None
@@ -229,6 +236,19 @@ class KlantenStream(RecrasStream):
     def get_child_context(self, record: Record, context: Context | None) -> Context | None:
         """Hand the customer's contact persons to the child stream (no second request)."""
         return {"klant_id": record["id"], PERSONS_KEY: record.get(PERSONS_KEY) or []}
+
+
+def _checked_persons(persons: object, source: str) -> list[dict[str, Any]]:
+    """``persons`` if it is a list of objects; else an error naming ``source`` and the item."""
+    if not isinstance(persons, list):
+        problem = f"got {type(persons).__name__}"
+    else:
+        bad = next((i for i, person in enumerate(persons) if not isinstance(person, dict)), None)
+        if bad is None:
+            return persons
+        problem = f"item {bad} is {type(persons[bad]).__name__}"
+    msg = f"{source}: contactpersonen is not a list of objects ({problem})"
+    raise RecrasInvalidResponseError(msg)
 
 
 def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Iterator[Record]:
