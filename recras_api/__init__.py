@@ -17,6 +17,7 @@ from recras_api.errors import (
     RecrasInvalidResponseError,
     RecrasNotFoundError,
     RecrasPermissionError,
+    RecrasRedirectError,
     RecrasUnavailableError,
 )
 from recras_api.settings import ConnectionSettings, connection_properties, max_workers_property
@@ -33,6 +34,7 @@ __all__ = [
     "RecrasInvalidResponseError",
     "RecrasNotFoundError",
     "RecrasPermissionError",
+    "RecrasRedirectError",
     "RecrasUnavailableError",
     "RetryHook",
     "RetryPolicy",

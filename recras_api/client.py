@@ -2,13 +2,18 @@
 
 It owns everything both plugins must agree on: base URL handling, authentication, retries
 with backoff (honouring ``Retry-After``), Recras error parsing, id-safe URL building, paging
-through ``Link: rel="next"`` and stream-parsing of list bodies.
+through ``Link: rel="next"`` and stream-parsing of list bodies, and the limits that keep a
+hostile or broken server from harming a run: redirects only within the instance's origin
+(:data:`MAX_REDIRECTS`), bodies of at most :data:`MAX_BODY_BYTES` decompressed, a wall-time
+budget per request (:mod:`recras_api.deadline`) and a list that ends at an empty page or at
+the announced ``X-Total-Count``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -18,8 +23,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 import backoff
 import requests
-from requests.adapters import HTTPAdapter
 
+from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.errors import (
     BODY_SNIPPET_CHARS,
     RecrasAuthError,
@@ -29,6 +34,7 @@ from recras_api.errors import (
     RecrasInvalidResponseError,
     RecrasNotFoundError,
     RecrasPermissionError,
+    RecrasRedirectError,
     RecrasUnavailableError,
     recras_message,
 )
@@ -40,10 +46,34 @@ from recras_api.settings import ConnectionSettings
 RETRIABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 #: The permission Recras requires for creating and updating customers.
 WRITE_PERMISSION = "editContact"
-#: Size of the pieces a list body is read and parsed in.
-STREAM_CHUNK_BYTES = 256 * 1024
+#: Size of the pieces a body is read (and a list parsed) in.
+STREAM_CHUNK_BYTES = 64 * 1024
+#: Largest decompressed body read whole (details, write answers); error bodies are cut here.
+MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Same-origin redirects followed per request; a redirect to another origin is never followed.
+MAX_REDIRECTS = 5
+#: Redirects after which a POST or PUT would be resent as a GET (its body dropped).
+METHOD_CHANGING_REDIRECTS = frozenset({301, 302, 303})
+#: Slowest average speed accepted for the streamed customer list once its headers are in
+#: (on top of ``request_timeout``). 16 KiB/s is far below any real link; at that speed a
+#: 100,000-customer list (about 60 MB) would still take an hour, so no legitimate list trips
+#: it, while a server trickling a byte at a time is stopped within seconds.
+MIN_LIST_BYTES_PER_SECOND = 16 * 1024
 #: Failures after which Recras certainly did not process the request (for ``on_retry``).
 UNPROCESSED_FAILURES = frozenset({"HTTP 429", "ConnectTimeout"})
+
+
+class _TooSlowError(Exception):
+    """A request's wall-time budget (:class:`~recras_api.deadline.Deadline`) ran out."""
+
+
+#: Failures of the transfer itself: worth another try (unless the deadline ran out mid-list).
+_BROKEN_TRANSFERS = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    _TooSlowError,
+)
 
 #: Called with the failure (``"HTTP 503"``, ``"ReadTimeout"``, ...) before a retry; may raise
 #: to stop retrying (e.g. when it finds that a failed POST did create the customer).
@@ -105,7 +135,7 @@ class RecrasClient:
         self._retries = 0
         self._lock = threading.Lock()
         self._session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
+        adapter = WatchedAdapter(pool_connections=1, pool_maxsize=max(pool_size, 1))
         self._session.mount("https://", adapter)
         self._session.mount("http://", adapter)
         self._session.headers.update(
@@ -151,7 +181,31 @@ class RecrasClient:
 
         ``on_retry`` runs before every retry (not before giving up); whatever it raises
         ends the request.
+
+        Without ``stream`` the body is read here, at most :data:`MAX_BODY_BYTES` after
+        decompression, and the whole request (headers, body, same-origin redirects) must be
+        done within ``request_timeout`` of waiting on the server; a request that is not
+        counts as a ``WallTimeout`` failure and is retried like a timeout. With ``stream``,
+        only the headers are bounded that way; the caller reads the body
+        (:meth:`iter_klanten` does so with its own budget).
         """
+        response, deadline = self._request(
+            method, url, params=params, json_body=json_body, on_retry=on_retry, stream=stream
+        )
+        deadline.close()
+        return response
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        on_retry: RetryHook | None,
+        stream: bool,
+    ) -> tuple[requests.Response, Deadline]:
+        """:meth:`request`, also returning the deadline the (streamed) body is read under."""
         started = time.monotonic()
         waits = backoff.expo(base=2, factor=self.retry.base_delay, max_value=self.retry.max_delay)
         next(waits)  # backoff's generators start with a priming value
@@ -160,25 +214,25 @@ class RecrasClient:
             attempt += 1
             failure: str
             retry_after: float | None = None
+            deadline = self._deadline(stream)
             try:
-                response = self._session.request(
-                    method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    stream=stream,
-                    timeout=self.settings.request_timeout,
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                failure = f"{type(exc).__name__}"
-            else:
+                response = self._send_following_redirects(method, url, params, json_body, deadline)
                 if response.status_code < 400:
-                    return response
+                    if not stream:
+                        self._read_body(response, deadline, method)
+                    return response, deadline
                 if response.status_code not in RETRIABLE_STATUSES:
+                    self._read_body(response, deadline, method, cut=True)
                     raise self._final_error(method, response)
                 failure = f"HTTP {response.status_code}"
                 retry_after = _retry_after_seconds(response)
                 response.close()
+            except _BROKEN_TRANSFERS as exc:
+                failure = "WallTimeout" if deadline.expired else type(exc).__name__
+            except BaseException:
+                deadline.close()
+                raise
+            deadline.close()
             wait = retry_after if retry_after is not None else backoff.full_jitter(next(waits))
             elapsed = time.monotonic() - started
             if attempt >= self.retry.max_tries or elapsed + wait > self.retry.max_seconds:
@@ -201,6 +255,120 @@ class RecrasClient:
                 wait,
             )
             time.sleep(wait)
+
+    def _deadline(self, stream: bool) -> Deadline:
+        timeout = self.settings.request_timeout
+        if not stream:
+            return Deadline(timeout)
+        return Deadline(timeout, MIN_LIST_BYTES_PER_SECOND, read_ahead=STREAM_CHUNK_BYTES)
+
+    def _send_following_redirects(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        deadline: Deadline,
+    ) -> requests.Response:
+        """Send once, following at most :data:`MAX_REDIRECTS` redirects within the origin.
+
+        requests' own redirect handling would follow any host (only dropping the
+        Authorization header), re-send a 307's body there and turn a POST into a GET on a
+        302; here a redirect to another origin (scheme, host, port) stops the request before
+        anything is sent there, and a write is only redirected by 307/308, which keep the
+        method and body.
+        """
+        for _hop in range(MAX_REDIRECTS + 1):
+            with deadline.waiting():
+                response = self._session.request(
+                    method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    stream=True,
+                    allow_redirects=False,
+                    timeout=self.settings.request_timeout,
+                )
+            if deadline.expired:
+                response.close()
+                raise _TooSlowError
+            if not response.is_redirect:
+                return response
+            response.close()
+            target = urljoin(response.url, response.headers["Location"])
+            status = response.status_code
+            if origin(target) != origin(self.settings.base_url):
+                msg = (
+                    f"{method} {response.url} was redirected ({status}) to another origin, "
+                    f"{origin(target)}; requests for {origin(self.settings.base_url)} are never "
+                    "sent elsewhere. Check base_url (is it the instance's own address?)."
+                )
+                raise RecrasRedirectError(msg, status=status, url=response.url)
+            if method not in {"GET", "HEAD"} and status in METHOD_CHANGING_REDIRECTS:
+                msg = (
+                    f"{method} {response.url} was redirected with {status}, which would resend "
+                    "it as a GET without its body; not followed. Check base_url."
+                )
+                raise RecrasRedirectError(msg, status=status, url=response.url)
+            url, params = target, None  # the Location carries its own query string
+        msg = f"{method} {url}: more than {MAX_REDIRECTS} redirects; stopping. Check base_url."
+        raise RecrasRedirectError(msg, url=url)
+
+    def _chunks(self, response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
+        """The decoded body in pieces; each wait for one counts against ``deadline``.
+
+        Raises :class:`_TooSlowError` once the budget is spent (the watchdog has then shut
+        the socket down, which is what ended a blocked read).
+        """
+        pieces = response.iter_content(chunk_size=STREAM_CHUNK_BYTES)
+        while True:
+            try:
+                with deadline.waiting():
+                    piece = next(pieces, None)
+            except _BROKEN_TRANSFERS:
+                if deadline.expired:
+                    raise _TooSlowError from None
+                raise
+            except requests.exceptions.ContentDecodingError as exc:
+                msg = f"{response.request.method} {response.url}: the compressed body is broken"
+                raise RecrasInvalidResponseError(
+                    msg, status=response.status_code, url=response.url
+                ) from exc
+            if deadline.expired:
+                raise _TooSlowError
+            if piece is None:
+                return
+            deadline.add_bytes(len(piece))
+            yield piece
+
+    def _read_body(
+        self, response: requests.Response, deadline: Deadline, method: str, *, cut: bool = False
+    ) -> None:
+        """Read the whole body (at most :data:`MAX_BODY_BYTES`) into ``response.content``.
+
+        ``cut``: keep the first :data:`MAX_BODY_BYTES` of a longer body (error bodies, which
+        are only quoted); otherwise a longer body is an error.
+        """
+        body = bytearray()
+        try:
+            for piece in self._chunks(response, deadline):
+                body += piece
+                if len(body) > MAX_BODY_BYTES:
+                    if cut:
+                        del body[MAX_BODY_BYTES:]
+                        break
+                    msg = (
+                        f"{method} {response.url} answered more than "
+                        f"{MAX_BODY_BYTES // (1024 * 1024)} MiB (decompressed), far more than a "
+                        "Recras answer holds; not read further."
+                    )
+                    raise RecrasInvalidResponseError(
+                        msg, status=response.status_code, url=response.url
+                    )
+        finally:
+            response.close()
+        # requests keeps a read body here; .content, .text and .json() then use it.
+        response._content = bytes(body)
 
     def _final_error(self, method: str, response: requests.Response) -> RecrasError:
         status = response.status_code
@@ -244,6 +412,9 @@ class RecrasClient:
             return json.loads(response.content)
         except ValueError as exc:
             raise _invalid_body(method, response, str(exc), response.content) from exc
+        except RecursionError as exc:
+            reason = "nested too deeply to be a Recras answer"
+            raise _invalid_body(method, response, reason, response.content) from exc
 
     # -- customers ------------------------------------------------------------------------
 
@@ -251,38 +422,72 @@ class RecrasClient:
         """Yield every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
 
         The list is documented without paging, but a ``Link: rel="next"`` header is followed
-        whenever the server sends one. Bodies are parsed as they arrive, so memory does not
-        grow with the number of customers.
+        whenever the server sends one, within bounds that end a server paging forever: a
+        page without items ends the list, no page is read twice, no page after the count a
+        ``X-Total-Count`` header announced is requested, and an item beyond that count is an
+        error (never silently dropped). Bodies are parsed as they arrive, so memory does not
+        grow with the number of customers; each page must arrive within its
+        :meth:`_deadline` (``request_timeout`` plus :data:`MIN_LIST_BYTES_PER_SECOND`).
         """
         url: str | None = self.url("/api2/klanten")
         params: dict[str, Any] | None = {"id>": min_id} if min_id is not None else None
         seen_pages: set[str] = set()
+        yielded = 0
         while url is not None:
-            response = self.request("GET", url, params=params, stream=True)
+            response, deadline = self._request(
+                "GET", url, params=params, json_body=None, on_retry=None, stream=True
+            )
+            total = _total_count(response)
+            on_page = 0
             try:
-                yield from self._iter_array(response)
+                for item in self._iter_array(response, deadline):
+                    if total is not None and yielded >= total:
+                        msg = (
+                            f"GET {response.url} sent more customers than the {total} its "
+                            "X-Total-Count header announced; stopping rather than guessing "
+                            "which to trust. Rerun; report it if it persists."
+                        )
+                        raise RecrasInvalidResponseError(msg, url=response.url)
+                    on_page += 1
+                    yielded += 1
+                    yield item
             finally:
                 response.close()
+                deadline.close()
             next_url = response.links.get("next", {}).get("url")
             url = urljoin(response.url, next_url) if next_url else None
             params = None  # the next link carries the query string itself
-            if url is not None:
-                if url in seen_pages or not _same_origin(url, self.settings.base_url):
-                    msg = f"Recras sent an unusable next-page link {url}; stopping."
-                    raise RecrasInvalidResponseError(msg, url=url)
-                seen_pages.add(url)
+            if url is None:
+                break
+            if on_page == 0 or (total is not None and yielded >= total):
+                self.logger.debug("The list ends at %s (%d customers)", response.url, yielded)
+                break
+            if url in seen_pages or origin(url) != origin(self.settings.base_url):
+                msg = f"Recras sent an unusable next-page link {url}; stopping."
+                raise RecrasInvalidResponseError(msg, url=url)
+            seen_pages.add(url)
 
-    def _iter_array(self, response: requests.Response) -> Iterator[dict[str, Any]]:
-        chunks = response.iter_content(chunk_size=STREAM_CHUNK_BYTES)
+    def _iter_array(
+        self, response: requests.Response, deadline: Deadline
+    ) -> Iterator[dict[str, Any]]:
         try:
-            for item in iter_json_array(chunks):
+            for item in iter_json_array(self._chunks(response, deadline)):
                 if not isinstance(item, dict):
                     msg = f"expected customer objects, got {type(item).__name__}"
                     raise _invalid_body("GET", response, msg)
                 yield item
         except JSONStreamError as exc:
             raise _invalid_body("GET", response, str(exc)) from exc
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+        except _TooSlowError as exc:
+            msg = (
+                f"GET {response.url} arrived too slowly: {deadline.received} bytes in "
+                f"{deadline.spent_seconds():.0f} s of waiting, below the "
+                f"{MIN_LIST_BYTES_PER_SECOND // 1024} KiB/s (after request_timeout "
+                f"{self.settings.request_timeout:g} s) a list must keep up. Nothing is lost: "
+                "rerun to resume from the last state."
+            )
+            raise RecrasUnavailableError(msg, url=response.url) from exc
+        except _BROKEN_TRANSFERS as exc:
             msg = (
                 f"The connection to Recras broke while reading GET {response.url}: "
                 f"{type(exc).__name__}. Nothing is lost: rerun to resume from the last state."
@@ -346,18 +551,37 @@ def _klant_id(body: Mapping[str, Any], location: str | None) -> int | None:
 
 
 def _retry_after_seconds(response: requests.Response) -> float | None:
-    """``Retry-After`` in seconds (only the delta-seconds form; dates fall back to backoff)."""
+    """``Retry-After`` in seconds; ``None`` (backoff) for dates and for unusable numbers.
+
+    Only the delta-seconds form is read; ``nan``, ``inf`` and negative values are ignored
+    rather than trusted (``time.sleep(nan)`` raises, ``inf`` would give up at once).
+    """
     value = response.headers.get("Retry-After", "").strip()
     try:
         seconds = float(value)
     except ValueError:
         return None
-    return max(seconds, 0.0)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
 
 
-def _same_origin(url: str, base_url: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+def _total_count(response: requests.Response) -> int | None:
+    """The ``X-Total-Count`` a paged list announces, when it is a usable count."""
+    value = response.headers.get("X-Total-Count", "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` (default ports dropped), without credentials."""
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 def _invalid_body(

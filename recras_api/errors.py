@@ -61,6 +61,10 @@ class RecrasInvalidResponseError(RecrasError):
     """Recras answered with a body that is not the JSON the endpoint documents."""
 
 
+class RecrasRedirectError(RecrasError):
+    """A redirect that is not followed: to another origin, in a loop, or dropping a body."""
+
+
 def recras_message(response: requests.Response) -> str:
     """Return Recras's explanation from an error response, whatever shape it has.
 
@@ -70,7 +74,7 @@ def recras_message(response: requests.Response) -> str:
     text = response.text
     try:
         body: Any = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict):
         error = body.get("error")

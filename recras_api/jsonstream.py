@@ -12,8 +12,9 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-#: An unparsed tail larger than this means the body is broken, not merely cut by a chunk edge.
-MAX_ITEM_CHARS = 64 * 1024 * 1024
+#: The longest item (in characters) accepted: a Recras customer is a few kB; anything near this
+#: is a broken or hostile body, and reading on would hold it all in memory.
+MAX_ITEM_CHARS = 16 * 1024 * 1024
 
 _WHITESPACE = " \t\n\r"
 _NUMBER_CHARS = "0123456789+-.eE"
@@ -96,6 +97,25 @@ class _ArrayReader:
             if not self._more():
                 return ""
 
+    def _grow(self) -> bool:
+        """Read until the unparsed tail has doubled (or the body ended); False if it cannot.
+
+        Doubling keeps re-parsing a long item linear in its size; the tail may never exceed
+        :data:`MAX_ITEM_CHARS`, so one endless item cannot take all memory.
+        """
+        tail = len(self._buffer) - self._pos
+        target = max(2 * tail, tail + 1)
+        grew = False
+        while len(self._buffer) - self._pos < target:
+            if len(self._buffer) - self._pos > MAX_ITEM_CHARS:
+                raise self._error(
+                    f"invalid JSON: an item is longer than {MAX_ITEM_CHARS} characters"
+                )
+            if not self._more():
+                return grew
+            grew = True
+        return grew
+
     def _runs_to_end(self, end: int) -> bool:
         buffer = self._buffer
         while end < len(buffer) and buffer[end] in _NUMBER_CHARS:
@@ -108,10 +128,11 @@ class _ArrayReader:
                 item, end = self._decoder.raw_decode(self._buffer, self._pos)
             except json.JSONDecodeError as exc:
                 # Usually the item is merely cut by the chunk edge: read on and parse again.
-                too_long = len(self._buffer) - self._pos > MAX_ITEM_CHARS
-                if too_long or not self._more():
+                if not self._grow():
                     raise self._error(f"invalid JSON: {exc.msg}") from exc
                 continue
+            except RecursionError as exc:
+                raise self._error("invalid JSON: an item is nested too deeply") from exc
             # Objects, arrays and strings end with a closing character; a number that reaches
             # the end of the buffer (say "1" of "1.5e3") may go on in the next chunk.
             if not isinstance(item, dict | list | str) and self._runs_to_end(end) and self._more():
