@@ -6,8 +6,9 @@ One place for both directions:
   output). Every documented field is typed; any string may be ``null`` or ``""``; properties
   Recras adds beyond the documented ones are allowed (``additionalProperties``).
 * ``KLANT_PAYLOAD_SCHEMA`` describes what ``POST``/``PUT /api2/klanten`` *accepts* (the target's
-  input contract), as strictly as the documentation allows in JSON Schema draft 7. Rules draft 7
-  cannot say (exactly one main contact) are checked in code by the target.
+  input contract), as strictly as the documentation allows in JSON Schema draft 7. Every field
+  is optional, as on ``PUT``; what only ``POST`` requires (``KLANT_CREATE_REQUIRED``) and rules
+  draft 7 cannot say (exactly one main contact) are checked in code by the target.
 """
 
 from __future__ import annotations
@@ -169,8 +170,11 @@ KLANT_PAYLOAD_SCHEMA: dict[str, Any] = {
         },
         "extra_fields": {"type": ["array", "null"], "items": EXTRA_FIELD_PAYLOAD},
     },
-    "required": ["contactpersonen"],
 }
+
+#: What a POST needs beyond the schema above (a PUT may leave any field out): checked by the
+#: target when it knows the record creates a customer.
+KLANT_CREATE_REQUIRED = ("contactpersonen",)
 
 #: Top-level fields the target sends; anything else in a record stays local.
 KLANT_PAYLOAD_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id", "contactpersonen", "extra_fields")

@@ -43,11 +43,15 @@ def _extra_field(field: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def build_body(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``POST``/``PUT`` body for a validated record."""
+    """The ``POST``/``PUT`` body for a validated record: only the fields the record has.
+
+    A field the record leaves out is left out of the body, so a ``PUT`` leaves it alone.
+    """
     body = {name: record[name] for name in _SCALAR_FIELDS if name in record}
     if "bedrijf_id" in body:
         body["bedrijf_id"] = _integer(body["bedrijf_id"])
-    body["contactpersonen"] = [_person(person) for person in record["contactpersonen"]]
+    if "contactpersonen" in record:
+        body["contactpersonen"] = [_person(person) for person in record["contactpersonen"]]
     # null means "not given": Recras expects an array whenever the field is present.
     if record.get("extra_fields") is not None:
         body["extra_fields"] = [_extra_field(field) for field in record["extra_fields"]]

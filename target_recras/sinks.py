@@ -11,7 +11,7 @@ from singer_sdk.sinks import BatchSink, Sink
 from target_recras.id_map import NATURAL, SOURCE
 from target_recras.payload import RESERVED_FIELDS, customer_identity, record_klant_id
 from target_recras.upsert import UpsertJob
-from target_recras.validation import Problem
+from target_recras.validation import Problem, create_problem
 
 if TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
@@ -109,6 +109,11 @@ class KlantenSink(_RecrasSink, BatchSink):
             )
             map_key, kind = f"{SOURCE}:{values}", SOURCE
         elif klant_id is None:
+            # Without a source key or id the record can only create (or merge).
+            problem = create_problem(record)
+            if problem is not None:
+                run.reject(problem, stream=self.stream_name, record=record)
+                return
             identity = customer_identity(record.get("naam"), record["contactpersonen"])
             map_key, kind = f"{NATURAL}:{identity}", NATURAL
         run.submit(

@@ -7,6 +7,8 @@
    means the customer was deleted in Recras, so the stale entry is dropped and the customer
    created again (counted as *recreated*, with a warning).
 3. Otherwise ``POST``; the id from the answer (201 created, 200 merged) goes into the id map.
+   A record without what ``POST`` needs (``contactpersonen``) is rejected instead: only an
+   update may leave fields out, and its ``PUT`` carries only the fields the record has.
 
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
 that already exist by ``id``, because ``PUT`` replaces the contact list.
@@ -46,7 +48,7 @@ from target_recras.lanes import Checkpoints
 from target_recras.payload import build_body, customer_identity, link_existing_persons
 from target_recras.recovery import find_created, highest_customer_id
 from target_recras.rejects import RejectsFile
-from target_recras.validation import Problem
+from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
@@ -67,7 +69,7 @@ class UpsertJob:
     @property
     def identity(self) -> str:
         """Name plus main contact: how a lost create is found again (recovery)."""
-        return customer_identity(self.record.get("naam"), self.record["contactpersonen"])
+        return customer_identity(self.record.get("naam"), self.record.get("contactpersonen", []))
 
     @property
     def lane(self) -> str:
@@ -187,6 +189,15 @@ class Upserter:
                 outcome = report.RECREATED
             else:
                 return report.UPDATED
+        # Decided here, not when the record was read: an earlier record of this lane may
+        # have created the customer since, making this one an update.
+        problem = create_problem(job.record)
+        if problem is not None:
+            if outcome == report.RECREATED:
+                self.id_map.forget(job.map_key)
+                reason = f"customer {known} no longer exists in Recras, so it would be created; "
+                problem = Problem(reason + problem.reason, problem.field_path)
+            raise _RejectError(problem)
         identity = job.identity
         floor = self._highest_before_post()
         self.id_map.begin_create(job.map_key, job.kind, identity, job.seq)
@@ -262,7 +273,7 @@ class Upserter:
         raise RecrasInvalidResponseError(msg, status=result.status)
 
     def _put(self, klant_id: int, body: dict[str, Any]) -> None:
-        persons = body["contactpersonen"]
+        persons = body.get("contactpersonen", [])
         if any("id" not in person for person in persons):
             existing = self.client.get_klant(klant_id).get("contactpersonen") or []
             body = {**body, "contactpersonen": link_existing_persons(persons, existing)}

@@ -21,7 +21,7 @@ from typing import Any
 import fastjsonschema
 import jsonschema
 
-from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
+from recras_api.schemas import KLANT_CREATE_REQUIRED, KLANT_PAYLOAD_SCHEMA
 from target_recras.fastcheck import UnsupportedSchemaError, compile_checker
 
 #: Longest reason kept from a validator message (messages quote the offending value).
@@ -65,6 +65,19 @@ def _shorten(text: str) -> str:
     return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
 
 
+def create_problem(record: dict[str, Any]) -> Problem | None:
+    """Why a valid record cannot create a customer: POST needs fields a PUT may leave out."""
+    for name in KLANT_CREATE_REQUIRED:
+        if name not in record:
+            return Problem(
+                f"'{name}' is a required property for a new customer (POST /api2/klanten needs "
+                "at least one contact person); only an update -- a record with id, or with a "
+                "source key already written to Recras -- may leave it out",
+                name,
+            )
+    return None
+
+
 def _impossible_date(extra_fields: Iterable[dict[str, Any]]) -> Problem | None:
     """A ``date`` extra field of the right shape that is no date (2024-13-45, 2023-02-29)."""
     for index, field in enumerate(extra_fields):
@@ -92,7 +105,8 @@ class RecordValidator:
         """
         if not self.is_schema_valid(record):
             return self.explain(record)
-        mains = sum(1 for person in record["contactpersonen"] if person["hoofdcontact"])
+        persons = record.get("contactpersonen")
+        mains = 1 if persons is None else sum(1 for person in persons if person["hoofdcontact"])
         if mains != 1:
             return Problem(
                 "exactly one contact person must have hoofdcontact true (Recras allows one "
