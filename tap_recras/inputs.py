@@ -84,6 +84,22 @@ def check_state(state: Any, bookmarked_stream: str) -> None:
         )
 
 
+def check_no_batch_config(config: Mapping[str, Any]) -> None:
+    """Refuse ``batch_config``: the SDK would write one batch file per customer.
+
+    ``contactpersonen`` is synced once per customer (a child stream), and the SDK batches
+    each sync on its own; the tap therefore does not declare the ``batch`` capability, and a
+    ``batch_config`` given anyway must not quietly produce thousands of files.
+    """
+    if config.get("batch_config"):
+        msg = (
+            "batch_config is set, but tap-recras does not write BATCH messages (the SDK "
+            "would write one contactpersonen file per customer); remove batch_config to "
+            "get RECORD messages."
+        )
+        raise TapInputError(msg)
+
+
 def with_requested_replication_methods(catalog: dict[str, Any]) -> dict[str, Any]:
     """Honour the Singer ``replication-method`` metadata of each stream; refuse unknown ones.
 

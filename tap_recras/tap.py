@@ -22,7 +22,12 @@ from recras_api.settings import (
     max_workers_property,
     user_agent,
 )
-from tap_recras.inputs import MAX_ID, check_state, with_requested_replication_methods
+from tap_recras.inputs import (
+    MAX_ID,
+    check_no_batch_config,
+    check_state,
+    with_requested_replication_methods,
+)
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.streams import ContactpersonenStream, KlantenStream
 
@@ -35,8 +40,8 @@ class TapRecras(SecretSafeConfigValidation, Tap):
     name = "tap-recras"
     package_name = DISTRIBUTION
     message_writer_class = BufferedMsgSpecWriter
-    # BATCH is left out: the child stream is synced once per customer, which would write
-    # one batch file per customer.
+    # BATCH is left out (and batch_config refused): the child stream is synced once per
+    # customer, which would write one batch file per customer.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         c for c in Tap.capabilities if c != PluginCapabilities.BATCH
     ]
@@ -82,6 +87,7 @@ class TapRecras(SecretSafeConfigValidation, Tap):
             # Before the SDK reads it: it trusts every entry (and a list is not even read).
             check_state(state, KlantenStream.name)
         super().__init__(catalog=catalog, state=state, **kwargs)
+        check_no_batch_config(self.config)
 
     def discover_streams(self) -> list[Stream]:
         """The ``klanten`` stream and its child ``contactpersonen``."""
