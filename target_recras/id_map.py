@@ -33,6 +33,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from target_recras.errors import TargetStopError
 from target_recras.id_map_lock import FileHold, hold_exclusively
 
 SOURCE = "source"
@@ -49,6 +50,10 @@ CREATE TABLE IF NOT EXISTS id_map (
     updated_at REAL NOT NULL
 )
 """
+
+
+class IdMapError(TargetStopError):
+    """The id map cannot be opened or written; the message names the file."""
 
 
 @dataclass(frozen=True)
@@ -78,17 +83,47 @@ class IdMap:
         self._ids: dict[str, int] = {}
         self._db: sqlite3.Connection | None = None
         self._hold: FileHold | None = None
+        self._logger = logger or logging.getLogger(__name__)
         try:
-            self._open(lock_timeout, logger or logging.getLogger(__name__))
+            self._open(lock_timeout)
+        except (sqlite3.Error, OSError) as exc:
+            self.close()
+            raise IdMapError(self._problem("cannot be opened", exc)) from exc
         except BaseException:
             self.close()
             raise
 
-    def _open(self, lock_timeout: float, logger: logging.Logger) -> None:
+    def _problem(self, what: str, exc: BaseException) -> str:
+        """The id map ``what`` because of ``exc``: what the user reads, with what to do."""
+        text = str(exc)
+        if "not a database" in text or "malformed" in text:
+            advice = (
+                "it is corrupt or not an id map. Restore it from a backup (with its -wal file, "
+                "if there is one); moving it away starts an empty map, and then every "
+                "customer is created again"
+            )
+        elif "readonly" in text or isinstance(exc, PermissionError) or "Read-only" in text:
+            advice = (
+                "the target must be able to write it, its -wal, -shm and .lock files and "
+                "their directory"
+            )
+        elif "full" in text:
+            advice = "the disk is full; free space, then rerun from the last STATE"
+        else:
+            advice = "check the file and its directory"
+        return (
+            f"The id map {self.path} {what}: {text}; {advice}. The run stopped; nothing was "
+            "lost: rerun from the last STATE once this is fixed."
+        )
+
+    def _open(self, lock_timeout: float) -> None:
+        if self.path.is_dir():
+            msg = "it is a directory (id_map_path must name a file inside it)"
+            raise IsADirectoryError(msg)
         if not self.read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._hold = FileHold(self.path)
-            hold_exclusively(self._hold, lock_timeout, logger)
+            hold_exclusively(self._hold, lock_timeout, self._logger)
         if self.read_only:
             if self.path.exists():
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
@@ -103,14 +138,44 @@ class IdMap:
             self._ids = dict(rows.fetchall())
 
     def close(self) -> None:
-        """Close the database (idempotent)."""
+        """Checkpoint the WAL into the file, close it and release the hold (idempotent).
+
+        After the checkpoint the ``.sqlite3`` file alone holds every entry. Never raises: a
+        failure here (e.g. a full disk) must not hide the error that stopped the run; it is
+        logged, and the entries stay in the ``-wal`` file, which SQLite folds in on the next
+        open.
+        """
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-            if self._hold is not None:
-                self._hold.release()
-                self._hold = None
+            db, self._db = self._db, None
+            hold, self._hold = self._hold, None
+        if db is not None:
+            if not self.read_only:
+                self._checkpoint(db)
+            try:
+                db.close()
+            except sqlite3.Error as exc:
+                self._logger.warning("Closing the id map %s failed: %s", self.path, exc)
+        if hold is not None:
+            try:
+                hold.release()
+            except OSError as exc:
+                self._logger.warning("Releasing the id map %s failed: %s", self.path, exc)
+
+    def _checkpoint(self, db: sqlite3.Connection) -> None:
+        try:
+            busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.Error as exc:
+            busy, reason = 1, str(exc)
+        else:
+            reason = "another connection was reading it"
+        if busy:
+            self._logger.warning(
+                "Could not fold the id map's write-ahead log into %s (%s): keep %s-wal next "
+                "to it; it holds the latest entries.",
+                self.path,
+                reason,
+                self.path,
+            )
 
     def __len__(self) -> int:
         return len(self._ids)
@@ -133,7 +198,10 @@ class IdMap:
         if self.read_only or self._db is None:
             return
         with self._lock:
-            self._db.execute(sql, params)
+            try:
+                self._db.execute(sql, params)
+            except sqlite3.Error as exc:
+                raise IdMapError(self._problem("could not be written", exc)) from exc
 
     def begin_create(self, map_key: str, kind: str, identity: str, seq: int) -> None:
         """Record that a ``POST`` for ``map_key`` is about to be sent."""
@@ -175,6 +243,9 @@ class IdMap:
             sql += " AND run_id = ? AND seq < ?"
             params += (self.run_id, below_seq)
         with self._lock:
-            rows = self._db.execute(sql + " RETURNING map_key", params).fetchall()
+            try:
+                rows = self._db.execute(sql + " RETURNING map_key", params).fetchall()
+            except sqlite3.Error as exc:
+                raise IdMapError(self._problem("could not be written", exc)) from exc
         for (map_key,) in rows:
             self._ids.pop(map_key, None)

@@ -183,7 +183,12 @@ class Run:
         self.close(success=True)
 
     def close(self, *, success: bool) -> None:
-        """Release threads and files; log the summary (idempotent)."""
+        """Release threads and files; log the summary (idempotent; never raises).
+
+        Writes queued before the close still run (after a failed write the lanes have
+        dropped them already). A failure while closing is logged, never raised: it must not
+        hide the error that stopped the run.
+        """
         if self._closed:
             return
         self._closed = True
@@ -199,11 +204,15 @@ class Run:
                 self.rejects.count,
                 self.rejects.path,
             )
-        self.stats.close()
-        self.rejects.close()
-        self.id_map.close()
+        closers: list[Callable[[], None]] = [self.stats.close, self.rejects.close]
+        closers.append(self.id_map.close)  # checkpoints the WAL into the .sqlite3 file
         if self.client is not None:
-            self.client.close()
+            closers.append(self.client.close)
+        for close in closers:
+            try:
+                close()
+            except Exception as exc:  # logged: the error that stopped the run stays the reason
+                self.logger.warning("Closing %s failed: %s", close.__qualname__, exc)
 
     @property
     def retried(self) -> int:
