@@ -14,6 +14,7 @@ from __future__ import annotations
 import atexit
 import copy
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
@@ -35,6 +36,17 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._last_schema: dict[str, tuple[Any, ...]] = {}
         # Records after the last STATE still reach the target when the run ends in an error.
         atexit.register(self.flush)
+        # A signal handler must not write while a write is under way (a reentrant write
+        # fails, or splits a line): it hands its action over, to run once the write is done.
+        self._writing = False
+        self._after_write: Callable[[], None] | None = None
+
+    def when_idle(self, action: Callable[[], None]) -> None:
+        """Run ``action`` now, or right after the write in progress (for signal handlers)."""
+        if self._writing:
+            self._after_write = action
+        else:
+            action()
 
     def write_message(self, message: Message) -> None:
         """Buffer a record; write anything else at once, after the buffered records."""
@@ -50,7 +62,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def flush(self) -> None:
         """Write the buffered lines to stdout and flush it."""
         if self._buffer:
-            out = sys.stdout.buffer
-            out.write(self._buffer)
-            out.flush()
-            self._buffer.clear()
+            self._writing = True
+            try:
+                out = sys.stdout.buffer
+                out.write(self._buffer)
+                out.flush()
+                self._buffer.clear()
+            finally:
+                self._writing = False
+        if self._after_write is not None:
+            action, self._after_write = self._after_write, None
+            action()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sys
 from functools import cached_property
 from pathlib import PurePath
 from typing import Any, ClassVar
@@ -29,12 +31,13 @@ from tap_recras.inputs import (
     with_requested_replication_methods,
 )
 from tap_recras.output import BufferedMsgSpecWriter
+from tap_recras.sdk_compat import CompatTap
 from tap_recras.streams import ContactpersonenStream, KlantenStream
 
 USER_AGENT = user_agent("tap-recras")
 
 
-class TapRecras(SecretSafeConfigValidation, Tap):
+class TapRecras(SecretSafeConfigValidation, CompatTap):
     """Singer tap for Recras API2 customers (``klanten``) and their contact persons."""
 
     name = "tap-recras"
@@ -97,6 +100,30 @@ class TapRecras(SecretSafeConfigValidation, Tap):
     def max_workers(self) -> int:
         """Concurrent detail requests."""
         return int(self.config.get("max_workers") or DEFAULT_MAX_WORKERS)
+
+    def on_termination(self, signum: int) -> None:
+        """On SIGTERM or SIGINT: buffered records, then the last safe STATE, then exit 128 + n.
+
+        The STATE is safe to resume from: a run's highest id becomes the bookmark only when
+        the run completes, so resuming repeats this run's customers and skips none. The
+        non-zero exit (143 for SIGTERM) tells an orchestrator that the run did not succeed;
+        the SDK's own handler exits 0.
+        """
+        writer = self.message_writer
+        if isinstance(writer, BufferedMsgSpecWriter):
+            writer.when_idle(lambda: self._stop(signum, writer))
+        else:
+            self._stop(signum, None)
+
+    def _stop(self, signum: int, writer: BufferedMsgSpecWriter | None) -> None:
+        if writer is not None:
+            writer.flush()
+        self.state_writer.write_state(self.state)
+        self.logger.warning(
+            "Stopped by %s; wrote the last safe state. Rerun to resume from it.",
+            signal.Signals(signum).name,
+        )
+        sys.exit(128 + signum)
 
     @cached_property
     def client(self) -> RecrasClient:
