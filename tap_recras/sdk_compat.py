@@ -54,6 +54,9 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName(Tap, "_handle_termination", "overridden: SIGTERM exits 128 + signal"),
     PrivateName(PluginBase, "_handle_termination", "replaced: it exits 0 on a signal"),
     PrivateName(_state, "PROGRESS_MARKERS", "read: where an unsorted stream's maximum waits"),
+    PrivateName(
+        _state, "finalize_state_progress_markers", "relied on: promotes replication_key_value"
+    ),
 )
 
 
