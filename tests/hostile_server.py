@@ -80,11 +80,14 @@ class Reply:
         return cls.json({"error": {"message": message}}, status, **headers)
 
     @classmethod
-    def gzip_bomb(cls, inflated_bytes: int) -> Reply:
-        """A 200 whose gzip body is small on the wire and ``inflated_bytes`` of JSON text."""
+    def gzip_bomb(cls, inflated_bytes: int, *, in_list: bool = False) -> Reply:
+        """A 200 whose gzip body is small on the wire and ``inflated_bytes`` of JSON text.
+
+        The text is one string of zeros: the body, or (``in_list``) the one item of a list.
+        """
         return cls(
             200,
-            _gzip_zeros(inflated_bytes),
+            _gzip_zeros(inflated_bytes, in_list=in_list),
             {"Content-Encoding": "gzip", "Content-Type": "application/json"},
         )
 
@@ -100,14 +103,14 @@ class Reply:
         return cls(200, f"[{nested}]" if in_list else nested, {"Content-Type": "application/json"})
 
 
-def _gzip_zeros(size: int) -> bytes:
-    """gzip of a JSON string of ``size`` zeros, compressed piecewise to stay fast."""
+def _gzip_zeros(size: int, *, in_list: bool) -> bytes:
+    """gzip of a JSON string of ``size`` zeros (in a list), compressed piecewise to stay fast."""
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
-    parts = [compressor.compress(b'"')]
+    parts = [compressor.compress(b'["' if in_list else b'"')]
     piece = b"0" * (1 << 20)
     for _ in range(size // len(piece)):
         parts.append(compressor.compress(piece))
-    parts.append(compressor.compress(b"0" * (size % len(piece)) + b'"'))
+    parts.append(compressor.compress(b"0" * (size % len(piece)) + (b'"]' if in_list else b'"')))
     parts.append(compressor.flush())
     return b"".join(parts)
 
