@@ -20,6 +20,7 @@ from recras_api.schemas import (
 #: Top-level scalar fields sent as they are (after validation).
 _SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")
 _PERSON_FIELDS = (*CONTACTPERSOON_STRING_FIELDS, "hoofdcontact")
+_LINK_FIELDS = frozenset({"id", "hoofdcontact"})
 #: Fields a record may carry that belong to the target, not to the body.
 RESERVED_FIELDS = frozenset({"id", *KLANT_PAYLOAD_FIELDS})
 
@@ -105,6 +106,46 @@ def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
     if isinstance(who, str) and who.startswith("id:"):
         return who == f"id:{main.get('id')}"
     return who is not None and who == person_identity(main)
+
+
+#: A contact person whose fields are not all sent: its id (None for a new person) and the
+#: names of the fields that are not sent.
+UnsentFields = tuple[int | None, list[str]]
+
+
+def carries_person_changes(persons: Iterable[Mapping[str, Any]]) -> bool:
+    """Does a linked person (one with ``id``) carry fields besides ``id`` and ``hoofdcontact``?"""
+    return any("id" in person and person.keys() - _LINK_FIELDS for person in persons)
+
+
+def unsent_person_fields(
+    record_persons: Iterable[Mapping[str, Any]],
+    sent_persons: Iterable[Mapping[str, Any]],
+    existing: Iterable[Mapping[str, Any]] | None,
+) -> list[UnsentFields]:
+    """The record's contact person fields the body does not carry, person by person.
+
+    A linked person is sent as ``{"id", "hoofdcontact"}``: any other field of it is not sent,
+    unless ``existing`` (the customer's persons, when read) shows Recras has that value
+    already. A new person's fields outside the documented shape are never sent.
+    """
+    current = {person.get("id"): person for person in existing or ()}
+    unsent = []
+    for person, sent in zip(record_persons, sent_persons, strict=True):
+        known = current.get(sent.get("id"), {})
+        names = [
+            name
+            for name, value in person.items()
+            if name not in sent and not (name in known and _same(name, value, known[name]))
+        ]
+        if names:
+            unsent.append((sent.get("id"), names))
+    return unsent
+
+
+def _same(name: str, value: Any, stored: Any) -> bool:
+    # E-mail addresses are matched trimmed and case-insensitively, so they compare that way.
+    return value == stored or (name == "email1" and _text(value) == _text(stored) != "")
 
 
 def link_existing_persons(

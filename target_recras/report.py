@@ -21,6 +21,12 @@ WOULD_CREATE = "would_create"
 WOULD_UPDATE = "would_update"
 OUTCOMES = (CREATED, MERGED, UPDATED, RECREATED, REJECTED, WOULD_CREATE, WOULD_UPDATE)
 
+#: Contact person fields a record had that were not sent (each is also warned about by name).
+PERSON_FIELDS_NOT_SENT = "contact person fields not sent"
+#: Customers that more than one source key wrote to in this run (each is warned about).
+SHARED_CUSTOMERS = "customers written by several source keys"
+NOTES = (PERSON_FIELDS_NOT_SENT, SHARED_CUSTOMERS)
+
 
 class RunStats:
     """Thread-safe outcome counters, mirrored as Singer ``record_count`` metrics."""
@@ -29,6 +35,8 @@ class RunStats:
         self.started = time.monotonic()
         self.read = 0
         self.counts = dict.fromkeys(OUTCOMES, 0)
+        #: Things the user must know that are not outcomes (shown in the summary when > 0).
+        self.notes = dict.fromkeys(NOTES, 0)
         self.stream = stream
         self._lock = threading.Lock()
         self._meters: dict[str, metrics.Counter] = {}
@@ -42,6 +50,11 @@ class RunStats:
                 tags = {metrics.Tag.STREAM: self.stream, metrics.Tag.STATUS: outcome}
                 meter = self._meters[outcome] = metrics.Counter(metrics.Metric.RECORD_COUNT, tags)
             meter.increment()
+
+    def add(self, note: str, amount: int) -> None:
+        """Add ``amount`` to the ``note`` counter (one of :data:`NOTES`)."""
+        with self._lock:
+            self.notes[note] += amount
 
     def close(self) -> None:
         """Log the final metric points."""
@@ -61,6 +74,7 @@ class RunStats:
             f"{c[UPDATED]} updated, {c[RECREATED]} recreated after a 404, "
             f"{c[REJECTED]} rejected, {retried} requests retried"
         )
+        text += "".join(f"; {n} {note}" for note, n in self.notes.items() if n)
         if c[WOULD_CREATE] or c[WOULD_UPDATE]:
             text += f"; dry run: {c[WOULD_CREATE]} would be created, {c[WOULD_UPDATE]} updated"
         if in_flight is not None:

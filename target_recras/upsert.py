@@ -43,9 +43,16 @@ from recras_api import (
     WriteResult,
 )
 from target_recras import report
-from target_recras.id_map import IdMap
+from target_recras.id_map import SOURCE, IdMap
 from target_recras.lanes import Checkpoints
-from target_recras.payload import build_body, customer_identity, link_existing_persons
+from target_recras.payload import (
+    UnsentFields,
+    build_body,
+    carries_person_changes,
+    customer_identity,
+    link_existing_persons,
+    unsent_person_fields,
+)
 from target_recras.recovery import find_created, highest_customer_id
 from target_recras.rejects import RejectsFile
 from target_recras.validation import Problem, create_problem
@@ -123,6 +130,10 @@ class Upserter:
         self._highest_lock = threading.Lock()
         # New ids answered with 201 in this run, with the create that got each.
         self._created: dict[int, UpsertJob] = {}
+        # The first source key written to each customer in this run, and the customers
+        # written by more than one.
+        self._source_of: dict[int, str] = {}
+        self._shared: set[int] = set()
 
     def run(self, job: UpsertJob) -> None:
         """Write or reject one record. Errors that must stop the run propagate."""
@@ -162,7 +173,7 @@ class Upserter:
         body = build_body(job.record)
         if job.klant_id is not None:
             try:
-                self._put(job.klant_id, body)
+                unsent = self._put(job, job.klant_id, body)
             except RecrasNotFoundError as exc:
                 msg = (
                     f"customer {job.klant_id} does not exist in Recras (deleted?); the record "
@@ -171,13 +182,14 @@ class Upserter:
                 raise _RejectError(Problem(msg, "id")) from exc
             if job.map_key is not None and job.kind is not None:
                 self.id_map.store(job.map_key, job.kind, job.identity, job.klant_id, job.seq)
+            self._written(job, job.klant_id, unsent)
             return report.UPDATED
         assert job.map_key is not None and job.kind is not None  # set for records without id
         outcome = report.CREATED
         known = self.id_map.lookup(job.map_key)
         if known is not None:
             try:
-                self._put(known, body)
+                unsent = self._put(job, known, body)
             except RecrasNotFoundError:
                 self.logger.warning(
                     "Customer %d (id map entry %s) no longer exists in Recras; creating it "
@@ -188,6 +200,7 @@ class Upserter:
                 )
                 outcome = report.RECREATED
             else:
+                self._written(job, known, unsent)
                 return report.UPDATED
         # Decided here, not when the record was read: an earlier record of this lane may
         # have created the customer since, making this one an update.
@@ -202,15 +215,47 @@ class Upserter:
         floor = self._highest_before_post()
         self.id_map.begin_create(job.map_key, job.kind, identity, job.seq)
         try:
-            result = self._create(job, body, identity, floor)
+            result, unsent = self._create(job, body, identity, floor)
         except (RecrasInputRejectedError, RecrasHTTPError):
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise
         klant_id = self._trusted_new_id(job, result)
         self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq)
+        if result.status != 201:
+            self.logger.info(
+                "Input line %s (%s) was merged into the existing customer %d (Recras answered %d).",
+                job.input_line,
+                job.map_key,
+                klant_id,
+                result.status,
+            )
+        self._written(job, klant_id, unsent)
         if outcome == report.RECREATED:
             return outcome
         return report.CREATED if result.status == 201 else report.MERGED
+
+    def _written(self, job: UpsertJob, klant_id: int, unsent: list[UnsentFields]) -> None:
+        """After a write: report unsent person fields; warn when two source keys share an id."""
+        self._report_unsent(job, unsent)
+        if job.kind != SOURCE or job.map_key is None:
+            return
+        with self._highest_lock:
+            other = self._source_of.setdefault(klant_id, job.map_key)
+            first_time = other != job.map_key and klant_id not in self._shared
+            if first_time:
+                self._shared.add(klant_id)
+        if other != job.map_key:
+            self.logger.warning(
+                "Input line %s: customer %d is already mapped to %s, and now also to %s (Recras "
+                "merged them, or the records name one id); they overwrite each other on every "
+                "run. Give them one source key, or keep them apart in Recras.",
+                job.input_line,
+                klant_id,
+                other,
+                job.map_key,
+            )
+            if first_time:
+                self.stats.add(report.SHARED_CUSTOMERS, 1)
 
     def _highest_before_post(self) -> int:
         """The highest customer id Recras has (as far as known) before a POST is sent."""
@@ -221,8 +266,11 @@ class Upserter:
 
     def _create(
         self, job: UpsertJob, body: dict[str, Any], identity: str, floor: int
-    ) -> WriteResult:
-        """POST, looking before every retry whether the failed attempt created the customer."""
+    ) -> tuple[WriteResult, list[UnsentFields]]:
+        """POST, looking before every retry whether the failed attempt created the customer.
+
+        Returns the answer and the record's contact person fields that were not sent.
+        """
 
         def look_before_retry(failure: str) -> None:
             if failure in UNPROCESSED_FAILURES:
@@ -232,7 +280,7 @@ class Upserter:
                 raise _AlreadyCreatedError(found)
 
         try:
-            return self.client.create_klant(body, on_retry=look_before_retry)
+            result = self.client.create_klant(body, on_retry=look_before_retry)
         except _AlreadyCreatedError as created:
             # Above the floor, so it did not exist before this POST; whether the lost POST
             # made it or not, the record's data goes to it.
@@ -242,8 +290,10 @@ class Upserter:
                 job.input_line,
                 created.klant_id,
             )
-            self._put(created.klant_id, body)
-            return WriteResult(status=201, klant_id=created.klant_id, body={})
+            unsent = self._put(job, created.klant_id, body)
+            return WriteResult(status=201, klant_id=created.klant_id, body={}), unsent
+        persons = job.record.get("contactpersonen", [])
+        return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
 
     def _trusted_new_id(self, job: UpsertJob, result: WriteResult) -> int:
         """The customer id a POST answered, unless the answer cannot be right (stops the run)."""
@@ -272,9 +322,31 @@ class Upserter:
         )
         raise RecrasInvalidResponseError(msg, status=result.status)
 
-    def _put(self, klant_id: int, body: dict[str, Any]) -> None:
+    def _put(self, job: UpsertJob, klant_id: int, body: dict[str, Any]) -> list[UnsentFields]:
+        """PUT ``body``; returns the record's contact person fields it could not carry."""
         persons = body.get("contactpersonen", [])
-        if any("id" not in person for person in persons):
+        record_persons = job.record.get("contactpersonen", [])
+        existing = None
+        if any("id" not in person for person in persons) or carries_person_changes(record_persons):
             existing = self.client.get_klant(klant_id).get("contactpersonen") or []
-            body = {**body, "contactpersonen": link_existing_persons(persons, existing)}
+            persons = link_existing_persons(persons, existing)
+            body = {**body, "contactpersonen": persons}
         self.client.update_klant(klant_id, body)
+        return unsent_person_fields(record_persons, persons, existing)
+
+    def _report_unsent(self, job: UpsertJob, unsent: list[UnsentFields]) -> None:
+        """Warn about every contact person field that was not sent, by name, and count it."""
+        for person_id, names in unsent:
+            who = (
+                f"contact person {person_id} is linked, not changed"
+                if person_id
+                else ("a new contact person")
+            )
+            self.logger.warning(
+                "Input line %s: %s: field(s) %s not sent (/klanten links existing contact "
+                "persons as {id, hoofdcontact}; it documents no way to change them).",
+                job.input_line,
+                who,
+                ", ".join(names),
+            )
+            self.stats.add(report.PERSON_FIELDS_NOT_SENT, len(names))
