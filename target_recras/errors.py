@@ -1,6 +1,8 @@
-"""The one exception that ends a target-recras run early."""
+"""The exceptions that end a target-recras run early."""
 
 from __future__ import annotations
+
+import signal
 
 
 class TargetStopError(Exception):
@@ -9,3 +11,16 @@ class TargetStopError(Exception):
     Raised for 401/403, Recras staying unavailable after all retries, answers that cannot be
     trusted, and ``max_rejects`` exceeded. No STATE is emitted after it.
     """
+
+
+class TargetTerminatedError(BaseException):
+    """SIGTERM or SIGINT arrived: the run drains and exits with ``128 + signal``.
+
+    A ``BaseException``, like ``KeyboardInterrupt``: it unwinds the main thread from wherever
+    it waits (reading input, a full write queue) without being taken for a failed write.
+    """
+
+    def __init__(self, signum: int) -> None:
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+        super().__init__(f"received {self.signal_name}")

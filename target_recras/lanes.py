@@ -75,6 +75,14 @@ class OrderedLanes:
             if self.failure is not None:
                 raise self.failure
 
+    def cancel(self) -> None:
+        """Start no new job: queued jobs are dropped (never run, never counted as done).
+
+        Jobs already running finish; :meth:`close` waits for them.
+        """
+        with self._lock:
+            self._drop_queued()
+
     def close(self) -> None:
         """Let the threads finish their current job and exit."""
         with self._lock:
@@ -114,11 +122,14 @@ class OrderedLanes:
         with self._lock:
             if self.failure is None:
                 self.failure = exc
-            self._ready.clear()
-            self._lanes.clear()
-            self._closed = True
-            self._work.notify_all()
-            self._room.notify_all()
+            self._drop_queued()
+
+    def _drop_queued(self) -> None:
+        self._ready.clear()
+        self._lanes.clear()
+        self._closed = True
+        self._work.notify_all()
+        self._room.notify_all()
 
 
 class Checkpoints:

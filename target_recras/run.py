@@ -105,7 +105,11 @@ class Run:
         self.client: RecrasClient | None = None
         self.lanes: OrderedLanes | None = None
         if options.dry_run:
-            logger.info("Dry run: records are validated and planned; nothing is sent to Recras.")
+            logger.info(
+                "Dry run: records are validated and planned; nothing is sent to Recras, and "
+                "no STATE is passed on (an orchestrator must not save bookmarks for records "
+                "that were not written)."
+            )
             self._upserter: Upserter | None = None
         else:
             assert options.connection is not None
@@ -181,6 +185,12 @@ class Run:
         self.wait()
         self.id_map.prune_natural()
         self.close(success=True)
+
+    def terminate(self) -> None:
+        """SIGTERM/SIGINT: start no queued write, let those in flight finish, then close."""
+        if self.lanes is not None:
+            self.lanes.cancel()
+        self.close(success=False)
 
     def close(self, *, success: bool) -> None:
         """Release threads and files; log the summary (idempotent; never raises).

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
@@ -14,7 +15,7 @@ from singer_sdk.target_base import Target
 
 from recras_api import RecrasConfigError, connection_properties, max_workers_property
 from recras_api.settings import DISTRIBUTION, SecretSafeConfigValidation
-from target_recras.errors import TargetStopError
+from target_recras.errors import TargetStopError, TargetTerminatedError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
     DEFAULT_ID_MAP_LOCK_TIMEOUT,
@@ -27,6 +28,9 @@ from target_recras.run import (
 from target_recras.sdk_compat import SDKMessageHooks
 from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
 from target_recras.validation import Problem
+
+if TYPE_CHECKING:
+    from types import FrameType
 
 
 def schema_message_problem(message: dict[str, Any]) -> str | None:
@@ -78,7 +82,8 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             description=(
                 "Validate every record and report what would be created or updated, without "
                 "sending anything to Recras or changing the id map. Rejects are still written "
-                "to `rejects_path`. Credentials are optional in a dry run."
+                "to `rejects_path`. No STATE is emitted, so an orchestrator keeps its bookmark. "
+                "Credentials are optional in a dry run."
             ),
         ),
         th.Property(
@@ -131,10 +136,22 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         self._emitted_state: Any = None
         self._last_state_read: Any = None
         self._versions_seen: set[Any] = set()
+        self._terminating = False
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
             reader.on_bad_line = self._reject_line
             reader.on_stop = self._stop_run
+        if threading.current_thread() is threading.main_thread():
+            # Replaces the SDK's handlers, which drain every queued write and exit 0.
+            signal.signal(signal.SIGTERM, self._on_termination_signal)
+            signal.signal(signal.SIGINT, self._on_termination_signal)
+
+    def _on_termination_signal(self, signum: int, frame: FrameType | None) -> None:
+        """Unwind the main thread; :meth:`_stop_run` then drains (a second signal waits)."""
+        if self._terminating:
+            return
+        self._terminating = True
+        raise TargetTerminatedError(signum)
 
     @property
     def run(self) -> Run:
@@ -160,8 +177,20 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
     # -- messages -------------------------------------------------------------------------
 
     def _stop_run(self, exc: BaseException) -> None:
-        """The message loop ended early: stop the writes, release the run, log the summary."""
-        if self._run is not None:
+        """The run ended early: stop the writes, release the run, log the summary.
+
+        On SIGTERM/SIGINT the writes in flight finish (and may still let a STATE out) and no
+        queued one starts.
+        """
+        if self._run is None:
+            return
+        if isinstance(exc, TargetTerminatedError):
+            self.logger.warning(
+                "Received %s: finishing the writes in flight, starting no new ones.",
+                exc.signal_name,
+            )
+            self._run.terminate()
+        else:
             self._run.close(success=False)
 
     def _reject_line(self, line: str, reason: str) -> None:
@@ -260,7 +289,13 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         raise NotImplementedError
 
     def emit_state(self, state: dict[str, Any]) -> None:
-        """Emit a STATE once (checkpoints and the SDK's final drain may both offer it)."""
+        """Emit a STATE once (checkpoints and the SDK's final drain may both offer it).
+
+        A dry run emits none: it wrote nothing, so an orchestrator must not save the
+        source's bookmark (the next real run would skip records only the dry run saw).
+        """
+        if self.config.get("dry_run"):
+            return
         with self._state_lock:
             if state == self._emitted_state:
                 return
@@ -269,9 +304,13 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     def process_endofpipe(self) -> None:
         """Drain (which emits the last STATE), then log the summary."""
-        super().process_endofpipe()
-        if self._run is not None:  # None: the input held no message that needed one
-            self._run.finish()
+        try:
+            super().process_endofpipe()
+            if self._run is not None:  # None: the input held no message that needed one
+                self._run.finish()
+        except BaseException as exc:
+            self._stop_run(exc)
+            raise
 
     @classmethod
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
@@ -285,12 +324,20 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     @classmethod
     def invoke(cls, **kwargs: Any) -> None:
-        """Run the CLI; a :class:`TargetStopError` ends it with its message and exit code 1."""
+        """Run the CLI; a stop ends it with its message and exit code 1, a signal with 128+n."""
         try:
             super().invoke(**kwargs)
         except TargetStopError as stop:
             cls.logger.critical("%s", stop)
             sys.exit(1)
+        except TargetTerminatedError as term:
+            cls.logger.critical(
+                "Stopped by %s (exit code %d). Every STATE emitted is safe; rerun from the last "
+                "one.",
+                term.signal_name,
+                term.exit_code,
+            )
+            sys.exit(term.exit_code)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,82 @@
+"""Stopping a run: SIGTERM mid-run, a rerun that keeps only the .sqlite3 file, and dry runs.
+
+On SIGTERM the real target-recras executable lets the writes in flight finish, starts no
+queued one, emits the last safe STATE, logs its summary and exits 143. Its id map is then
+complete in ``id-map.sqlite3`` alone (the WAL was folded in when it stopped), so a rerun
+from the last STATE with nothing else kept writes every customer exactly once -- under the
+sandbox's "never merge" reading, where a lost id map entry would show as a duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from test_target_support import (
+    SECRET_KEY,
+    TARGET,
+    customer,
+    run_target,
+    singer_input,
+    states,
+    target_config,
+)
+
+
+def test_sigterm_drains_emits_last_safe_state_and_exits_143(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, latency_ms=20, merge="never")
+    config = target_config(tmp_path, sandbox.config(), max_workers=4)
+    count = 400
+    records = [customer(n) for n in range(count)]
+    process = subprocess.Popen(
+        [TARGET, "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write(singer_input(records, state_every=10))
+    process.stdin.flush()  # stdin stays open: the target waits for more input
+    seen = [json.loads(process.stdout.readline()) for _ in range(3)]
+    process.send_signal(signal.SIGTERM)
+    rest, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr
+    assert "Traceback" not in stderr and SECRET_KEY not in stderr
+    assert "Received SIGTERM: finishing the writes in flight, starting no new ones." in stderr
+    assert "Summary: 400 records read: " in stderr
+    assert "Stopped by SIGTERM (exit code 143)" in stderr
+    emitted = seen + states(rest)
+    done = emitted[-1]["done"]
+    # No queued write started: most of the input was never sent ...
+    written = sandbox.stats()["customers"]
+    assert written < count / 2
+    # ... and the last STATE covers every record written in order before it.
+    assert done <= written
+
+    # Keep only the .sqlite3 file: no -wal, -shm or .lock.
+    for suffix in ("-wal", "-shm", ".lock"):
+        (tmp_path / f"id-map.sqlite3{suffix}").unlink(missing_ok=True)
+    assert [p.name for p in tmp_path.glob("id-map*")] == ["id-map.sqlite3"]
+    rerun = run_target(config, singer_input(records[done:], state_every=10))
+    assert rerun.returncode == 0, rerun.stderr
+    names = Counter(item["naam"] for item in sandbox.customers())
+    assert names == Counter(f"Klant {n}" for n in range(count)), "lost or duplicated"
+    assert states(rerun.stdout)[-1] == {"done": count - done}  # numbered from the slice
+
+
+def test_dry_run_emits_no_state(tmp_path: Path) -> None:
+    config = target_config(tmp_path, {"base_url": "https://recras.invalid"}, dry_run=True)
+    result = run_target(config, singer_input([customer(n) for n in range(5)], state_every=2))
+    assert result.returncode == 0, result.stderr
+    assert "dry run: 5 would be created" in result.stderr
+    assert "no STATE is passed on" in result.stderr
+    assert result.stdout == ""
