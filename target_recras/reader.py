@@ -23,7 +23,8 @@ from collections.abc import Iterable, Iterator
 import msgspec
 from singer_sdk.io_base import GenericSingerReader
 
-_decode = msgspec.json.Decoder().decode
+#: Decodes one line of JSON (bytes or str); raises ``msgspec.DecodeError``.
+decode_line = msgspec.json.Decoder().decode
 
 
 def _binary_lines(file_input: t.IO[t.Any] | None) -> Iterable[bytes | str]:
@@ -64,7 +65,7 @@ class RecrasMessageReader(GenericSingerReader[str]):
 
     def deserialize_json(self, line: str) -> dict:
         """Decode one line (raises ``msgspec.DecodeError`` for invalid JSON)."""
-        message: dict = _decode(line)
+        message: dict = decode_line(line)
         return message
 
     def process_lines(
@@ -89,7 +90,7 @@ class RecrasMessageReader(GenericSingerReader[str]):
             if line.isspace():
                 continue
             try:
-                message = _decode(line)
+                message = decode_line(line)
             except (msgspec.DecodeError, RecursionError) as exc:
                 raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
                 self._bad_line(line, _why_unreadable(raw, exc))

@@ -15,6 +15,7 @@ from singer_sdk.target_base import Target
 
 from recras_api import RecrasConfigError, connection_properties, max_workers_property
 from recras_api.settings import DISTRIBUTION, SecretSafeConfigValidation
+from target_recras.batch_files import BatchError, batch_lines
 from target_recras.errors import TargetStopError, TargetTerminatedError
 from target_recras.reader import RecrasMessageReader
 from target_recras.run import (
@@ -230,9 +231,13 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 problem, stream=stream if isinstance(stream, str) else None, record=record
             )
             return
+        self._write_record(stream, record, "RECORD")
+
+    def _write_record(self, stream: str, record: dict[str, Any], source: str) -> None:
+        """One record (of a RECORD or a BATCH message) through stream maps to its sink."""
         stream_maps = self.mapper.stream_maps.get(stream)
         if stream_maps is None:
-            self._reject_before_schema(stream, record)
+            self._reject_before_schema(stream, record, source)
             return
         for stream_map in stream_maps:
             # Each map gets its own copy when a stream is split into several.
@@ -242,7 +247,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             if transformed is None:
                 continue  # filtered out by a stream map
             if not self.sink_exists(stream_map.stream_alias):
-                self._reject_before_schema(stream_map.stream_alias, transformed)
+                self._reject_before_schema(stream_map.stream_alias, transformed, source)
                 continue
             sink = self.get_sink(stream_map.stream_alias, record=transformed)
             context: dict[str, Any] = {}
@@ -254,9 +259,9 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             if sink.is_full:
                 self.drain_one(sink)
 
-    def _reject_before_schema(self, stream: str, record: dict) -> None:
+    def _reject_before_schema(self, stream: str, record: dict, source: str) -> None:
         problem = Problem(
-            f"RECORD for stream '{stream}' arrived before its SCHEMA message; the tap must "
+            f"{source} for stream '{stream}' arrived before its SCHEMA message; the tap must "
             "send SCHEMA first (its key properties decide how the record is matched)",
             None,
         )
@@ -285,8 +290,32 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             )
 
     def handle_batch_message(self, message: dict[str, Any]) -> None:
-        """Not yet supported."""
-        raise NotImplementedError
+        """Write the records of the files a BATCH names (:mod:`target_recras.batch_files`).
+
+        Each record takes the RECORD path; a line that is not a record object is rejected.
+        A BATCH that cannot be read stops the run: its records are never acknowledged.
+        """
+        stream = message.get("stream")
+        line = getattr(self.message_reader, "line_number", "?")
+        try:
+            if not isinstance(stream, str):
+                msg = "a BATCH message needs a 'stream' name"
+                raise BatchError(msg)
+            for item in batch_lines(message):
+                if isinstance(item.value, dict):
+                    self._write_record(stream, item.value, "BATCH")
+                    continue
+                reason = item.problem or (
+                    f"line {item.line_number} of batch file {item.path} is not a record object"
+                )
+                self.run.reject(Problem(reason, None), stream=stream, line=item.text)
+        except BatchError as exc:
+            name = repr(stream) if isinstance(stream, str) else "(no stream name)"
+            msg = (
+                f"Input line {line}: the BATCH message for stream {name} cannot be written: "
+                f"{exc}. The run stopped; no STATE after it was emitted."
+            )
+            raise TargetStopError(msg) from exc
 
     def emit_state(self, state: dict[str, Any]) -> None:
         """Emit a STATE once (checkpoints and the SDK's final drain may both offer it).
