@@ -412,9 +412,10 @@ class RecrasClient:
             return json.loads(response.content)
         except ValueError as exc:
             raise _invalid_body(method, response, str(exc), response.content) from exc
-        except RecursionError as exc:
+        except RecursionError:
+            # Not chained: the RecursionError's traceback would bury the message.
             reason = "nested too deeply to be a Recras answer"
-            raise _invalid_body(method, response, reason, response.content) from exc
+            raise _invalid_body(method, response, reason, response.content) from None
 
     # -- customers ------------------------------------------------------------------------
 

@@ -131,8 +131,9 @@ class _ArrayReader:
                 if not self._grow():
                     raise self._error(f"invalid JSON: {exc.msg}") from exc
                 continue
-            except RecursionError as exc:
-                raise self._error("invalid JSON: an item is nested too deeply") from exc
+            except RecursionError:
+                # Not chained: the RecursionError's traceback would bury the message.
+                raise self._error("invalid JSON: an item is nested too deeply") from None
             # Objects, arrays and strings end with a closing character; a number that reaches
             # the end of the buffer (say "1" of "1.5e3") may go on in the next chunk.
             if not isinstance(item, dict | list | str) and self._runs_to_end(end) and self._more():
