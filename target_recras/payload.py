@@ -59,6 +59,21 @@ def build_body(record: Mapping[str, Any]) -> dict[str, Any]:
     return body
 
 
+def merge_extra_fields(
+    current: Iterable[Any], changes: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The extra fields Recras has (``current``) with ``changes`` set by name.
+
+    Current items without a name, type and value cannot be sent back and are left out.
+    """
+    merged: dict[str, dict[str, Any]] = {}
+    for field in current:
+        if isinstance(field, dict) and {"name", "type", "value"} <= field.keys():
+            merged[field["name"]] = {key: field[key] for key in ("name", "type", "value")}
+    merged.update((field["name"], dict(field)) for field in changes)
+    return list(merged.values())
+
+
 def record_klant_id(record: Mapping[str, Any]) -> int | None:
     """The Recras customer id a (validated) record names, if any."""
     value = record.get("id")

@@ -51,6 +51,7 @@ from target_recras.payload import (
     carries_person_changes,
     customer_identity,
     link_existing_persons,
+    merge_extra_fields,
     unsent_person_fields,
 )
 from target_recras.recovery import find_created, highest_customer_id
@@ -134,6 +135,8 @@ class Upserter:
         # written by more than one.
         self._source_of: dict[int, str] = {}
         self._shared: set[int] = set()
+        # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
+        self._details_show_extra_fields: bool | None = None
 
     def run(self, job: UpsertJob) -> None:
         """Write or reject one record. Errors that must stop the run propagate."""
@@ -323,16 +326,56 @@ class Upserter:
         raise RecrasInvalidResponseError(msg, status=result.status)
 
     def _put(self, job: UpsertJob, klant_id: int, body: dict[str, Any]) -> list[UnsentFields]:
-        """PUT ``body``; returns the record's contact person fields it could not carry."""
+        """PUT ``body``; returns the record's contact person fields it could not carry.
+
+        The customer is read first (one ``GET``) when the body lists new persons or linked
+        persons with fields (``PUT`` replaces the contact list), or extra fields while
+        Recras may show the current ones (a ``PUT`` may replace that list too).
+        """
         persons = body.get("contactpersonen", [])
         record_persons = job.record.get("contactpersonen", [])
+        # [] sets nothing, so it is left out (a PUT that replaces the list would clear it).
+        extra_fields = body.get("extra_fields")
+        body = {name: value for name, value in body.items() if name != "extra_fields"}
+        needs_persons = any("id" not in p for p in persons) or carries_person_changes(
+            record_persons
+        )
+        detail = None
+        if needs_persons or (extra_fields and self._details_show_extra_fields is not False):
+            detail = self.client.get_klant(klant_id)
         existing = None
-        if any("id" not in person for person in persons) or carries_person_changes(record_persons):
-            existing = self.client.get_klant(klant_id).get("contactpersonen") or []
+        if needs_persons:
+            assert detail is not None
+            existing = detail.get("contactpersonen") or []
             persons = link_existing_persons(persons, existing)
             body = {**body, "contactpersonen": persons}
+        if extra_fields:
+            body = {**body, "extra_fields": self._complete_extra_fields(extra_fields, detail)}
         self.client.update_klant(klant_id, body)
         return unsent_person_fields(record_persons, persons, existing)
+
+    def _complete_extra_fields(
+        self, extra_fields: list[dict[str, Any]], detail: dict[str, Any] | None
+    ) -> list[dict[str, Any]]:
+        """The customer's extra fields with the record's set by name, when Recras shows them.
+
+        Whether a ``PUT`` merges the list by name or replaces it is not documented; sending
+        the whole merged list is right under both readings. The documented detail shows no
+        extra fields, though: then only the record's are sent (said once per run).
+        """
+        current = None if detail is None else detail.get("extra_fields")
+        if isinstance(current, list):
+            self._details_show_extra_fields = True
+            return merge_extra_fields(current, extra_fields)
+        if detail is not None and self._details_show_extra_fields is None:
+            self._details_show_extra_fields = False
+            self.logger.warning(
+                "Recras does not show a customer's extra fields (GET /api2/klanten/<id>), so a "
+                "PUT sends only the extra fields the record lists. Where Recras merges them by "
+                "name (the sandbox's default reading) the others stay; where a PUT replaces "
+                "the list, list every extra field in each record, or the others are cleared."
+            )
+        return extra_fields
 
     def _report_unsent(self, job: UpsertJob, unsent: list[UnsentFields]) -> None:
         """Warn about every contact person field that was not sent, by name, and count it."""
