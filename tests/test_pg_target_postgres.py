@@ -303,7 +303,7 @@ def test_full_table_after_a_deletion(
         assert len(links) == len(links_of(truth))
 
 
-def test_meltano_run_incremental_then_full_job(
+def test_meltano_run_jobs_incremental_then_full_table(
     sandbox_factory: Any, warehouse: Warehouse, tmp_path: Path
 ) -> None:
     """The shipped jobs: recras-to-postgres (incremental), recras-to-postgres-full (nightly)."""
@@ -318,11 +318,10 @@ def test_meltano_run_incremental_then_full_job(
     assert [r["id"] for r in warehouse.klanten()] == [c["id"] for c in truth]
     assert {(r["klant_id"], r["id"]) for r in warehouse.links()} == links_of(truth)
 
-    added = box.add_customers(4)
+    # New customers and a deletion: the nightly job brings the first and marks the second
+    # (incremental runs after new customers are covered by the piped test above).
+    box.add_customers(4)
     box.delete_customer(victim["id"])
-    incremental = meltano.run("run", "recras-to-postgres")
-    assert incremental.records("klanten", "tap-recras") == len(added)
-
     full = meltano.run("run", "recras-to-postgres-full")
     now = box.customers()
     assert full.records("klanten", "tap-recras-full") == len(now)
