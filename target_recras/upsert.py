@@ -11,7 +11,11 @@
    update may leave fields out, and its ``PUT`` carries only the fields the record has.
 
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
-that already exist by ``id``, because ``PUT`` replaces the contact list.
+that already exist by ``id``, because ``PUT`` replaces the contact list. Fields of a linked
+person are never sent (``/klanten`` documents no way to change one); each one Recras does not
+already have is warned about by name and counted. ``extra_fields: []`` is never sent, and
+where Recras shows the current extra fields the merged list is sent (a ``PUT`` may replace
+the list). Merges are logged, and a customer written by two source keys is warned about.
 
 A ``POST`` that failed in a way Recras may have processed (dropped connection, timeout, 5xx)
 is only retried after :func:`~target_recras.recovery.find_created` found no such customer
