@@ -245,15 +245,21 @@ class FaultProxy:
     def forward(
         self, method: str, target: str, headers: list[tuple[str, str]], body: bytes
     ) -> tuple[int, str, list[tuple[str, str]], bytes]:
-        """Send the request upstream on a fresh connection; the whole answer."""
+        """Send the request upstream on a fresh connection; the whole answer.
+
+        The client's ``Host`` is passed on unchanged (as a transparent reverse proxy does), so
+        absolute URLs the upstream builds from it (``Link: rel="next"``) lead back through
+        the proxy.
+        """
         conn = http.client.HTTPConnection(
             self.upstream_host, self.upstream_port, timeout=self.upstream_timeout
         )
         try:
             conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
-            conn.putheader("Host", f"{self.upstream_host}:{self.upstream_port}")
+            if not any(name.lower() == "host" for name, _ in headers):
+                conn.putheader("Host", f"{self.upstream_host}:{self.upstream_port}")
             for name, value in headers:
-                if name.lower() not in _HOP_BY_HOP and name.lower() != "host":
+                if name.lower() not in _HOP_BY_HOP:
                     conn.putheader(name, value)
             conn.putheader("Content-Length", str(len(body)))
             conn.endheaders(body)

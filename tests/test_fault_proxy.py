@@ -60,6 +60,24 @@ def test_without_faults_answers_are_passed_through(sandbox: SandboxProcess) -> N
     ]
 
 
+def test_next_page_links_lead_back_through_the_proxy(sandbox_factory: Any) -> None:
+    paged = sandbox_factory(customers=3, page_size=2)
+    with FaultProxy(paged.base_url) as proxy:
+        response = requests.get(
+            proxy.base_url + "/api2/klanten",
+            headers={"Authorization": f"Bearer {paged.api_key}"},
+            timeout=10,
+        )
+        assert response.links["next"]["url"].startswith(proxy.base_url + "/api2/klanten?")
+        second = requests.get(
+            response.links["next"]["url"],
+            headers={"Authorization": f"Bearer {paged.api_key}"},
+            timeout=10,
+        )
+    assert len(response.json()) + len(second.json()) == 3
+    assert [e.upstream_status for e in proxy.log] == [200, 200]
+
+
 @pytest.mark.parametrize(
     ("fault", "status"), [(Fault.before_status(503), 503), (Fault.before_status(429), 429)]
 )

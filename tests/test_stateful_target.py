@@ -2,14 +2,15 @@
 
 Each hypothesis example is a :class:`Scenario`: a fresh recras-sandbox (3 seeded customers,
 plus customers that already exist in Recras with the name and main e-mail of some source
-customers, so their records merge into them), a Singer input of new, changed and repeated
-records (with a source key, or keyless), a fault schedule for tests/fault_proxy.py (before
-and after the sandbox processed the request: 429/5xx answers, dropped connections, stalls
-past ``request_timeout``) and kill points (SIGKILL of the target while the sandbox handles
-its n-th POST/PUT/GET), under the sandbox's readings of the open points (a POST with a known
-name and main e-mail merges, or always creates; ``id>=`` inclusive or exclusive). The target
-runs through the proxy; after a kill it is rerun, as Meltano would, with the input after the
-last STATE it emitted.
+customers, so their records merge into them), a Singer input of new, changed (also renamed)
+and repeated records (with a source key, or keyless), a fault schedule for
+tests/fault_proxy.py (before and after the sandbox processed the request: 429/5xx answers,
+dropped connections, stalls past ``request_timeout``) and kill points (SIGKILL of the target
+while the sandbox handles its n-th POST/PUT/GET), under the sandbox's readings of the open
+points (a POST with a known name and main e-mail merges, or always creates; ``id>=``
+inclusive or exclusive) and list shapes (pages of 2, shuffled order, persons in list items).
+The target runs through the proxy; after a kill it is rerun, as Meltano would, with the
+input after the last STATE it emitted.
 
 Invariant after the final, successful run: every source customer is in Recras exactly once
 with the data of its last record (one contact person, its main e-mail) -- in the pre-existing
@@ -62,7 +63,7 @@ FAULTS: dict[str, Fault] = {
 PLAATSEN = ("Utrecht", "Groningen", "Zwolle")
 ADRESSEN = ("Markt 1", "Dorpsstraat 2")
 #: Data of the customers that already exist in Recras before the first run.
-PRE_EXISTING = {"plaats": "Vooraf", "adres": "Oude Weg 9"}
+PRE_EXISTING_PLAATS, PRE_EXISTING_ADRES = "Vooraf", "Oude Weg 9"
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,12 @@ class Step:
     who: int
     plaats: str
     adres: str
+    #: The record carries the customer's other name (a rename in the source system).
+    renamed: bool = False
+
+    @property
+    def naam(self) -> str:
+        return naam(self.who) + (" BV" if self.renamed else "")
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,12 @@ class Scenario:
     #: "inclusive" or "exclusive".
     merge: str = "name-email"
     id_min: str = "inclusive"
+    #: The target's max_workers; above 1 the n-th POST is not always the same request.
+    workers: int = 1
+    #: The sandbox's list shape: ``page_size`` (0: one page), shuffled order, persons in items.
+    page_size: int = 0
+    shuffle: bool = False
+    list_persons: bool = False
 
     def merges_into(self, who: int) -> bool:
         """True when source customer ``who``'s records must land in a pre-existing customer."""
@@ -117,7 +130,7 @@ def email(who: int) -> str:
 def record(step: Step, keyed: bool) -> dict[str, Any]:
     """The RECORD of a step: one contact person, fixed per source customer."""
     data: dict[str, Any] = {
-        "naam": naam(step.who),
+        "naam": step.naam,
         "plaats": step.plaats,
         "adres": step.adres,
         "contactpersonen": [
@@ -249,13 +262,18 @@ def run_scenario(scenario: Scenario) -> Outcome:
     lines = input_lines(scenario)
     with (
         SandboxProcess(
-            customers=SEED_CUSTOMERS, merge=scenario.merge, id_min=scenario.id_min
+            customers=SEED_CUSTOMERS,
+            merge=scenario.merge,
+            id_min=scenario.id_min,
+            page_size=scenario.page_size,
+            shuffle=scenario.shuffle,
+            list_persons=scenario.list_persons,
         ) as sandbox,
         tempfile.TemporaryDirectory(prefix="stateful-target-") as tmp,
     ):
         workdir = Path(tmp)
         for who in range(scenario.merging):
-            body = record(Step(who, **PRE_EXISTING), keyed=False)
+            body = record(Step(who, PRE_EXISTING_PLAATS, PRE_EXISTING_ADRES), keyed=False)
             status, _, raw = sandbox.request("POST", "/api2/klanten", body)
             assert status == 201, raw
             outcome.pre_existing[who] = json.loads(raw)["id"]
@@ -277,7 +295,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 workdir,
                 sandbox.config(base_url=proxy.base_url),
                 request_timeout=REQUEST_TIMEOUT,
-                max_workers=1,
+                max_workers=scenario.workers,
             )
             done: int | None = None
             # Every run but the last ends in a kill, and each kill point fires once.
@@ -315,27 +333,33 @@ def invariant_problems(scenario: Scenario, outcome: Outcome) -> list[str]:
         if scenario.merges_into(who):
             found = [c for c in outcome.after if c["id"] == outcome.pre_existing[who]]
         else:
-            found = [c for c in outcome.after if c.get("naam") == naam(who)]
-            found = [c for c in found if c["id"] not in before]
+            # Found by its main e-mail: the name may have changed.
+            found = [
+                c for c in outcome.after if c["id"] not in before and email(who) in emails_of(c)
+            ]
         if len(found) != 1:
             where = "as the pre-existing customer" if scenario.merges_into(who) else "as new"
             problems.append(f"{naam(who)} is in Recras {len(found)} times {where}, expected once")
             continue
         got = found[0]
-        data = {"plaats": got.get("plaats"), "adres": got.get("adres")}
-        if data != {"plaats": step.plaats, "adres": step.adres}:
+        data = {"naam": got.get("naam"), "plaats": got.get("plaats"), "adres": got.get("adres")}
+        wanted = {"naam": step.naam, "plaats": step.plaats, "adres": step.adres}
+        if data != wanted:
             problems.append(
-                f"{naam(who)} (id {got['id']}) has {data}, but its last record has "
-                f"{{'plaats': {step.plaats!r}, 'adres': {step.adres!r}}}"
+                f"{naam(who)} (id {got['id']}) has {data}, but its last record has {wanted}"
             )
-        emails = [p.get("email1") for p in got.get("contactpersonen") or []]
-        if emails != [email(who)]:
-            problems.append(f"{naam(who)} (id {got['id']}) has contact persons {emails}")
+        if emails_of(got) != [email(who)]:
+            problems.append(f"{naam(who)} (id {got['id']}) has contact persons {emails_of(got)}")
     for customer in outcome.after:
         klant_id = customer["id"]
         if klant_id in before and klant_id not in merged_ids and before[klant_id] != customer:
             problems.append(f"customer {klant_id} ({customer.get('naam')}) was changed")
     return problems
+
+
+def emails_of(customer: dict[str, Any]) -> list[str | None]:
+    """The ``email1`` of each contact person of a customer (admin dump shape)."""
+    return [person.get("email1") for person in customer.get("contactpersonen") or []]
 
 
 def check(scenario: Scenario) -> None:
@@ -351,12 +375,12 @@ def check(scenario: Scenario) -> None:
 
 
 def _triggers(
-    names: list[str], methods: list[str], count: int
+    names: list[str], methods: list[str], count: int, last_nth: int
 ) -> st.SearchStrategy[tuple[Trigger, ...]]:
     trigger = st.builds(
         Trigger,
         method=st.sampled_from(methods),
-        nth=st.integers(1, 3),
+        nth=st.integers(1, last_nth),
         what=st.sampled_from(names),
     )
     return st.lists(trigger, max_size=count).map(tuple)
@@ -369,22 +393,30 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     # sent again after a STATE is created again (docs/target.md), so keyless needs the merge.
     merge = draw(st.sampled_from(["name-email", "never"])) if keyed else "name-email"
     people = draw(st.integers(1, 3))
+    merging = draw(st.integers(0, people))
     step = st.builds(
         Step,
         who=st.integers(0, people - 1),
         plaats=st.sampled_from(PLAATSEN),
         adres=st.sampled_from(ADRESSEN),
-    )
+        # A keyless record's name is its identity, and a renamed record of a customer that
+        # Recras would merge would not merge: renames only where the source key decides.
+        renamed=st.booleans() if keyed else st.just(False),
+    ).filter(lambda s: not (s.renamed and merge == "name-email" and s.who < merging))
     return Scenario(
         keyed=keyed,
-        merging=draw(st.integers(0, people)),
+        merging=merging,
         steps=tuple(draw(st.lists(step, min_size=1, max_size=6))),
         state_every=draw(st.integers(1, 3)),
         # POSTs are where a lost answer can double or lose a customer: fault them most.
-        faults=draw(_triggers(list(FAULTS), ["POST", "POST", "PUT", "GET"], 4)),
-        kills=draw(_triggers(["kill-before", "kill-after"], ["POST", "PUT", "GET", "*"], 2)),
+        faults=draw(_triggers(list(FAULTS), ["POST", "POST", "PUT", "GET"], 4, 3)),
+        # Counts run on over the reruns: a later n-th request falls into a rerun.
+        kills=draw(_triggers(["kill-before", "kill-after"], ["POST", "PUT", "GET", "*"], 2, 8)),
         merge=merge,
         id_min=draw(st.sampled_from(["inclusive", "exclusive"])),
+        page_size=draw(st.sampled_from([0, 2])),
+        shuffle=draw(st.booleans()),
+        list_persons=draw(st.booleans()),
     )
 
 
