@@ -262,6 +262,8 @@ class Store:
             ids = list(self._ids)
         for cid in ids:
             with self.lock:
+                if cid not in self._items:  # deleted while the dump was being built
+                    continue
                 detail = self._detail(cid)
                 extra = model.dumps(self._extra.get(cid, []))
             yield detail[:-1] + b',"extra_fields":' + extra + b"}"

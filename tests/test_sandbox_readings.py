@@ -8,6 +8,7 @@ test runs the real executable, under the default reading and under the other one
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -322,3 +323,29 @@ def test_shuffled_order_follows_a_deletion(sandbox_factory: Any) -> None:
     box.delete_customer(before[3])
     after = list_ids(box)
     assert sorted(after) == sorted(set(before) - {before[3]})
+
+
+def test_dump_while_customers_are_deleted(sandbox_factory: Any) -> None:
+    """The admin dump skips a customer deleted while it is being built (no 500)."""
+    box = sandbox_factory(customers=20_000)
+    ids = [c["id"] for c in box.customers()]
+    errors: list[BaseException] = []
+    sizes: list[int] = []
+
+    def dump_repeatedly() -> None:
+        try:
+            for _ in range(6):
+                sizes.append(len(box.customers()))
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    reader = threading.Thread(target=dump_repeatedly)
+    reader.start()
+    deleted = 0
+    while reader.is_alive() and deleted < 400:
+        box.delete_customer(ids[-1 - deleted])
+        deleted += 1
+    reader.join(timeout=120)
+    assert not errors, errors
+    assert len(sizes) == 6
+    assert all(len(ids) - deleted <= size <= len(ids) for size in sizes)
