@@ -1,4 +1,9 @@
-"""Recras API2 access shared by tap-recras and target-recras: settings, HTTP client, schemas."""
+"""Recras API2 access shared by tap-recras and target-recras: settings, HTTP client, schemas.
+
+Plain ``requests`` code that does not import singer-sdk; the plugins' settings schema and
+config validation (the SDK side) are in :mod:`recras_api.plugin_settings` and
+:mod:`recras_api.sdk_compat`, which only the plugins import.
+"""
 
 from recras_api.client import (
     UNPROCESSED_FAILURES,
@@ -20,7 +25,7 @@ from recras_api.errors import (
     RecrasRedirectError,
     RecrasUnavailableError,
 )
-from recras_api.settings import ConnectionSettings, connection_properties, max_workers_property
+from recras_api.settings import ConnectionSettings
 
 __all__ = [
     "UNPROCESSED_FAILURES",
@@ -39,7 +44,5 @@ __all__ = [
     "RetryHook",
     "RetryPolicy",
     "WriteResult",
-    "connection_properties",
     "klant_path",
-    "max_workers_property",
 ]

@@ -6,21 +6,16 @@ parse them into one :class:`ConnectionSettings`, which the HTTP client consumes.
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, ClassVar
+from typing import Any
 from urllib.parse import urlsplit
 
-from singer_sdk import typing as th
-from singer_sdk.exceptions import ConfigValidationError
-
 from recras_api.errors import RecrasConfigError
-from recras_api.redact import install_log_filter, register_credentials, scrub
+from recras_api.redact import register_credentials, scrub
 
 #: The distribution that ships both plugins; its version is the plugins' version.
 DISTRIBUTION = "recras-singer"
@@ -36,78 +31,6 @@ def user_agent(plugin_name: str) -> str:
     except metadata.PackageNotFoundError:
         version = "unknown"
     return f"{plugin_name}/{version}"
-
-
-def connection_properties(default_user_agent: str) -> list[th.Property]:
-    """The settings every Recras plugin declares, in ``--about`` order."""
-    return [
-        th.Property(
-            "base_url",
-            th.StringType,
-            required=True,
-            title="Base URL",
-            description=(
-                "Address of your Recras instance, e.g. `https://demo.recras.nl` or "
-                "`https://demo.recras.com`. Must be `https://`; plain `http://` is accepted "
-                "only for loopback hosts (a local sandbox)."
-            ),
-            examples=["https://demo.recras.nl"],
-        ),
-        th.Property(
-            "api_key",
-            th.StringType,
-            secret=True,
-            title="API key",
-            description=(
-                "Secret. API key created in the Recras UI, sent as `Authorization: Bearer`. "
-                "Preferred over username and password. Never logged."
-            ),
-        ),
-        th.Property(
-            "username",
-            th.StringType,
-            title="Username (deprecated)",
-            description=(
-                "Recras username for HTTP Basic auth, used only when `api_key` is not set. "
-                "Recras deprecated Basic auth in July 2020."
-            ),
-        ),
-        th.Property(
-            "password",
-            th.StringType,
-            secret=True,
-            title="Password (deprecated)",
-            description="Secret. Password for `username` (HTTP Basic auth fallback). Never logged.",
-        ),
-        th.Property(
-            "request_timeout",
-            th.NumberType,
-            default=DEFAULT_REQUEST_TIMEOUT,
-            title="Request timeout",
-            description=(
-                "Seconds to wait for Recras to connect or send data before a request counts "
-                "as failed (and is retried)."
-            ),
-        ),
-        th.Property(
-            "user_agent",
-            th.StringType,
-            default=default_user_agent,
-            title="User agent",
-            description="`User-Agent` header sent with every request.",
-        ),
-    ]
-
-
-def max_workers_property(description: str) -> th.Property:
-    """The bounded concurrency setting both plugins offer."""
-    return th.Property(
-        "max_workers",
-        th.IntegerType(minimum=1, maximum=MAX_WORKERS_LIMIT),
-        default=DEFAULT_MAX_WORKERS,
-        title="Max workers",
-        description=f"{description} Between 1 and {MAX_WORKERS_LIMIT}.",
-    )
 
 
 def is_loopback_host(host: str) -> bool:
@@ -166,11 +89,6 @@ class ConnectionSettings:
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT
     user_agent: str = "recras-singer"
 
-    @property
-    def uses_basic_auth(self) -> bool:
-        """True when the deprecated username/password fallback is in use."""
-        return not self.api_key
-
     @classmethod
     def from_config(cls, config: Mapping[str, Any], default_user_agent: str) -> ConnectionSettings:
         """Parse and validate plugin config; raise :class:`RecrasConfigError` naming the setting."""
@@ -223,71 +141,3 @@ def _check_latin1(name: str, value: str | None) -> None:
             f"possible); check the {name} setting for a mistyped or pasted character"
         )
         raise RecrasConfigError(msg) from None
-
-
-class SecretSafeConfigValidation:
-    """Mixin for both plugins' config validation: secrets stay secret, unknown names are named.
-
-    singer-sdk 0.54 words a config error as jsonschema's message, which starts with the
-    offending value (``987654321 is not of type 'string', 'null' in config['api_key']``):
-    a key that YAML read as a number would be printed in full. Errors about a setting marked
-    ``secret`` are reworded without the value. This overrides a private SDK method, which is
-    one reason singer-sdk is pinned to 0.54.x.
-
-    It is also the first point where the config is known: it registers the credentials with
-    :mod:`recras_api.redact` and installs the log filter, so nothing logged afterwards shows
-    them, and it warns about every setting the plugin does not know (``api_kye``): the SDK
-    ignores those silently. Known are the plugin's own settings and those the SDK adds for its
-    capabilities (``stream_maps``, ``flattening_enabled``, ``batch_config``, ...), which the
-    SDK has appended to ``config_jsonschema`` by the time the check runs.
-    """
-
-    config_jsonschema: ClassVar[dict[str, Any]]
-    config: Mapping[str, Any]
-    logger: logging.Logger
-
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        self._protect_credentials()
-        try:
-            errors: list[str] = super()._validate_config(  # type: ignore[misc]
-                raise_errors=raise_errors
-            )
-        except ConfigValidationError as exc:
-            raise ConfigValidationError(
-                str(exc), errors=self._without_secrets(exc.errors), schema=exc.schema
-            ) from None
-        self._warn_unknown_settings()
-        return self._without_secrets(errors)
-
-    def _protect_credentials(self) -> None:
-        texts = {
-            name: value if isinstance(value, str) else None
-            for name in ("api_key", "username", "password")
-            for value in [self.config.get(name)]
-        }
-        register_credentials(
-            api_key=texts["api_key"], username=texts["username"], password=texts["password"]
-        )
-        install_log_filter(self.logger)
-
-    def _warn_unknown_settings(self) -> None:
-        known = list(self.config_jsonschema.get("properties", {}))
-        for name in sorted(set(self.config) - set(known)):
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            self.logger.warning("Unknown setting %r is ignored%s", name, hint)
-
-    def _without_secrets(self, errors: list[str]) -> list[str]:
-        properties = self.config_jsonschema.get("properties", {})
-        secrets = [name for name, prop in properties.items() if prop.get("secret")]
-        return [_secret_safe(error, secrets) for error in errors]
-
-
-def _secret_safe(error: str, secrets: list[str]) -> str:
-    for name in secrets:
-        if error.endswith(f" in config[{name!r}]"):
-            return (
-                f"config[{name!r}] is not valid: it must be a text string "
-                "(the value is secret and not shown)"
-            )
-    return error

@@ -15,15 +15,9 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.singerlib.catalog import Catalog
 
 from recras_api.client import RecrasClient
-from recras_api.settings import (
-    DEFAULT_MAX_WORKERS,
-    DISTRIBUTION,
-    ConnectionSettings,
-    SecretSafeConfigValidation,
-    connection_properties,
-    max_workers_property,
-    user_agent,
-)
+from recras_api.plugin_settings import connection_properties, max_workers_property
+from recras_api.sdk_compat import SecretSafeConfigValidation
+from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSettings, user_agent
 from tap_recras.inputs import (
     MAX_ID,
     check_no_batch_config,

@@ -13,8 +13,10 @@ from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
-from recras_api import RecrasConfigError, connection_properties, max_workers_property
-from recras_api.settings import DISTRIBUTION, SecretSafeConfigValidation
+from recras_api import RecrasConfigError
+from recras_api.plugin_settings import connection_properties, max_workers_property
+from recras_api.sdk_compat import SecretSafeConfigValidation
+from recras_api.settings import DISTRIBUTION
 from target_recras.batch_files import BatchError, batch_lines
 from target_recras.errors import TargetStopError, TargetTerminatedError
 from target_recras.reader import RecrasMessageReader

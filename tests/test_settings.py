@@ -73,7 +73,6 @@ def test_api_key_wins_over_basic_auth() -> None:
         "ua",
     )
     assert settings.api_key == "k"
-    assert not settings.uses_basic_auth
     assert settings.username is None
     assert settings.password is None
 
@@ -82,7 +81,8 @@ def test_basic_auth_fallback() -> None:
     settings = ConnectionSettings.from_config(
         {"base_url": "https://x.recras.nl", "username": "u", "password": "p"}, "ua/1"
     )
-    assert settings.uses_basic_auth
+    assert settings.api_key is None
+    assert (settings.username, settings.password) == ("u", "p")
     assert settings.user_agent == "ua/1"
 
 

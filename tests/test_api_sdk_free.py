@@ -1,0 +1,48 @@
+"""recras_api's HTTP client does not depend on singer-sdk (issue 10 item 2).
+
+The client, its settings and errors are plain ``requests`` code that any program can use;
+only the plugin glue (``recras_api.plugin_settings``, ``recras_api.sdk_compat``) imports the
+SDK, and nothing in the client imports that glue. Each check runs in a fresh interpreter, so
+what another test imported cannot hide an import.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+SDK_FREE_MODULES = (
+    "recras_api",
+    "recras_api.client",
+    "recras_api.settings",
+    "recras_api.jsonstream",
+    "recras_api.errors",
+    "recras_api.redact",
+    "recras_api.deadline",
+    "recras_api.schemas",
+)
+
+
+def loaded_modules(module: str) -> list[str]:
+    """The modules a fresh interpreter has loaded after importing ``module``."""
+    code = f"import json, sys; import {module}; print(json.dumps(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    return list(json.loads(result.stdout))
+
+
+@pytest.mark.parametrize("module", SDK_FREE_MODULES)
+def test_importing_the_client_side_loads_no_singer_sdk_module(module: str) -> None:
+    sdk = [name for name in loaded_modules(module) if name.split(".")[0] == "singer_sdk"]
+    assert sdk == [], f"importing {module} loaded {sdk[:5]}"
+
+
+def test_the_plugin_glue_is_where_the_sdk_is_used() -> None:
+    # The other side of the split: the plugins get their settings schema from the glue.
+    loaded = loaded_modules("recras_api.plugin_settings")
+    assert "singer_sdk.typing" in loaded
+    assert "recras_api.sdk_compat" not in loaded_modules("recras_api.client")
