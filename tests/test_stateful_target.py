@@ -3,14 +3,14 @@
 Each hypothesis example is a :class:`Scenario`: a fresh recras-sandbox (3 seeded customers,
 plus customers that already exist in Recras with the name and main e-mail of some source
 customers, so their records merge into them), a Singer input of new, changed (also renamed)
-and repeated records (with a source key, or keyless), a fault schedule for
-tests/fault_proxy.py (before and after the sandbox processed the request: 429/5xx answers,
-dropped connections, stalls past ``request_timeout``) and kill points (SIGKILL of the target
-while the sandbox handles its n-th POST/PUT/GET), under the sandbox's readings of the open
-points (a POST with a known name and main e-mail merges, or always creates; ``id>=``
-inclusive or exclusive) and list shapes (pages of 2, shuffled order, persons in list items).
-The target runs through the proxy; after a kill it is rerun, as Meltano would, with the
-input after the last STATE it emitted.
+and repeated records (with a source key, or keyless; some naming a Recras ``id``), a fault
+schedule for tests/fault_proxy.py (before and after the sandbox processed the request:
+429/5xx answers, dropped connections, stalls past ``request_timeout``) and kill points
+(SIGKILL of the target while the sandbox handles its n-th POST/PUT/GET), under the sandbox's
+readings of the open points (a POST with a known name and main e-mail merges, or always
+creates; ``id>=`` inclusive or exclusive) and list shapes (pages of 2, shuffled order,
+persons in list items). The target runs through the proxy; after a kill it is rerun, as
+Meltano would, with the input after the last STATE it emitted.
 
 Invariant after the final, successful run: every source customer is in Recras exactly once
 with the data of its last record (one contact person, its main e-mail) -- in the pre-existing
@@ -113,10 +113,12 @@ class Scenario:
     page_size: int = 0
     shuffle: bool = False
     list_persons: bool = False
+    #: Pre-existing source customers whose every record names the Recras ``id``.
+    by_id: frozenset[int] = frozenset()
 
     def merges_into(self, who: int) -> bool:
         """True when source customer ``who``'s records must land in a pre-existing customer."""
-        return self.merge == "name-email" and who < self.merging
+        return who in self.by_id or (self.merge == "name-email" and who < self.merging)
 
 
 def naam(who: int) -> str:
@@ -127,7 +129,7 @@ def email(who: int) -> str:
     return f"bron{who}@example.com"
 
 
-def record(step: Step, keyed: bool) -> dict[str, Any]:
+def record(step: Step, keyed: bool, klant_id: int | None = None) -> dict[str, Any]:
     """The RECORD of a step: one contact person, fixed per source customer."""
     data: dict[str, Any] = {
         "naam": step.naam,
@@ -142,20 +144,25 @@ def record(step: Step, keyed: bool) -> dict[str, Any]:
             }
         ],
     }
+    if klant_id is not None:
+        data = {"id": klant_id, **data}
     if keyed:
         data = {"external_id": f"SRC-{step.who}", **data}
     return data
 
 
-def input_lines(scenario: Scenario) -> list[str]:
-    """SCHEMA, then RECORDs with a STATE ``{"done": n}`` after every ``state_every``."""
+def input_lines(scenario: Scenario, pre_existing: dict[int, int]) -> list[str]:
+    """SCHEMA, then RECORDs with a STATE ``{"done": n}`` after every ``state_every``.
+
+    ``pre_existing`` gives the Recras id of the customers that records of ``by_id`` name.
+    """
     keys = ["external_id"] if scenario.keyed else []
     schema = {"type": "object", "properties": {}}
     lines = [{"type": "SCHEMA", "stream": "klanten", "schema": schema, "key_properties": keys}]
     for n, step in enumerate(scenario.steps, start=1):
-        lines.append(
-            {"type": "RECORD", "stream": "klanten", "record": record(step, scenario.keyed)}
-        )
+        klant_id = pre_existing[step.who] if step.who in scenario.by_id else None
+        data = record(step, scenario.keyed, klant_id)
+        lines.append({"type": "RECORD", "stream": "klanten", "record": data})
         if n % scenario.state_every == 0 or n == len(scenario.steps):
             lines.append({"type": "STATE", "value": {"done": n}})
     return [json.dumps(line) + "\n" for line in lines]
@@ -259,7 +266,6 @@ class _Target:
 def run_scenario(scenario: Scenario) -> Outcome:
     """Play the scenario: runs, kills and reruns until one run ends on its own."""
     outcome = Outcome()
-    lines = input_lines(scenario)
     with (
         SandboxProcess(
             customers=SEED_CUSTOMERS,
@@ -278,6 +284,7 @@ def run_scenario(scenario: Scenario) -> Outcome:
             assert status == 201, raw
             outcome.pre_existing[who] = json.loads(raw)["id"]
         outcome.before = sandbox.customers()
+        lines = input_lines(scenario, outcome.pre_existing)
         rules = [Rule(t.method, nth=t.nth, fault=FAULTS[t.what]) for t in scenario.faults]
         target = _Target(workdir)
         kill_rules = [
@@ -417,6 +424,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         page_size=draw(st.sampled_from([0, 2])),
         shuffle=draw(st.booleans()),
         list_persons=draw(st.booleans()),
+        by_id=frozenset(draw(st.lists(st.integers(0, merging - 1))) if merging else ()),
     )
 
 
