@@ -10,7 +10,8 @@ schedule for tests/fault_proxy.py (before and after the sandbox processed the re
 readings of the open points (a POST with a known name and main e-mail merges, or always
 creates; ``id>=`` inclusive or exclusive) and list shapes (pages of 2, shuffled order,
 persons in list items). The target runs through the proxy; after a kill it is rerun, as
-Meltano would, with the input after the last STATE it emitted.
+Meltano would, with the input after the last STATE it emitted. Some examples then delete
+customers in Recras and send the whole input again (a full resync): those are created again.
 
 Invariant after the final, successful run: every source customer is in Recras exactly once
 with the data of its last record (one contact person, its main e-mail) -- in the pre-existing
@@ -115,10 +116,19 @@ class Scenario:
     list_persons: bool = False
     #: Pre-existing source customers whose every record names the Recras ``id``.
     by_id: frozenset[int] = frozenset()
+    #: After the first sync succeeded, delete these source customers' customers in Recras,
+    #: then send the whole input again (a full resync): they must be created again, once.
+    resync: bool = False
+    deleted: frozenset[int] = frozenset()
 
     def merges_into(self, who: int) -> bool:
         """True when source customer ``who``'s records must land in a pre-existing customer."""
-        return who in self.by_id or (self.merge == "name-email" and who < self.merging)
+        return lands_in_pre_existing(who, self.merge, self.merging, self.by_id)
+
+
+def lands_in_pre_existing(who: int, merge: str, merging: int, by_id: frozenset[int]) -> bool:
+    """Named by id, or merged by Recras into the customer with its name and e-mail."""
+    return who in by_id or (merge == "name-email" and who < merging)
 
 
 def naam(who: int) -> str:
@@ -184,6 +194,12 @@ class RunLog:
     killed: bool
     states: list[int]
     warnings: list[str]
+    #: 0 for the first sync, 1 for the full resync after deletions.
+    sync: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.returncode == 0 and not self.killed
 
 
 @dataclass
@@ -197,14 +213,18 @@ class Outcome:
     proxy_log: str = ""
     #: Source customer -> id of the customer that existed with its name and e-mail.
     pre_existing: dict[int, int] = field(default_factory=dict)
+    #: Customers deleted in Recras before the resync.
+    deleted: list[int] = field(default_factory=list)
 
     def report(self) -> str:
         runs = "\n".join(
-            f"  run {i}: exit {run.returncode}{' (killed)' if run.killed else ''}, "
+            f"  run {i}{' (resync)' if run.sync else ''}: exit {run.returncode}"
+            f"{' (killed)' if run.killed else ''}, "
             f"STATEs {run.states}" + "".join(f"\n      {line}" for line in run.warnings)
             for i, run in enumerate(self.runs, start=1)
         )
-        return f"runs:\n{runs}\nproxy log:\n{self.proxy_log}\nrejects: {self.rejects}"
+        deleted = f"deleted before the resync: {self.deleted}\n" if self.deleted else ""
+        return f"{deleted}runs:\n{runs}\nproxy log:\n{self.proxy_log}\nrejects: {self.rejects}"
 
 
 class _Target:
@@ -304,15 +324,21 @@ def run_scenario(scenario: Scenario) -> Outcome:
                 request_timeout=REQUEST_TIMEOUT,
                 max_workers=scenario.workers,
             )
-            done: int | None = None
-            # Every run but the last ends in a kill, and each kill point fires once.
-            for number in range(1, len(scenario.kills) + 2):
-                run = target.run(config, replay_from(lines, done), number)
-                outcome.runs.append(run)
-                if run.states:
-                    done = run.states[-1]
-                if not run.killed:
+            for sync in range(2 if scenario.resync else 1):
+                if sync and not outcome.runs[-1].succeeded:
                     break
+                if sync:
+                    _delete(sandbox, scenario.deleted, outcome)
+                done: int | None = None
+                # Every run but the last ends in a kill, and each kill point fires once.
+                for _ in range(len(scenario.kills) + 1):
+                    run = target.run(config, replay_from(lines, done), len(outcome.runs) + 1)
+                    run.sync = sync
+                    outcome.runs.append(run)
+                    if run.states:
+                        done = run.states[-1]
+                    if not run.killed:
+                        break
             outcome.proxy_log = proxy.describe()
         outcome.after = sandbox.customers()
         rejects_path = workdir / "rejects.jsonl"
@@ -321,12 +347,26 @@ def run_scenario(scenario: Scenario) -> Outcome:
     return outcome
 
 
+def _delete(sandbox: SandboxProcess, deleted: frozenset[int], outcome: Outcome) -> None:
+    """Delete the customers of source customers ``deleted`` in Recras (a user did, in the UI)."""
+    before = {customer["id"] for customer in outcome.before}
+    current = sandbox.customers()
+    for who in sorted(deleted):
+        ids = [c["id"] for c in current if c["id"] not in before and email(who) in emails_of(c)]
+        # Not exactly one: the first sync already broke the invariant, which reports it.
+        if len(ids) == 1:
+            sandbox.delete_customer(ids[0])
+            outcome.deleted.append(ids[0])
+
+
 def invariant_problems(scenario: Scenario, outcome: Outcome) -> list[str]:
     """Everything that breaks the invariant (empty when the scenario went right)."""
     problems: list[str] = []
     final = outcome.runs[-1]
-    if final.killed or final.returncode != 0:
+    if not final.succeeded:
         problems.append(f"the final run exited {final.returncode}")
+    elif scenario.resync and final.sync != 1:
+        problems.append("the resync did not run")
     if outcome.rejects:
         problems.append(f"{len(outcome.rejects)} valid record(s) were rejected")
     last: dict[int, Step] = {step.who: step for step in scenario.steps}
@@ -410,10 +450,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         # Recras would merge would not merge: renames only where the source key decides.
         renamed=st.booleans() if keyed else st.just(False),
     ).filter(lambda s: not (s.renamed and merge == "name-email" and s.who < merging))
+    steps = tuple(draw(st.lists(step, min_size=1, max_size=6)))
+    by_id = frozenset(draw(st.lists(st.integers(0, merging - 1))) if merging else ())
+    resync = draw(st.booleans())
+    new = sorted({s.who for s in steps if not lands_in_pre_existing(s.who, merge, merging, by_id)})
     return Scenario(
         keyed=keyed,
         merging=merging,
-        steps=tuple(draw(st.lists(step, min_size=1, max_size=6))),
+        steps=steps,
         state_every=draw(st.integers(1, 3)),
         # POSTs are where a lost answer can double or lose a customer: fault them most.
         faults=draw(_triggers(list(FAULTS), ["POST", "POST", "PUT", "GET"], 4, 3)),
@@ -424,7 +468,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         page_size=draw(st.sampled_from([0, 2])),
         shuffle=draw(st.booleans()),
         list_persons=draw(st.booleans()),
-        by_id=frozenset(draw(st.lists(st.integers(0, merging - 1))) if merging else ()),
+        by_id=by_id,
+        resync=resync,
+        deleted=frozenset(draw(st.lists(st.sampled_from(new))) if resync and new else ()),
     )
 
 
