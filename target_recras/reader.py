@@ -62,6 +62,8 @@ class RecrasMessageReader(GenericSingerReader[str]):
         self.on_bad_line: t.Callable[[str, str], None] | None = None
         #: Called with the exception that ended the loop early, before it propagates.
         self.on_stop: t.Callable[[BaseException], None] | None = None
+        #: The input ended and every message was dispatched.
+        self.finished = False
 
     def deserialize_json(self, line: str) -> dict:
         """Decode one line (raises ``msgspec.DecodeError`` for invalid JSON)."""
@@ -75,11 +77,13 @@ class RecrasMessageReader(GenericSingerReader[str]):
     ) -> t.Counter[str]:
         """Dispatch every message to its callback; report the lines that are none."""
         try:
-            return self._dispatch(_binary_lines(file_input), callbacks)
+            counts = self._dispatch(_binary_lines(file_input), callbacks)
         except BaseException as exc:
             if self.on_stop is not None:
                 self.on_stop(exc)
             raise
+        self.finished = True
+        return counts
 
     def _dispatch(
         self, lines: Iterable[bytes | str], callbacks: dict[str, t.Callable[[dict], None]]

@@ -18,7 +18,7 @@ from typing import Any
 from recras_api import ConnectionSettings, RecrasClient, RecrasError
 from recras_api.settings import DEFAULT_MAX_WORKERS, user_agent
 from target_recras import report
-from target_recras.errors import TargetStopError
+from target_recras.errors import TargetStopError, termination_signals_blocked
 from target_recras.id_map import IdMap
 from target_recras.lanes import Checkpoints, OrderedLanes
 from target_recras.recovery import resolve_pending_creates
@@ -123,8 +123,10 @@ class Run:
                 logger=logger,
             )
             self._guard(resolve_pending_creates, self.client, self.id_map, logger)
-            self.lanes = OrderedLanes(options.max_workers)
-        self._progress = report.ProgressReporter(logger, self.progress_line)
+        with termination_signals_blocked():  # the threads below never get SIGTERM
+            if not options.dry_run:
+                self.lanes = OrderedLanes(options.max_workers)
+            self._progress = report.ProgressReporter(logger, self.progress_line)
 
     def progress_line(self) -> str:
         """Counters so far, with retries and writes in flight."""

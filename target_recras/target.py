@@ -140,6 +140,8 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         self._last_state_read: Any = None
         self._versions_seen: set[Any] = set()
         self._terminating = False
+        self._pending_signal: int | None = None
+        self._ending = False  # process_endofpipe has started
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
             reader.on_bad_line = self._reject_line
@@ -150,10 +152,18 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             signal.signal(signal.SIGINT, self._on_termination_signal)
 
     def _on_termination_signal(self, signum: int, frame: FrameType | None) -> None:
-        """Unwind the main thread; :meth:`_stop_run` then drains (a second signal waits)."""
+        """Unwind the main thread; :meth:`_stop_run` then drains (a second signal waits).
+
+        Between the end of the input and :meth:`process_endofpipe` (the SDK logs a line
+        there) nothing would drain, so the signal is kept for ``process_endofpipe`` to raise.
+        """
         if self._terminating:
             return
         self._terminating = True
+        reader = self.message_reader
+        if getattr(reader, "finished", False) and not self._ending:
+            self._pending_signal = signum
+            return
         raise TargetTerminatedError(signum)
 
     @property
@@ -335,7 +345,10 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     def process_endofpipe(self) -> None:
         """Drain (which emits the last STATE), then log the summary."""
+        self._ending = True
         try:
+            if self._pending_signal is not None:
+                raise TargetTerminatedError(self._pending_signal)
             super().process_endofpipe()
             if self._run is not None:  # None: the input held no message that needed one
                 self._run.finish()

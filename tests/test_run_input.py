@@ -111,3 +111,21 @@ def test_malformed_schema_stops_naming_line_and_stream(
     assert "CRITICAL" in result.stderr
     assert "Traceback" not in result.stderr
     assert "would be created" not in result.stderr  # nothing was planned under a wrong key
+
+
+def test_input_file_is_read_as_bytes_too(tmp_path: Path) -> None:
+    path = tmp_path / "in.singer"
+    path.write_bytes(_line({**SCHEMA, "key_properties": []}) + b"\xff\xfe\n" + _record(1))
+    config = target_config(tmp_path, {"base_url": "https://recras.invalid"}, dry_run=True)
+    result = subprocess.run(
+        [TARGET, "--config", str(config), "--input", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    (entry,) = rejects(tmp_path / "rejects.jsonl")
+    assert entry["input_line"] == 2
+    assert "not valid UTF-8 (byte 0xff at position 0)" in entry["reason"]
+    assert "dry run: 1 would be created" in result.stderr

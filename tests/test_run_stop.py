@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from test_target_support import (
     SECRET_KEY,
     TARGET,
@@ -28,11 +30,18 @@ from test_target_support import (
 )
 
 
+@pytest.mark.parametrize(
+    ("workers", "input_ends"),
+    [(4, False), (1, False), (4, True)],
+    # 4 workers queue all 400 records and wait for input; 1 worker's queue (256) fills up;
+    # or the input ends as the signal arrives (as when the orchestrator stops the tap too).
+    ids=["waiting for input", "waiting for room in the queue", "input ends at the signal"],
+)
 def test_sigterm_drains_emits_last_safe_state_and_exits_143(
-    sandbox_factory: Any, tmp_path: Path
+    workers: int, input_ends: bool, sandbox_factory: Any, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, latency_ms=20, merge="never")
-    config = target_config(tmp_path, sandbox.config(), max_workers=4)
+    config = target_config(tmp_path, sandbox.config(), max_workers=workers)
     count = 400
     records = [customer(n) for n in range(count)]
     process = subprocess.Popen(
@@ -43,16 +52,21 @@ def test_sigterm_drains_emits_last_safe_state_and_exits_143(
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-    assert process.stdin is not None and process.stdout is not None
+    assert process.stdin and process.stdout and process.stderr
     process.stdin.write(singer_input(records, state_every=10))
     process.stdin.flush()  # stdin stays open: the target waits for more input
     seen = [json.loads(process.stdout.readline()) for _ in range(3)]
     process.send_signal(signal.SIGTERM)
-    rest, stderr = process.communicate(timeout=60)
+    if input_ends:
+        process.stdin.close()
+    # Otherwise stdin stays open until the target has exited: the signal alone ends the run.
+    process.wait(timeout=60)
+    rest, stderr = process.stdout.read(), process.stderr.read()
+    process.stdin.close()
     assert process.returncode == 143, stderr
     assert "Traceback" not in stderr and SECRET_KEY not in stderr
     assert "Received SIGTERM: finishing the writes in flight, starting no new ones." in stderr
-    assert "Summary: 400 records read: " in stderr
+    assert re.search(r"Summary: \d+ records read: \d+ created", stderr)
     assert "Stopped by SIGTERM (exit code 143)" in stderr
     emitted = seen + states(rest)
     done = emitted[-1]["done"]
@@ -66,7 +80,8 @@ def test_sigterm_drains_emits_last_safe_state_and_exits_143(
     for suffix in ("-wal", "-shm", ".lock"):
         (tmp_path / f"id-map.sqlite3{suffix}").unlink(missing_ok=True)
     assert [p.name for p in tmp_path.glob("id-map*")] == ["id-map.sqlite3"]
-    rerun = run_target(config, singer_input(records[done:], state_every=10))
+    rerun_config = target_config(tmp_path, sandbox.config(), max_workers=8)
+    rerun = run_target(rerun_config, singer_input(records[done:], state_every=10))
     assert rerun.returncode == 0, rerun.stderr
     names = Counter(item["naam"] for item in sandbox.customers())
     assert names == Counter(f"Klant {n}" for n in range(count)), "lost or duplicated"
