@@ -5,12 +5,13 @@ singer-sdk routes Singer messages to private methods of :class:`~singer_sdk.Targ
 ``_write_state_message``; a target that handles messages itself can only override those.
 :class:`SDKMessageHooks` does that and nothing else: each override hands the message to a
 public method the target defines (``check_schema_message``, ``handle_*``, ``emit_state``),
-so the rest of the package never names an SDK internal. The one private *read* left is the sink's
-``_after_process_record``, called where the SDK calls it.
+so the rest of the package never names an SDK internal. The one private name *called* is
+the sink's ``_after_process_record``, where the SDK calls it.
 
-Checked against singer-sdk :data:`CHECKED_SDK_VERSION`. ``tests/test_run_sdk_compat.py``
-asserts that each name in :data:`PRIVATE_METHODS` still exists on the installed SDK with the
-parameters listed there, so an SDK upgrade that renames or reshapes one fails that test
+Checked against singer-sdk :data:`CHECKED_SDK_VERSION` (0.54.9). ``tests/test_run_sdk_compat.py``
+fails when the installed SDK changes one of :data:`PRIVATE_METHODS` (gone, other
+parameters, other source), when it stops routing messages through them, and when another
+``target_recras`` module names a private SDK name, so an SDK upgrade is reviewed here
 instead of silently bypassing the target's handling.
 """
 
@@ -25,15 +26,17 @@ from singer_sdk.target_base import Target
 #: The singer-sdk release line the names below were checked against.
 CHECKED_SDK_VERSION = "0.54"
 
-#: (class, private method, its parameter names) this module overrides or calls.
-PRIVATE_METHODS: tuple[tuple[type, str, tuple[str, ...]], ...] = (
-    (Target, "_process_schema_message", ("self", "message_dict")),
-    (Target, "_process_record_message", ("self", "message_dict")),
-    (Target, "_process_state_message", ("self", "message_dict")),
-    (Target, "_process_activate_version_message", ("self", "message_dict")),
-    (Target, "_process_batch_message", ("self", "message_dict")),
-    (Target, "_write_state_message", ("self", "state")),
-    (Sink, "_after_process_record", ("self", "context")),
+#: (class, private method, its parameters, sha256 of its source, first 16 hex digits) this
+#: module overrides or calls. The source hash catches a changed body too: the record path in
+#: ``TargetRecras.handle_record_message`` follows ``_process_record_message`` step by step.
+PRIVATE_METHODS: tuple[tuple[type, str, tuple[str, ...], str], ...] = (
+    (Target, "_process_schema_message", ("self", "message_dict"), "ed6e8449bc8ff234"),
+    (Target, "_process_record_message", ("self", "message_dict"), "08aaf4096e2d39e7"),
+    (Target, "_process_state_message", ("self", "message_dict"), "e27158e2b1e7ea6d"),
+    (Target, "_process_activate_version_message", ("self", "message_dict"), "377950028ca9b3eb"),
+    (Target, "_process_batch_message", ("self", "message_dict"), "f26fbe519745daf2"),
+    (Target, "_write_state_message", ("self", "state"), "bf40aa5e36ebef4d"),
+    (Sink, "_after_process_record", ("self", "context"), "185b5536ec21f7fb"),
 )
 
 
