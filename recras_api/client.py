@@ -16,13 +16,14 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
 import backoff
 import requests
+from backoff.types import Details
 
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.errors import (
@@ -74,6 +75,19 @@ _BROKEN_TRANSFERS = (
     requests.exceptions.ChunkedEncodingError,
     _TooSlowError,
 )
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A try that failed in a retriable way, and the server's ``Retry-After`` in seconds.
+
+    ``name`` (``"HTTP 503"``, ``"ReadTimeout"``, ``"WallTimeout"``) is what logs, errors and
+    :data:`RetryHook` see.
+    """
+
+    name: str
+    retry_after: float | None = None
+
 
 #: Called with the failure (``"HTTP 503"``, ``"ReadTimeout"``, ...) before a retry; may raise
 #: to stop retrying (e.g. when it finds that a failed POST did create the customer).
@@ -205,42 +219,17 @@ class RecrasClient:
         on_retry: RetryHook | None,
         stream: bool,
     ) -> tuple[requests.Response, Deadline]:
-        """:meth:`request`, also returning the deadline the (streamed) body is read under."""
-        started = time.monotonic()
-        waits = backoff.expo(base=2, factor=self.retry.base_delay, max_value=self.retry.max_delay)
-        next(waits)  # backoff's generators start with a priming value
-        attempt = 0
-        while True:
-            attempt += 1
-            failure: str
-            retry_after: float | None = None
-            deadline = self._deadline(stream)
-            try:
-                response = self._send_following_redirects(method, url, params, json_body, deadline)
-                if response.status_code < 400:
-                    if not stream:
-                        self._read_body(response, deadline, method)
-                    return response, deadline
-                if response.status_code not in RETRIABLE_STATUSES:
-                    self._read_body(response, deadline, method, cut=True)
-                    raise self._final_error(method, response)
-                failure = f"HTTP {response.status_code}"
-                retry_after = _retry_after_seconds(response)
-                response.close()
-            except _BROKEN_TRANSFERS as exc:
-                failure = "WallTimeout" if deadline.expired else type(exc).__name__
-            except BaseException:
-                deadline.close()
-                raise
-            deadline.close()
-            wait = retry_after if retry_after is not None else backoff.full_jitter(next(waits))
-            elapsed = time.monotonic() - started
-            if attempt >= self.retry.max_tries or elapsed + wait > self.retry.max_seconds:
-                msg = (
-                    f"{method} {url} kept failing ({failure}) after {attempt} tries "
-                    f"in {elapsed:.0f} s; Recras may be down or rate limiting. Rerun later."
-                )
-                raise RecrasUnavailableError(msg, url=url)
+        """:meth:`request`, also returning the deadline the (streamed) body is read under.
+
+        backoff runs the tries: :meth:`_waits` says how long to wait (or that the budget
+        is spent), ``on_backoff`` runs the caller's ``on_retry``, counts and logs each retry.
+        """
+
+        def attempt() -> tuple[requests.Response, Deadline] | _Failure:
+            return self._attempt(method, url, params, json_body, stream)
+
+        def before_retry(details: Details) -> None:
+            failure = details["value"].name
             if on_retry is not None:
                 on_retry(failure)
             with self._lock:
@@ -250,11 +239,83 @@ class RecrasClient:
                 method,
                 url,
                 failure,
-                attempt,
+                details["tries"],
                 self.retry.max_tries - 1,
-                wait,
+                details["wait"],
             )
-            time.sleep(wait)
+
+        def give_up(details: Details) -> None:
+            msg = (
+                f"{method} {url} kept failing ({details['value'].name}) after "
+                f"{details['tries']} tries in {details['elapsed']:.0f} s; Recras may be down "
+                "or rate limiting. Rerun later."
+            )
+            raise RecrasUnavailableError(msg, url=url)
+
+        retrying = backoff.on_predicate(
+            self._waits,
+            lambda outcome: isinstance(outcome, _Failure),
+            max_tries=self.retry.max_tries,
+            max_time=self.retry.max_seconds,
+            jitter=None,  # _waits jitters its own backoff, never the server's Retry-After
+            on_backoff=before_retry,
+            on_giveup=give_up,
+            logger=None,  # before_retry logs, through the client's (redacting) logger
+        )
+        outcome = retrying(attempt)()
+        assert not isinstance(outcome, _Failure)  # give_up raised
+        return outcome
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, Any] | None,
+        json_body: Any,
+        stream: bool,
+    ) -> tuple[requests.Response, Deadline] | _Failure:
+        """One try: the response (body read unless ``stream``) or a retriable failure."""
+        deadline = self._deadline(stream)
+        try:
+            response = self._send_following_redirects(method, url, params, json_body, deadline)
+            if response.status_code < 400:
+                if not stream:
+                    self._read_body(response, deadline, method)
+                return response, deadline
+            if response.status_code not in RETRIABLE_STATUSES:
+                self._read_body(response, deadline, method, cut=True)
+                raise self._final_error(method, response)
+            response.close()
+            failure = _Failure(f"HTTP {response.status_code}", _retry_after_seconds(response))
+        except _BROKEN_TRANSFERS as exc:
+            failure = _Failure("WallTimeout" if deadline.expired else type(exc).__name__)
+        except BaseException:
+            deadline.close()
+            raise
+        deadline.close()
+        return failure
+
+    def _waits(self) -> Generator[float, _Failure, None]:
+        """backoff's wait generator: how long to wait after each failure it is sent.
+
+        The server's ``Retry-After`` when it gave one, else exponential backoff with full
+        jitter; it stops (backoff gives up) when the wait would end past ``max_seconds``, so
+        a request is not retried early against the server's word, nor after the budget.
+        """
+        started = time.monotonic()
+        backoffs = backoff.expo(
+            base=2, factor=self.retry.base_delay, max_value=self.retry.max_delay
+        )
+        next(backoffs)  # backoff's generators start with a priming value
+        failure = yield 0.0  # backoff primes this one too
+        while True:
+            if failure.retry_after is not None:
+                wait = failure.retry_after
+            else:
+                wait = backoff.full_jitter(next(backoffs))
+            if time.monotonic() - started + wait > self.retry.max_seconds:
+                return
+            failure = yield wait
 
     def _deadline(self, stream: bool) -> Deadline:
         timeout = self.settings.request_timeout
