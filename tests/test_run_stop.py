@@ -95,3 +95,29 @@ def test_dry_run_emits_no_state(tmp_path: Path) -> None:
     assert "dry run: 5 would be created" in result.stderr
     assert "no STATE is passed on" in result.stderr
     assert result.stdout == ""
+
+
+def test_run_stopped_by_an_error_leaves_a_complete_sqlite3_file(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, latency_ms=10, merge="never")
+    config = target_config(tmp_path, sandbox.config(), max_workers=2)
+    count = 60
+    records = [customer(n) for n in range(count)]
+    # A malformed SCHEMA (no 'schema') of another stream after record 40 stops the run.
+    text = singer_input(records[:40], state_every=5)
+    text += json.dumps({"type": "SCHEMA", "stream": "other", "key_properties": []}) + "\n"
+    text += singer_input(records[40:])
+    result = run_target(config, text)
+    assert result.returncode == 1
+    assert "the SCHEMA message for stream 'other' is malformed" in result.stderr
+    assert "Summary: 40 records read" in result.stderr
+    done = states(result.stdout)[-1]["done"]
+    # The WAL was folded into the .sqlite3 file when the run stopped: keep only that file.
+    assert not (tmp_path / "id-map.sqlite3-wal").exists()
+    for suffix in ("-shm", ".lock"):
+        (tmp_path / f"id-map.sqlite3{suffix}").unlink(missing_ok=True)
+    rerun = run_target(config, singer_input(records[done:], state_every=5))
+    assert rerun.returncode == 0, rerun.stderr
+    names = Counter(item["naam"] for item in sandbox.customers())
+    assert names == Counter(f"Klant {n}" for n in range(count)), "lost or duplicated"
