@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import signal
 import sys
 from functools import cached_property
@@ -117,7 +119,13 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
             "Stopped by %s; wrote the last safe state. Rerun to resume from it.",
             signal.Signals(signum).name,
         )
-        sys.exit(128 + signum)
+        # Not sys.exit: the interpreter would first join the detail workers, which may go
+        # on retrying a hanging request for minutes, until the orchestrator's SIGKILL.
+        # Everything the run owes its reader is written; flush it and leave now.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(128 + signum)
 
     @cached_property
     def client(self) -> RecrasClient:
