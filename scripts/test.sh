@@ -24,6 +24,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
         postgresql >/dev/null
 fi
 ./scripts/install_meltano.sh
+./scripts/install_peers.sh
 
 echo "==> ruff"
 "$VENV/bin/ruff" check .

@@ -1,0 +1,225 @@
+"""``destination-recras``: target-recras speaking the Airbyte protocol, in-process.
+
+``write`` runs the Singer target on a translation of its input, so every rule of
+target-recras (validation, rejects file, id map, upserts, checkpoints) applies unchanged:
+
+* the configured catalog becomes one SCHEMA per stream, whose key properties are the
+  stream's primary key (the *source key* the id map matches records by);
+* each Airbyte RECORD becomes a Singer RECORD without its ``_airbyte_*`` columns (PyAirbyte
+  and Airbyte's own caches add ``_airbyte_raw_id``, ``_airbyte_extracted_at``, ...);
+* each Airbyte STATE becomes a Singer STATE, so the target's checkpoints hold it back
+  until every record before it is written or rejected. The target emits only the newest
+  STATE that is safe (several may become safe at once), while Airbyte state is per stream:
+  so each Singer STATE carries the newest Airbyte STATE of *every* stream seen so far, and
+  when the target emits it, each of those that was not echoed yet goes out unchanged.
+
+``append`` and ``append_dedup`` both upsert: Recras keeps one customer per source key, so
+a record whose key was written before updates that customer. ``overwrite`` is refused
+(the target never deletes customers). A dry run (``dry_run``) echoes no STATE.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from typing import IO, Any, NoReturn, cast
+
+from airbyte_recras.command import main_for, read_config, read_json, run
+from airbyte_recras.failures import ConnectorInputError, describe
+from airbyte_recras.output import AirbyteOutput
+from airbyte_recras.spec import connection_specification, documentation_url
+from recras_api.client import RecrasClient
+from tap_recras.inputs import MAX_ID
+from target_recras.run import TargetOptions
+from target_recras.target import TargetRecras
+
+PROG = "destination-recras"
+SYNC_MODES = ("append", "append_dedup")
+#: Prefix of the columns Airbyte adds to records; they are never sent to Recras.
+AIRBYTE_COLUMNS = "_airbyte_"
+#: Airbyte messages a destination may receive that carry nothing to write.
+_IGNORED_TYPES = frozenset({"LOG", "TRACE", "CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"})
+
+logger = logging.getLogger(PROG)
+
+
+class AirbyteTargetRecras(TargetRecras):
+    """target-recras whose STATE output is the Airbyte STATEs its input STATE carried."""
+
+    def __init__(self, *, output: AirbyteOutput, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.output = output
+        self._echoed: dict[str, Any] = {}
+
+    def write_state_to_stdout(self, state: dict[str, Any]) -> None:
+        """Echo the Airbyte STATEs not echoed yet: every record before them is done.
+
+        Called under the target's checkpoint lock, so STATEs leave in input order.
+        """
+        for key, airbyte_state in state["airbyte_states"].items():
+            if self._echoed.get(key) != airbyte_state:
+                self.output.emit({"type": "STATE", "state": airbyte_state})
+                self._echoed[key] = airbyte_state
+
+
+def schema_messages(catalog: Any) -> list[dict[str, Any]]:
+    """A Singer SCHEMA per configured stream: its schema and its primary key as key properties."""
+    if not isinstance(catalog, dict) or not isinstance(catalog.get("streams"), list):
+        raise ConnectorInputError("The catalog must be a configured catalog: {'streams': [...]}")
+    messages = []
+    for item in catalog["streams"]:
+        stream = item.get("stream") or {}
+        name = stream.get("name")
+        mode = item.get("destination_sync_mode")
+        if mode not in SYNC_MODES:
+            raise ConnectorInputError(
+                f"Stream {name}: destination_sync_mode {mode!r} is not supported; use "
+                "append or append_dedup (both upsert: Recras keeps one customer per source key, "
+                "and destination-recras never deletes customers)"
+            )
+        primary_key = item.get("primary_key") or stream.get("source_defined_primary_key") or []
+        if any(not isinstance(path, list) or len(path) != 1 for path in primary_key):
+            raise ConnectorInputError(
+                f"Stream {name}: primary key {primary_key!r} must name top-level fields "
+                "(e.g. [['external_id']])"
+            )
+        if mode == "append_dedup" and not primary_key:
+            raise ConnectorInputError(
+                f"Stream {name}: append_dedup needs a primary key (the source key the id map "
+                "matches customers by)"
+            )
+        schema = dict(stream.get("json_schema") or {})
+        schema["properties"] = {
+            key: value
+            for key, value in (schema.get("properties") or {}).items()
+            if not key.startswith(AIRBYTE_COLUMNS)
+        }
+        messages.append(
+            {
+                "type": "SCHEMA",
+                "stream": name,
+                "schema": schema,
+                "key_properties": [path[0] for path in primary_key],
+            }
+        )
+    return messages
+
+
+def singer_lines(schemas: list[dict[str, Any]], airbyte_lines: Iterable[bytes]) -> Iterator[str]:
+    """Singer lines for the target: the SCHEMAs, then one line per Airbyte RECORD or STATE.
+
+    A line that is not an Airbyte message is handed on as it is: the target's reader writes
+    it to the rejects file with the reason.
+    """
+    for schema in schemas:
+        yield json.dumps(schema) + "\n"
+    latest: dict[str, Any] = {}
+    for raw in airbyte_lines:
+        text = raw.decode("utf-8", "surrogateescape")
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            yield text
+            continue
+        kind = message.get("type") if isinstance(message, dict) else None
+        if kind == "RECORD" and isinstance(message.get("record"), dict):
+            record = message["record"]
+            data = record.get("data")
+            if isinstance(data, dict):
+                data = {k: v for k, v in data.items() if not k.startswith(AIRBYTE_COLUMNS)}
+            yield (
+                json.dumps({"type": "RECORD", "stream": record.get("stream"), "record": data})
+                + "\n"
+            )
+        elif kind == "STATE" and isinstance(message.get("state"), dict):
+            latest[_state_key(message["state"])] = message["state"]
+            yield json.dumps({"type": "STATE", "value": {"airbyte_states": latest}}) + "\n"
+        elif kind in _IGNORED_TYPES:
+            continue
+        else:
+            yield text
+
+
+def _state_key(state: dict[str, Any]) -> str:
+    """What a STATE is the state of: its stream (name and namespace), or the whole sync."""
+    stream = state.get("stream")
+    if state.get("type") == "STREAM" and isinstance(stream, dict):
+        descriptor = stream.get("stream_descriptor") or {}
+        return json.dumps([descriptor.get("namespace"), descriptor.get("name")])
+    return json.dumps(state.get("type") or "LEGACY")
+
+
+def _target(config: dict[str, Any], output: AirbyteOutput) -> AirbyteTargetRecras:
+    return AirbyteTargetRecras(
+        config=config, parse_env_config=False, validate_config=True, output=output
+    )
+
+
+def spec(args: argparse.Namespace, output: AirbyteOutput) -> None:
+    """SPEC: the target's settings and the sync modes it supports."""
+    settings = TargetRecras.config_jsonschema
+    TargetRecras.append_builtin_config(settings)
+    output.emit(
+        {
+            "type": "SPEC",
+            "spec": {
+                "documentationUrl": documentation_url(),
+                "connectionSpecification": connection_specification(settings, "Recras destination"),
+                "supported_destination_sync_modes": list(SYNC_MODES),
+            },
+        }
+    )
+
+
+def check(args: argparse.Namespace, output: AirbyteOutput) -> None:
+    """CONNECTION_STATUS: the config is valid and (unless a dry run) Recras lists customers."""
+    try:
+        config = read_config(args.config)
+        _target(config, output)
+        options = TargetOptions.from_config(config)
+        if options.connection is None:
+            output.connection_status(
+                succeeded=True, message="Dry run without credentials: nothing will be sent."
+            )
+            return
+        client = RecrasClient(options.connection, logger, pool_size=1)
+        try:
+            list(islice(client.iter_klanten(MAX_ID), 1))
+        finally:
+            client.close()
+    except Exception as exc:  # every failure is an answer to check
+        logger.info("check failed: %s", describe(exc))
+        output.connection_status(succeeded=False, message=describe(exc))
+        return
+    output.connection_status(
+        succeeded=True,
+        message=(
+            f"Recras at {options.connection.base_url} lists customers. Writes also need the "
+            "editContact permission, which only a write can show."
+        ),
+    )
+
+
+def write(args: argparse.Namespace, output: AirbyteOutput) -> None:
+    """Upsert the RECORDs on stdin; echo each STATE once the records before it are done."""
+    config = read_config(args.config)
+    schemas = schema_messages(read_json(args.catalog, "catalog"))
+    target = _target(config, output)
+    lines = singer_lines(schemas, sys.stdin.buffer)
+    target.listen(file_input=cast("IO[str]", lines))
+
+
+COMMANDS = {"spec": spec, "check": check, "write": write}
+
+
+def main() -> NoReturn:
+    """The ``destination-recras`` console script."""
+    main_for(PROG, COMMANDS)
+
+
+if __name__ == "__main__":
+    raise SystemExit(run(PROG, COMMANDS))
