@@ -39,6 +39,7 @@ from recras_api.errors import (
     RecrasUnavailableError,
     recras_message,
 )
+from recras_api.ids import is_json_int, is_klant_id
 from recras_api.jsonstream import JSONStreamError, iter_json_array
 from recras_api.redact import install_log_filter
 from recras_api.settings import ConnectionSettings
@@ -56,9 +57,8 @@ MAX_REDIRECTS = 5
 #: Redirects after which a POST or PUT would be resent as a GET (its body dropped).
 METHOD_CHANGING_REDIRECTS = frozenset({301, 302, 303})
 #: Slowest average speed accepted for the streamed customer list once its headers are in
-#: (on top of ``request_timeout``). 16 KiB/s is far below any real link; at that speed a
-#: 100,000-customer list (about 60 MB) would still take an hour, so no legitimate list trips
-#: it, while a server trickling a byte at a time is stopped within seconds.
+#: (on top of ``request_timeout``). Far below any real link, so no legitimate list trips it,
+#: while a server trickling a byte at a time is stopped within seconds.
 MIN_LIST_BYTES_PER_SECOND = 16 * 1024
 #: Failures after which Recras certainly did not process the request (for ``on_retry``).
 UNPROCESSED_FAILURES = frozenset({"HTTP 429", "ConnectTimeout"})
@@ -119,7 +119,7 @@ def klant_path(klant_id: object) -> str:
     Ids reach this from user input (target records, state); a string such as ``"1/../x"``
     must never become part of a URL.
     """
-    if isinstance(klant_id, bool) or not isinstance(klant_id, int) or klant_id <= 0:
+    if not is_klant_id(klant_id):
         msg = f"a Recras customer id must be a positive integer, got {klant_id!r}"
         raise ValueError(msg)
     return f"/api2/klanten/{quote(str(klant_id), safe='')}"
@@ -603,7 +603,7 @@ class RecrasClient:
 def _klant_id(body: Mapping[str, Any], location: str | None) -> int | None:
     """The customer id from the answer's body, else from its ``Location`` header."""
     candidate = body.get("id")
-    if isinstance(candidate, int) and not isinstance(candidate, bool):
+    if is_json_int(candidate):
         return candidate
     if location:
         last = urlsplit(location).path.rstrip("/").rsplit("/", 1)[-1]

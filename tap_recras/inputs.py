@@ -12,6 +12,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from recras_api.ids import is_json_int
+
 #: The largest id Recras can hand out: it runs on PHP, whose integers (and so the ``id>``
 #: parameter) end at 2**63 - 1. A bookmark above it would match no customer, run after run.
 MAX_ID = 2**63 - 1
@@ -75,9 +77,7 @@ def check_state(state: Any, bookmarked_stream: str) -> None:
             f"bookmarks.{bookmarked_stream}.replication_key", f'must be "id", got {_shown(key)}'
         )
     value = entry.get("replication_key_value")
-    if value is not None and (
-        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_ID
-    ):
+    if value is not None and (not is_json_int(value) or not 0 <= value <= MAX_ID):
         raise refuse(
             f"bookmarks.{bookmarked_stream}.replication_key_value",
             f"must be a customer id (an integer from 0 to {MAX_ID}), got {_shown(value)}",

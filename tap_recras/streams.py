@@ -16,6 +16,7 @@ from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 from recras_api.client import klant_path
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
+from recras_api.ids import is_json_int
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
 from tap_recras.meters import RunMeters
@@ -260,7 +261,7 @@ def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Itera
     """
     for klant in klanten:
         klant_id = klant.get("id")
-        if not isinstance(klant_id, int) or isinstance(klant_id, bool):
+        if not is_json_int(klant_id):
             msg = f"GET /api2/klanten returned a customer without an integer id: {klant_id!r}"
             raise RecrasInvalidResponseError(msg)
         if min_id is None or klant_id >= min_id:

@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from recras_api.ids import is_json_int
 from recras_api.schemas import (
     CONTACTPERSOON_STRING_FIELDS,
     KLANT_PAYLOAD_FIELDS,
@@ -174,7 +175,7 @@ def link_existing_persons(
     by_identity: dict[str, int] = {}
     for person in existing:
         identity = person_identity(person)
-        if identity and isinstance(person.get("id"), int):
+        if identity and is_json_int(person.get("id")):
             by_identity.setdefault(identity, person["id"])
     taken = {p["id"] for p in persons if "id" in p}
     linked = []

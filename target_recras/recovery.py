@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from recras_api import RecrasClient, RecrasNotFoundError
+from recras_api.ids import is_json_int
 from target_recras.id_map import IdMap
 from target_recras.payload import matches_identity
 
@@ -33,7 +34,7 @@ def customers_above(client: RecrasClient, floor: int | None) -> Iterator[dict[st
     """
     for item in client.iter_klanten(floor):
         klant_id = item.get("id")
-        if isinstance(klant_id, int) and (floor is None or klant_id > floor):
+        if is_json_int(klant_id) and (floor is None or klant_id > floor):
             yield item
 
 

@@ -23,6 +23,7 @@ SDK_FREE_MODULES = (
     "recras_api.redact",
     "recras_api.deadline",
     "recras_api.schemas",
+    "recras_api.ids",
 )
 
 
