@@ -39,8 +39,8 @@ def _type_name(value: Any) -> str:
     return kinds.get(type(value), f"the {type(value).__name__} {_shown(value)}")
 
 
-def check_state(state: Any, bookmarked_stream: str) -> None:
-    """Refuse a state the tap cannot resume from, naming the entry that is wrong.
+def check_state(state: Any, bookmarked_stream: str) -> Mapping[str, Any]:
+    """Return ``state`` if the tap can resume from it; else refuse it, naming the bad entry.
 
     ``bookmarked_stream``'s ``replication_key_value`` must be a customer id (0 to
     :data:`MAX_ID`). Every stream entry must be an object, as must its progress markers;
@@ -82,6 +82,21 @@ def check_state(state: Any, bookmarked_stream: str) -> None:
             f"bookmarks.{bookmarked_stream}.replication_key_value",
             f"must be a customer id (an integer from 0 to {MAX_ID}), got {_shown(value)}",
         )
+    return state
+
+
+def without_partitions(state: Mapping[str, Any], stream: str) -> dict[str, Any]:
+    """``state`` without the ``partitions`` of ``stream``, a stream kept in one entry.
+
+    Older tap-recras versions kept a ``contactpersonen`` partition per customer; the stream
+    now has one state entry, so those partitions mean nothing, yet the SDK would carry them
+    (megabytes for a large instance) into every STATE message from then on.
+    """
+    bookmarks = state.get("bookmarks")
+    if not isinstance(bookmarks, Mapping) or "partitions" not in (bookmarks.get(stream) or {}):
+        return dict(state)
+    entry = {key: value for key, value in bookmarks[stream].items() if key != "partitions"}
+    return {**state, "bookmarks": {**bookmarks, stream: entry}}
 
 
 def check_no_batch_config(config: Mapping[str, Any]) -> None:

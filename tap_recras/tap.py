@@ -25,6 +25,7 @@ from tap_recras.inputs import (
     check_no_batch_config,
     check_state,
     with_requested_replication_methods,
+    without_partitions,
 )
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.sdk_compat import CompatTap
@@ -84,7 +85,9 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         state = _read_json(state)
         if state is not None:
             # Before the SDK reads it: it trusts every entry (and a list is not even read).
-            check_state(state, KlantenStream.name)
+            state = without_partitions(
+                check_state(state, KlantenStream.name), ContactpersonenStream.name
+            )
         super().__init__(catalog=catalog, state=state, **kwargs)
         check_no_batch_config(self.config)
 
