@@ -25,20 +25,8 @@ import backoff
 import requests
 from backoff.types import Details
 
+from recras_api import errors
 from recras_api.deadline import Deadline, WatchedAdapter
-from recras_api.errors import (
-    BODY_SNIPPET_CHARS,
-    RecrasAuthError,
-    RecrasError,
-    RecrasHTTPError,
-    RecrasInputRejectedError,
-    RecrasInvalidResponseError,
-    RecrasNotFoundError,
-    RecrasPermissionError,
-    RecrasRedirectError,
-    RecrasUnavailableError,
-    recras_message,
-)
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.jsonstream import JSONStreamError, iter_json_array
 from recras_api.redact import install_log_filter
@@ -225,8 +213,11 @@ class RecrasClient:
         is spent), ``on_backoff`` runs the caller's ``on_retry``, counts and logs each retry.
         """
 
+        def send(deadline: Deadline) -> requests.Response:
+            return self._send_following_redirects(method, url, params, json_body, deadline)
+
         def attempt() -> tuple[requests.Response, Deadline] | _Failure:
-            return self._attempt(method, url, params, json_body, stream)
+            return self._attempt(method, send, stream)
 
         def before_retry(details: Details) -> None:
             failure = details["value"].name
@@ -250,7 +241,7 @@ class RecrasClient:
                 f"{details['tries']} tries in {details['elapsed']:.0f} s; Recras may be down "
                 "or rate limiting. Rerun later."
             )
-            raise RecrasUnavailableError(msg, url=url)
+            raise errors.RecrasUnavailableError(msg, url=url)
 
         retrying = backoff.on_predicate(
             self._waits,
@@ -267,17 +258,12 @@ class RecrasClient:
         return outcome
 
     def _attempt(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, Any] | None,
-        json_body: Any,
-        stream: bool,
+        self, method: str, send: Callable[[Deadline], requests.Response], stream: bool
     ) -> tuple[requests.Response, Deadline] | _Failure:
-        """One try: the response (body read unless ``stream``) or a retriable failure."""
+        """One try (``send``): the response (body read unless ``stream``) or a retriable failure."""
         deadline = self._deadline(stream)
         try:
-            response = self._send_following_redirects(method, url, params, json_body, deadline)
+            response = send(deadline)
             if response.status_code < 400:
                 if not stream:
                     self._read_body(response, deadline, method)
@@ -364,16 +350,16 @@ class RecrasClient:
                     f"{origin(target)}; requests for {origin(self.settings.base_url)} are never "
                     "sent elsewhere. Check base_url (is it the instance's own address?)."
                 )
-                raise RecrasRedirectError(msg, status=status, url=response.url)
+                raise errors.RecrasRedirectError(msg, status=status, url=response.url)
             if method not in {"GET", "HEAD"} and status in METHOD_CHANGING_REDIRECTS:
                 msg = (
                     f"{method} {response.url} was redirected with {status}, which would resend "
                     "it as a GET without its body; not followed. Check base_url."
                 )
-                raise RecrasRedirectError(msg, status=status, url=response.url)
+                raise errors.RecrasRedirectError(msg, status=status, url=response.url)
             url, params = target, None  # the Location carries its own query string
         msg = f"{method} {url}: more than {MAX_REDIRECTS} redirects; stopping. Check base_url."
-        raise RecrasRedirectError(msg, url=url)
+        raise errors.RecrasRedirectError(msg, url=url)
 
     def _chunks(self, response: requests.Response, deadline: Deadline) -> Iterator[bytes]:
         """The decoded body in pieces; each wait for one counts against ``deadline``.
@@ -392,7 +378,7 @@ class RecrasClient:
                 raise
             except requests.exceptions.ContentDecodingError as exc:
                 msg = f"{response.request.method} {response.url}: the compressed body is broken"
-                raise RecrasInvalidResponseError(
+                raise errors.RecrasInvalidResponseError(
                     msg, status=response.status_code, url=response.url
                 ) from exc
             if deadline.expired:
@@ -423,7 +409,7 @@ class RecrasClient:
                         f"{MAX_BODY_BYTES // (1024 * 1024)} MiB (decompressed), far more than a "
                         "Recras answer holds; not read further."
                     )
-                    raise RecrasInvalidResponseError(
+                    raise errors.RecrasInvalidResponseError(
                         msg, status=response.status_code, url=response.url
                     )
         finally:
@@ -431,36 +417,36 @@ class RecrasClient:
         # requests keeps a read body here; .content, .text and .json() then use it.
         response._content = bytes(body)
 
-    def _final_error(self, method: str, response: requests.Response) -> RecrasError:
+    def _final_error(self, method: str, response: requests.Response) -> errors.RecrasError:
         status = response.status_code
         where = f"{method} {response.url}"
-        message = recras_message(response)
+        message = errors.recras_message(response)
         if status == 401:
             hint = (
                 "Check the api_key setting: it must be an API key created in Recras"
                 if self.settings.api_key
                 else "Check the username and password settings (or set api_key instead)"
             )
-            return RecrasAuthError(
+            return errors.RecrasAuthError(
                 f"Recras rejected the credentials (401) for {where}: {message}. {hint}.",
                 status=status,
                 url=response.url,
             )
         if status == 403:
             permission = WRITE_PERMISSION if method in {"POST", "PUT"} else "read customers"
-            return RecrasPermissionError(
+            return errors.RecrasPermissionError(
                 f"Recras refused {where} (403): {message}. The Recras user behind these "
                 f"credentials needs the {permission} permission.",
                 status=status,
                 url=response.url,
             )
         if status == 404:
-            return RecrasNotFoundError(
+            return errors.RecrasNotFoundError(
                 f"{where} not found (404): {message}", status=status, url=response.url
             )
         if status == 406:
-            return RecrasInputRejectedError(message, status=status, url=response.url)
-        return RecrasHTTPError(
+            return errors.RecrasInputRejectedError(message, status=status, url=response.url)
+        return errors.RecrasHTTPError(
             f"{where} failed with HTTP {status}: {message}", status=status, url=response.url
         )
 
@@ -509,7 +495,7 @@ class RecrasClient:
                             "X-Total-Count header announced; stopping rather than guessing "
                             "which to trust. Rerun; report it if it persists."
                         )
-                        raise RecrasInvalidResponseError(msg, url=response.url)
+                        raise errors.RecrasInvalidResponseError(msg, url=response.url)
                     on_page += 1
                     yielded += 1
                     yield item
@@ -526,7 +512,7 @@ class RecrasClient:
                 break
             if url in seen_pages or origin(url) != origin(self.settings.base_url):
                 msg = f"Recras sent an unusable next-page link {url}; stopping."
-                raise RecrasInvalidResponseError(msg, url=url)
+                raise errors.RecrasInvalidResponseError(msg, url=url)
             seen_pages.add(url)
 
     def _iter_array(
@@ -548,13 +534,13 @@ class RecrasClient:
                 f"{self.settings.request_timeout:g} s) a list must keep up. Nothing is lost: "
                 "rerun to resume from the last state."
             )
-            raise RecrasUnavailableError(msg, url=response.url) from exc
+            raise errors.RecrasUnavailableError(msg, url=response.url) from exc
         except _BROKEN_TRANSFERS as exc:
             msg = (
                 f"The connection to Recras broke while reading GET {response.url}: "
                 f"{type(exc).__name__}. Nothing is lost: rerun to resume from the last state."
             )
-            raise RecrasUnavailableError(msg, url=response.url) from exc
+            raise errors.RecrasUnavailableError(msg, url=response.url) from exc
 
     def get_klant(self, klant_id: int) -> dict[str, Any]:
         """``GET /api2/klanten/<id>``: one customer with its ``contactpersonen``.
@@ -564,7 +550,7 @@ class RecrasClient:
         body = self.get_json(self.url(klant_path(klant_id)))
         if not isinstance(body, dict):
             msg = f"GET {klant_path(klant_id)} returned {type(body).__name__}, not an object"
-            raise RecrasInvalidResponseError(msg)
+            raise errors.RecrasInvalidResponseError(msg)
         return body
 
     def create_klant(
@@ -648,9 +634,9 @@ def origin(url: str) -> str:
 
 def _invalid_body(
     method: str, response: requests.Response, reason: str, body: bytes = b""
-) -> RecrasError:
-    snippet = " ".join(body[:BODY_SNIPPET_CHARS].decode("utf-8", "replace").split())
-    return RecrasInvalidResponseError(
+) -> errors.RecrasError:
+    snippet = " ".join(body[: errors.BODY_SNIPPET_CHARS].decode("utf-8", "replace").split())
+    return errors.RecrasInvalidResponseError(
         f"{method} {response.url} answered HTTP {response.status_code} with a body that is not "
         f"valid JSON ({reason})" + (f": {snippet!r}" if snippet else ""),
         status=response.status_code,
