@@ -94,11 +94,10 @@ class RetryPolicy:
 
 @dataclass(frozen=True)
 class WriteResult:
-    """Outcome of a ``POST`` or ``PUT``: the status and the customer Recras returned."""
+    """Outcome of a ``POST`` or ``PUT``: the status and the id of the customer written."""
 
     status: int
     klant_id: int | None
-    body: dict[str, Any]
 
 
 def klant_path(klant_id: object) -> str:
@@ -582,7 +581,6 @@ class RecrasClient:
         return WriteResult(
             status=response.status_code,
             klant_id=_klant_id(decoded, response.headers.get("Location")),
-            body=decoded,
         )
 
 

@@ -298,7 +298,7 @@ class Upserter:
                 created.klant_id,
             )
             unsent = self._put(job, created.klant_id, body)
-            return WriteResult(status=201, klant_id=created.klant_id, body={}), unsent
+            return WriteResult(status=201, klant_id=created.klant_id), unsent
         persons = job.record.get("contactpersonen", [])
         return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
 

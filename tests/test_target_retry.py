@@ -79,7 +79,7 @@ class _LostAnswerClient:
         self.customers[klant_id] = {"id": klant_id, **body}
         if self.posts == 1 and on_retry is not None:
             on_retry("ConnectionError")  # Recras processed it; the client would retry now
-        return WriteResult(201, klant_id, {"id": klant_id})
+        return WriteResult(201, klant_id)
 
     def iter_klanten(self, min_id: int | None = None) -> Any:
         return iter(c for i, c in self.customers.items() if i >= (min_id or 0))
@@ -89,7 +89,7 @@ class _LostAnswerClient:
 
     def update_klant(self, klant_id: int, body: dict[str, Any]) -> WriteResult:
         self.customers[klant_id].update(body)
-        return WriteResult(200, klant_id, {"id": klant_id})
+        return WriteResult(200, klant_id)
 
 
 def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
