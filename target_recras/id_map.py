@@ -47,9 +47,16 @@ CREATE TABLE IF NOT EXISTS id_map (
     identity   TEXT NOT NULL,
     run_id     TEXT NOT NULL,
     seq        INTEGER NOT NULL,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    floor      INTEGER
 )
 """
+#: Every write names its columns: maps created before ``floor`` have it last, by ALTER TABLE.
+_INSERT = (
+    "INSERT OR REPLACE INTO id_map "
+    "(map_key, kind, klant_id, identity, run_id, seq, updated_at, floor) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class IdMapError(TargetStopError):
@@ -62,6 +69,8 @@ class PendingCreate:
 
     map_key: str
     identity: str
+    #: The highest customer id Recras had before the ``POST`` (None: not known, older map).
+    floor: int | None
 
 
 class IdMap:
@@ -133,6 +142,9 @@ class IdMap:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(id_map)")}
+            if "floor" not in columns:  # a map written before pending creates kept a floor
+                self._db.execute("ALTER TABLE id_map ADD COLUMN floor INTEGER")
         if self._db is not None:
             rows = self._db.execute("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")
             self._ids = dict(rows.fetchall())
@@ -177,12 +189,14 @@ class IdMap:
                 self.path,
             )
 
-    def __len__(self) -> int:
-        return len(self._ids)
-
     def lookup(self, map_key: str) -> int | None:
         """The Recras customer id stored for ``map_key``, if any."""
         return self._ids.get(map_key)
+
+    def mapped_ids(self) -> set[int]:
+        """Every customer id some entry names (a look-up after a lost answer skips them)."""
+        with self._lock:
+            return set(self._ids.values())
 
     def pending(self) -> list[PendingCreate]:
         """Creates a previous run started but never saw answered."""
@@ -190,9 +204,9 @@ class IdMap:
             return []
         with self._lock:
             rows = self._db.execute(
-                "SELECT map_key, identity FROM id_map WHERE klant_id IS NULL ORDER BY seq"
+                "SELECT map_key, identity, floor FROM id_map WHERE klant_id IS NULL ORDER BY seq"
             ).fetchall()
-        return [PendingCreate(key, identity) for key, identity in rows]
+        return [PendingCreate(key, identity, floor) for key, identity, floor in rows]
 
     def _write(self, sql: str, params: tuple[object, ...]) -> None:
         if self.read_only or self._db is None:
@@ -203,19 +217,21 @@ class IdMap:
             except sqlite3.Error as exc:
                 raise IdMapError(self._problem("could not be written", exc)) from exc
 
-    def begin_create(self, map_key: str, kind: str, identity: str, seq: int) -> None:
-        """Record that a ``POST`` for ``map_key`` is about to be sent."""
+    def begin_create(
+        self, map_key: str, kind: str, identity: str, seq: int, floor: int | None
+    ) -> None:
+        """Record that a ``POST`` for ``map_key`` is about to be sent.
+
+        ``floor`` is the highest customer id Recras had before it: only a customer above it
+        can be the one this ``POST`` made, so a rerun never takes an older one for it.
+        """
         self._ids.pop(map_key, None)
-        self._write(
-            "INSERT OR REPLACE INTO id_map VALUES (?, ?, NULL, ?, ?, ?, ?)",
-            (map_key, kind, identity, self.run_id, seq, time.time()),
-        )
+        self._write(_INSERT, (map_key, kind, None, identity, self.run_id, seq, time.time(), floor))
 
     def store(self, map_key: str, kind: str, identity: str, klant_id: int, seq: int) -> None:
         """Record that ``map_key`` is Recras customer ``klant_id``."""
         self._write(
-            "INSERT OR REPLACE INTO id_map VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (map_key, kind, klant_id, identity, self.run_id, seq, time.time()),
+            _INSERT, (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None)
         )
         self._ids[map_key] = klant_id
 

@@ -45,8 +45,8 @@ def highest_customer_id(client: RecrasClient, floor: int) -> int:
 
 def find_created(
     client: RecrasClient, identities: Iterable[str], *, above: int | None = None
-) -> dict[str, int]:
-    """For each identity found in Recras (ids above ``above``), the newest such customer."""
+) -> dict[str, list[int]]:
+    """For each identity found in Recras (ids above ``above``), its customers, newest first."""
     name_of = {identity: json.loads(identity)[0] for identity in identities}
     names = set(name_of.values())
     candidates: dict[str, list[int]] = defaultdict(list)
@@ -55,7 +55,7 @@ def find_created(
         if isinstance(naam, str) and naam in names:
             candidates[naam].append(item["id"])
     details: dict[int, dict[str, Any]] = {}
-    found: dict[str, int] = {}
+    found: dict[str, list[int]] = {}
     for identity, naam in name_of.items():
         for klant_id in candidates.get(naam, []):
             if klant_id not in details:
@@ -64,13 +64,28 @@ def find_created(
                 except RecrasNotFoundError:
                     details[klant_id] = {}
             if matches_identity(identity, details[klant_id]):
-                # Several matches: the newest is the one the POST made (or merged into).
-                found[identity] = max(klant_id, found.get(identity, 0))
-    return found
+                found.setdefault(identity, []).append(klant_id)
+    return {identity: sorted(ids, reverse=True) for identity, ids in found.items()}
+
+
+def unclaimed(candidates: Iterable[int], claimed: set[int], floor: int | None) -> int | None:
+    """The newest candidate above ``floor`` that no other create or source key has claimed.
+
+    Several creates may share a name and main contact. A customer another one already got
+    is not this create's: where Recras merges, sending this one again merges into it once
+    more; where it never merges, that is what creates this one's customer.
+    """
+    return next(
+        (c for c in candidates if c not in claimed and (floor is None or c > floor)), None
+    )
 
 
 def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging.Logger) -> None:
-    """Settle every pending entry of ``id_map`` against what Recras holds."""
+    """Settle every pending entry of ``id_map`` against what Recras holds.
+
+    Each pending create gets at most one customer, newer than its ``POST``'s floor and not
+    named by any other entry; one without such a customer is forgotten and sent again.
+    """
     pending = id_map.pending()
     if not pending:
         return
@@ -79,10 +94,14 @@ def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging
         "in Recras so that none is created twice.",
         len(pending),
     )
-    found = find_created(client, (entry.identity for entry in pending))
+    floors = [entry.floor for entry in pending]
+    lowest = None if None in floors else min(f for f in floors if f is not None)
+    found = find_created(client, (entry.identity for entry in pending), above=lowest)
+    claimed = id_map.mapped_ids()
     for entry in pending:
-        klant_id = found.get(entry.identity)
+        klant_id = unclaimed(found.get(entry.identity, []), claimed, entry.floor)
         if klant_id is not None:
+            claimed.add(klant_id)
             id_map.resolve(entry.map_key, klant_id)
             logger.info("Pending create %s is customer %d in Recras.", entry.map_key, klant_id)
         else:

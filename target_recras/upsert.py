@@ -21,7 +21,8 @@ A ``POST`` that failed in a way Recras may have processed (dropped connection, t
 is only retried after :func:`~target_recras.recovery.find_created` found no such customer
 above the highest id Recras had before the ``POST`` was sent (looked up once per run, before
 its first ``POST``, then kept current from the answers). A customer found there is where the
-record goes: it is sent to it with ``PUT`` (the lost ``POST`` may have merged, or another
+record goes, unless another create or source key already has it (records may share a name
+and main contact): it is sent to it with ``PUT`` (the lost ``POST`` may have merged, or another
 writer may have made it), and counts as *created* because it cannot have existed before.
 
 Answers that cannot be right stop the run: a ``POST`` answered without a customer id, with an
@@ -58,7 +59,7 @@ from target_recras.payload import (
     merge_extra_fields,
     unsent_person_fields,
 )
-from target_recras.recovery import find_created, highest_customer_id
+from target_recras.recovery import find_created, highest_customer_id, unclaimed
 from target_recras.rejects import RejectsFile
 from target_recras.validation import Problem, create_problem
 
@@ -77,6 +78,8 @@ class UpsertJob:
     klant_id: int | None
     map_key: str | None
     kind: str | None
+    #: The highest customer id Recras had before this record's POST (set when it is sent).
+    floor: int | None = None
 
     @property
     def identity(self) -> str:
@@ -219,8 +222,8 @@ class Upserter:
                 problem = Problem(reason + problem.reason, problem.field_path)
             raise _RejectError(problem)
         identity = job.identity
-        floor = self._highest_before_post()
-        self.id_map.begin_create(job.map_key, job.kind, identity, job.seq)
+        floor = job.floor = self._highest_before_post()
+        self.id_map.begin_create(job.map_key, job.kind, identity, job.seq, floor)
         try:
             result, unsent = self._create(job, body, identity, floor)
         except (RecrasInputRejectedError, RecrasHTTPError):
@@ -282,7 +285,10 @@ class Upserter:
         def look_before_retry(failure: str) -> None:
             if failure in UNPROCESSED_FAILURES:
                 return
-            found = find_created(self.client, [identity], above=floor).get(identity)
+            candidates = find_created(self.client, [identity], above=floor).get(identity, [])
+            with self._highest_lock:
+                claimed = self.id_map.mapped_ids() | self._created.keys()
+            found = unclaimed(candidates, claimed, floor)
             if found is not None:
                 raise _AlreadyCreatedError(found)
 
@@ -317,7 +323,9 @@ class Upserter:
                     return klant_id
             # Which of the two answers is wrong cannot be told: both are looked up again.
             assert other.map_key is not None and other.kind is not None
-            self.id_map.begin_create(other.map_key, other.kind, other.identity, other.seq)
+            self.id_map.begin_create(
+                other.map_key, other.kind, other.identity, other.seq, other.floor
+            )
             problem = (
                 f"with customer id {klant_id}, the new id it already gave the create of input "
                 f"line {other.input_line}; two new customers cannot share an id"

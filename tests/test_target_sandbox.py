@@ -231,7 +231,7 @@ def test_pending_create_from_a_crash_is_found_not_repeated(
     for record in (landed, lost):
         key = f"{SOURCE}:external_id={record['external_id']!r}"
         identity = json.dumps([record["naam"], f"email:{record['contactpersonen'][0]['email1']}"])
-        id_map.begin_create(key, SOURCE, identity, 0)
+        id_map.begin_create(key, SOURCE, identity, 0, None)
     id_map.close()
 
     config = target_config(tmp_path, sandbox.config())

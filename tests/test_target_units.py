@@ -114,11 +114,35 @@ def test_state_is_held_forever_behind_an_unfinished_record() -> None:
 # -- id map -----------------------------------------------------------------------------
 
 
+def test_id_map_written_before_floors_opens_and_keeps_its_pending_creates(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "map.sqlite3"
+    with sqlite3.connect(path) as db:  # the table as maps before the floor column had it
+        db.execute(
+            "CREATE TABLE id_map (map_key TEXT PRIMARY KEY, kind TEXT NOT NULL, klant_id "
+            "INTEGER, identity TEXT NOT NULL, run_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+            "updated_at REAL NOT NULL)"
+        )
+        db.execute("INSERT INTO id_map VALUES ('source:a', 'source', 7, '[]', 'r', 0, 0)")
+        db.execute("INSERT INTO id_map VALUES ('source:b', 'source', NULL, '[]', 'r', 1, 0)")
+    db.close()
+    id_map = IdMap(path)
+    assert id_map.lookup("source:a") == 7
+    assert [(p.map_key, p.floor) for p in id_map.pending()] == [("source:b", None)]
+    id_map.begin_create("source:c", SOURCE, "[]", 2, 41)
+    assert [(p.map_key, p.floor) for p in id_map.pending()] == [
+        ("source:b", None),
+        ("source:c", 41),
+    ]
+    id_map.close()
+
+
 def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
     path = tmp_path / "map.sqlite3"
     id_map = IdMap(path)
     id_map.store("source:a", SOURCE, "[]", 5, 0)
-    id_map.begin_create("source:b", SOURCE, '["B", "email:b@x.nl"]', 1)
+    id_map.begin_create("source:b", SOURCE, '["B", "email:b@x.nl"]', 1, None)
     id_map.store("natural:x", NATURAL, "[]", 9, 2)
     id_map.close()
 
@@ -155,7 +179,7 @@ from target_recras.id_map import SOURCE, IdMap
 id_map = IdMap(sys.argv[1])
 n = 0
 while True:
-    id_map.begin_create(f"source:{n}", SOURCE, "[]", n)
+    id_map.begin_create(f"source:{n}", SOURCE, "[]", n, n)
     id_map.store(f"source:{n}", SOURCE, "[]", n + 1, n)
     n += 1
     if n == 50:
@@ -176,7 +200,7 @@ def test_id_map_survives_sigkill_mid_write(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     id_map = IdMap(path)
-    assert len(id_map) >= 50
+    assert len(id_map.mapped_ids()) >= 50
     assert all(id_map.lookup(f"source:{n}") == n + 1 for n in range(50))
     # At most the one create in flight at the kill is pending.
     assert len(id_map.pending()) <= 1
@@ -276,8 +300,8 @@ def test_recovery_resolves_landed_creates_and_drops_lost_ones(tmp_path: Path) ->
         ]
     )
     id_map = IdMap(tmp_path / "map.sqlite3")
-    id_map.begin_create("source:a", SOURCE, json.dumps(["A", "email:a@x.nl"]), 0)
-    id_map.begin_create("source:b", SOURCE, json.dumps(["B", "email:b@x.nl"]), 1)
+    id_map.begin_create("source:a", SOURCE, json.dumps(["A", "email:a@x.nl"]), 0, None)
+    id_map.begin_create("source:b", SOURCE, json.dumps(["B", "email:b@x.nl"]), 1, None)
     resolve_pending_creates(client, id_map, LOGGER)
     assert id_map.lookup("source:a") == 10
     assert id_map.lookup("source:b") is None

@@ -12,6 +12,7 @@ not exist before the POST.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,8 @@ from fault_proxy import Fault, FaultProxy, Rule
 from test_target_support import SECRET_KEY, run_target, singer_input, target_config
 
 from recras_sandbox.testing import SandboxProcess
+from target_recras.id_map import SOURCE, IdMap
+from target_recras.payload import customer_identity
 
 READINGS = [
     (merge, id_min) for merge in ("name-email", "never") for id_min in ("inclusive", "exclusive")
@@ -100,3 +103,62 @@ def test_lost_answer_of_the_very_first_customer_is_found(
     customers = sandbox.customers()
     assert [item["naam"] for item in customers] == ["Eerste Klant"], proxy.describe()
     assert "1 created, 0 merged" in result.stderr
+
+
+def _twin(existing: dict[str, Any], external_id: str, plaats: str) -> dict[str, Any]:
+    """A record with ``existing``'s name and main e-mail under another source key."""
+    return {**_record_for(existing), "external_id": external_id, "plaats": plaats}
+
+
+def test_pending_create_is_never_resolved_to_a_customer_older_than_its_post(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    # A previous run stopped after writing the pending entry, before its POST reached Recras.
+    # Recras already had a customer with the same name and main e-mail (older than the POST).
+    # Where POST never merges, the replay must create the customer, not take over the old one.
+    sandbox = sandbox_factory(customers=5, api_key=SECRET_KEY, merge="never")
+    existing = _existing(sandbox)
+    record = _twin(existing, "CRM-PENDING", "Groningen")
+    config = target_config(tmp_path, sandbox.config())
+    id_map = IdMap(tmp_path / "id-map.sqlite3")
+    highest = max(item["id"] for item in sandbox.customers())
+    identity = customer_identity(record["naam"], record["contactpersonen"])
+    id_map.begin_create(f"{SOURCE}:external_id='CRM-PENDING'", SOURCE, identity, 0, highest)
+    id_map.close()
+
+    result = run_target(config, singer_input([record], state_every=1))
+
+    assert result.returncode == 0, result.stderr
+    after = {item["id"]: item for item in sandbox.customers()}
+    assert after[existing["id"]]["plaats"] == existing["plaats"], result.stderr
+    new = [item for klant_id, item in after.items() if klant_id > highest]
+    assert [item["plaats"] for item in new] == ["Groningen"], result.stderr
+
+
+def test_twin_creates_with_one_lost_answer_end_with_one_customer_each(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    # Two records, two source keys, one name and main e-mail; POST never merges. One POST is
+    # processed but its answer is held back; the other fails (503, not processed) and looks
+    # for its customer meanwhile, finding the first one's. Reruns from the last STATE (as an
+    # orchestrator would) must end with one customer per record, each with its data.
+    sandbox = sandbox_factory(customers=5, api_key=SECRET_KEY, merge="never")
+    existing = _existing(sandbox)
+    records = [_twin(existing, "CRM-TWIN-A", "Assen"), _twin(existing, "CRM-TWIN-B", "Breda")]
+    before = {item["id"] for item in sandbox.customers()}
+    rules = [
+        Rule("POST", "/api2/klanten", nth=1, hook=lambda exchange: time.sleep(2.0)),
+        Rule("POST", "/api2/klanten", nth=2, fault=Fault.before_status(503)),
+    ]
+    outputs = []
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        config = target_config(tmp_path, sandbox.config(base_url=proxy.base_url), max_workers=2)
+        for _ in range(3):  # bounded reruns; the input has no STATE, so each replays it all
+            result = run_target(config, singer_input(records))
+            outputs.append(result.stderr)
+            if result.returncode == 0:
+                break
+    assert result.returncode == 0, "\n".join(outputs) + proxy.describe()
+    after = {item["id"]: item for item in sandbox.customers()}
+    new = sorted(item["plaats"] for klant_id, item in after.items() if klant_id not in before)
+    assert new == ["Assen", "Breda"], "\n".join(outputs) + proxy.describe()
