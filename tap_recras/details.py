@@ -9,10 +9,12 @@ sliding window of futures is kept, so memory does not grow with the number of cu
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar
+from concurrent.futures import Future
+from typing import Generic, TypeVar
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
@@ -20,6 +22,42 @@ ResultT = TypeVar("ResultT")
 #: Futures kept in flight per worker: enough to keep every worker busy while the caller
 #: writes the previous results, small enough that memory stays bounded.
 WINDOW_PER_WORKER = 4
+
+
+class _DaemonWorkers(Generic[ItemT, ResultT]):
+    """Worker threads that never hold up the process's exit.
+
+    ``ThreadPoolExecutor`` joins its threads when the interpreter exits, so a run that
+    failed (or was stopped) waited for every detail request still retrying a hanging server,
+    for minutes. A detail request is a read: abandoning it at exit loses nothing.
+    """
+
+    def __init__(self, fetch: Callable[[ItemT], ResultT], count: int) -> None:
+        self._fetch = fetch
+        self._count = count
+        self._jobs: queue.SimpleQueue[tuple[ItemT, Future[ResultT]] | None] = queue.SimpleQueue()
+        for number in range(count):
+            threading.Thread(target=self._work, name=f"detail-{number}", daemon=True).start()
+
+    def submit(self, item: ItemT) -> Future[ResultT]:
+        future: Future[ResultT] = Future()
+        self._jobs.put((item, future))
+        return future
+
+    def stop(self) -> None:
+        """Let each worker end once the jobs already queued are done (or cancelled)."""
+        for _ in range(self._count):
+            self._jobs.put(None)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            item, future = job
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(self._fetch(item))
+            except BaseException as exc:  # handed to the caller with its item's result
+                future.set_exception(exc)
 
 
 def fetch_in_order(
@@ -34,12 +72,13 @@ def fetch_in_order(
     surfaces when its item's turn comes, and stops the iteration. Closing the iterator
     early cancels the requests that have not started.
     """
-    window = max(max_workers, 1) * WINDOW_PER_WORKER
+    count = max(max_workers, 1)
+    window = count * WINDOW_PER_WORKER
     pending: deque[tuple[ItemT, Future[ResultT]]] = deque()
-    executor = ThreadPoolExecutor(max_workers=max(max_workers, 1), thread_name_prefix="detail")
+    workers = _DaemonWorkers(fetch, count)
     try:
         for item in items:
-            pending.append((item, executor.submit(fetch, item)))
+            pending.append((item, workers.submit(item)))
             if len(pending) >= window:
                 done_item, future = pending.popleft()
                 yield done_item, future.result()
@@ -48,4 +87,6 @@ def fetch_in_order(
             yield done_item, future.result()
     finally:
         # On errors and early close nobody waits for the rest: drop what has not started.
-        executor.shutdown(wait=False, cancel_futures=True)
+        for _item, future in pending:
+            future.cancel()
+        workers.stop()

@@ -122,9 +122,9 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
             "Stopped by %s; wrote the last safe state. Rerun to resume from it.",
             signal.Signals(signum).name,
         )
-        # Not sys.exit: the interpreter would first join the detail workers, which may go
-        # on retrying a hanging request for minutes, until the orchestrator's SIGKILL.
-        # Everything the run owes its reader is written; flush it and leave now.
+        # Not sys.exit: unwinding from wherever the signal struck runs the SDK's cleanup
+        # (its sync's finally blocks) after the last safe STATE, and waits for whatever
+        # the exit waits for. Everything the run owes its reader is written; leave now.
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
