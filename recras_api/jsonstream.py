@@ -4,12 +4,13 @@
 hold the full body and every item in memory at once; this parser keeps only the unparsed tail
 of the body, so memory stays flat however long the list is.
 
-Why not ijson (its C backend streams array items just as well): it is not faster on the
-customer list, and a short hostile body takes it past any memory bound. ijson keeps a prefix
-string per nesting level, so memory grows with the square of the depth, while here each item
-is decoded by :mod:`json`, whose recursion limit makes a deep item a clear
-:class:`JSONStreamError`. ``benchmarks/jsonstream_benchmark.py`` measures both; the numbers
-are in ``benchmarks/README.md``.
+Why not ijson: its C backend streams the customer list about as fast as this parser does,
+but a short hostile body takes it past any memory bound. ijson keeps a prefix string per
+nesting level, so its memory grows with the square of the depth, and guarding it would take
+a scanner of our own in front of it; here each item is decoded by :mod:`json`, whose
+recursion limit makes a deep item a clear :class:`JSONStreamError`.
+``benchmarks/jsonstream_benchmark.py`` measures both; the numbers are in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
