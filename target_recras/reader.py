@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 
 import msgspec
-from singer_sdk.io_base import GenericSingerReader
+from singer_sdk.io_base import SingerReader
 
 #: Decodes one line of JSON (bytes or str); raises ``msgspec.DecodeError``.
 decode_line = msgspec.json.Decoder().decode
@@ -50,10 +50,12 @@ def _why_unreadable(raw: bytes, exc: Exception) -> str:
     return f"input line is not valid JSON ({exc})"
 
 
-class RecrasMessageReader(GenericSingerReader[str]):
-    """Singer message reader that reports unusable lines instead of raising."""
+class RecrasMessageReader(SingerReader):
+    """Singer message reader that reports unusable lines instead of raising.
 
-    default_input = sys.stdin
+    It replaces the SDK's line loop (:meth:`process_lines`), so the SDK reader's
+    ``deserialize_json`` is never called.
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,11 +66,6 @@ class RecrasMessageReader(GenericSingerReader[str]):
         self.on_stop: t.Callable[[BaseException], None] | None = None
         #: The input ended and every message was dispatched.
         self.finished = False
-
-    def deserialize_json(self, line: str) -> dict:
-        """Decode one line (raises ``msgspec.DecodeError`` for invalid JSON)."""
-        message: dict = decode_line(line)
-        return message
 
     def process_lines(
         self,
