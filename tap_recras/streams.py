@@ -19,6 +19,7 @@ from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
 from recras_api.ids import is_json_int
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
+from tap_recras.inputs import MAX_ID
 from tap_recras.meters import RunMeters
 from tap_recras.sdk_compat import CompatStream
 
@@ -253,7 +254,7 @@ def _checked_persons(persons: object, source: str) -> list[dict[str, Any]]:
 
 
 def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Iterator[Record]:
-    """Check every customer's id, and drop ids below ``min_id``.
+    """Check every customer's id (1 to :data:`MAX_ID`), and drop ids below ``min_id``.
 
     Recras applies ``id>`` itself, which under its inclusive reading also sends the id just
     below ``min_id``; filtering drops that one, and keeps the no-duplicates promise on
@@ -263,6 +264,14 @@ def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Itera
         klant_id = klant.get("id")
         if not is_json_int(klant_id):
             msg = f"GET /api2/klanten returned a customer without an integer id: {klant_id!r}"
+            raise RecrasInvalidResponseError(msg)
+        if not 1 <= klant_id <= MAX_ID:
+            # No Recras id is below 1 or above PHP's largest integer; bookmarked, such an
+            # id would be refused by the next run's state check, run after run.
+            msg = (
+                f"GET /api2/klanten returned customer id {klant_id}, which no Recras customer "
+                f"can have (ids run from 1 to {MAX_ID}); stopping before it is bookmarked."
+            )
             raise RecrasInvalidResponseError(msg)
         if min_id is None or klant_id >= min_id:
             yield klant
