@@ -6,20 +6,25 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from enum import StrEnum
 
 from singer_sdk import metrics
 
 #: Seconds between progress lines on long runs.
 PROGRESS_INTERVAL = 10.0
 
-CREATED = "created"
-MERGED = "merged"
-UPDATED = "updated"
-RECREATED = "recreated"
-REJECTED = "rejected"
-WOULD_CREATE = "would_create"
-WOULD_UPDATE = "would_update"
-OUTCOMES = (CREATED, MERGED, UPDATED, RECREATED, REJECTED, WOULD_CREATE, WOULD_UPDATE)
+
+class Outcome(StrEnum):
+    """How a record ended; the value is the metric's ``status`` tag."""
+
+    CREATED = "created"
+    MERGED = "merged"
+    UPDATED = "updated"
+    RECREATED = "recreated"
+    REJECTED = "rejected"
+    WOULD_CREATE = "would_create"
+    WOULD_UPDATE = "would_update"
+
 
 #: Contact person fields a record had that were not sent (each is also warned about by name).
 PERSON_FIELDS_NOT_SENT = "contact person fields not sent"
@@ -34,14 +39,14 @@ class RunStats:
     def __init__(self, stream: str = "klanten") -> None:
         self.started = time.monotonic()
         self.read = 0
-        self.counts = dict.fromkeys(OUTCOMES, 0)
+        self.counts = dict.fromkeys(Outcome, 0)
         #: Things the user must know that are not outcomes (shown in the summary when > 0).
         self.notes = dict.fromkeys(NOTES, 0)
         self.stream = stream
         self._lock = threading.Lock()
-        self._meters: dict[str, metrics.Counter] = {}
+        self._meters: dict[Outcome, metrics.Counter] = {}
 
-    def count(self, outcome: str) -> None:
+    def count(self, outcome: Outcome) -> None:
         """One record ended as ``outcome``."""
         with self._lock:
             self.counts[outcome] += 1
@@ -61,22 +66,18 @@ class RunStats:
         for meter in self._meters.values():
             meter.exit()
 
-    @property
-    def written(self) -> int:
-        """Records Recras accepted."""
-        return sum(self.counts[o] for o in (CREATED, MERGED, UPDATED, RECREATED))
-
     def line(self, retried: int, in_flight: int | None = None) -> str:
         """One line with every counter."""
         c = self.counts
         text = (
-            f"{self.read} records read: {c[CREATED]} created, {c[MERGED]} merged, "
-            f"{c[UPDATED]} updated, {c[RECREATED]} recreated after a 404, "
-            f"{c[REJECTED]} rejected, {retried} requests retried"
+            f"{self.read} records read: {c[Outcome.CREATED]} created, {c[Outcome.MERGED]} merged, "
+            f"{c[Outcome.UPDATED]} updated, {c[Outcome.RECREATED]} recreated after a 404, "
+            f"{c[Outcome.REJECTED]} rejected, {retried} requests retried"
         )
         text += "".join(f"; {n} {note}" for note, n in self.notes.items() if n)
-        if c[WOULD_CREATE] or c[WOULD_UPDATE]:
-            text += f"; dry run: {c[WOULD_CREATE]} would be created, {c[WOULD_UPDATE]} updated"
+        would_create, would_update = c[Outcome.WOULD_CREATE], c[Outcome.WOULD_UPDATE]
+        if would_create or would_update:
+            text += f"; dry run: {would_create} would be created, {would_update} updated"
         if in_flight is not None:
             text += f"; {in_flight} in flight"
         elapsed = time.monotonic() - self.started

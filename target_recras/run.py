@@ -23,6 +23,7 @@ from target_recras.id_map import IdMap
 from target_recras.lanes import Checkpoints, OrderedLanes
 from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
+from target_recras.report import Outcome
 from target_recras.upsert import Upserter, UpsertJob
 from target_recras.validation import Problem, RecordValidator
 
@@ -155,7 +156,7 @@ class Run:
     ) -> None:
         """Reject a record (or an unreadable input line) on the main thread."""
         seq = self.checkpoints.start()
-        self.stats.count(report.REJECTED)
+        self.stats.count(Outcome.REJECTED)
         write = functools.partial(
             self.rejects.reject,
             problem,
@@ -172,7 +173,7 @@ class Run:
         """Write a validated record (or, in a dry run, count what would happen)."""
         if self.lanes is None or self._upserter is None:
             known = job.klant_id is not None or self.id_map.lookup(str(job.map_key)) is not None
-            self.stats.count(report.WOULD_UPDATE if known else report.WOULD_CREATE)
+            self.stats.count(Outcome.WOULD_UPDATE if known else Outcome.WOULD_CREATE)
             self.checkpoints.finish(job.seq)
             return
         self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.run, job))

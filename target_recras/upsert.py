@@ -61,6 +61,7 @@ from target_recras.payload import (
 )
 from target_recras.recovery import find_created, highest_customer_id, unclaimed
 from target_recras.rejects import RejectsFile
+from target_recras.report import Outcome
 from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
@@ -167,7 +168,7 @@ class Upserter:
             self.checkpoints.finish(job.seq)
 
     def _reject(self, job: UpsertJob, problem: Problem) -> None:
-        self.stats.count(report.REJECTED)
+        self.stats.count(Outcome.REJECTED)
         self.rejects.reject(
             problem,
             stream=job.stream,
@@ -178,7 +179,7 @@ class Upserter:
         # Only a reject that is on disk lets a later STATE out.
         self.checkpoints.finish(job.seq)
 
-    def _apply(self, job: UpsertJob) -> str:
+    def _apply(self, job: UpsertJob) -> Outcome:
         # Built here rather than on the main thread, which only validates and plans.
         body = build_body(job.record)
         if job.klant_id is not None:
@@ -193,9 +194,9 @@ class Upserter:
             if job.map_key is not None and job.kind is not None:
                 self.id_map.store(job.map_key, job.kind, job.identity, job.klant_id, job.seq)
             self._written(job, job.klant_id, unsent)
-            return report.UPDATED
+            return Outcome.UPDATED
         assert job.map_key is not None and job.kind is not None  # set for records without id
-        outcome = report.CREATED
+        outcome = Outcome.CREATED
         known = self.id_map.lookup(job.map_key)
         if known is not None:
             try:
@@ -208,15 +209,15 @@ class Upserter:
                     job.map_key,
                     job.input_line,
                 )
-                outcome = report.RECREATED
+                outcome = Outcome.RECREATED
             else:
                 self._written(job, known, unsent)
-                return report.UPDATED
+                return Outcome.UPDATED
         # Decided here, not when the record was read: an earlier record of this lane may
         # have created the customer since, making this one an update.
         problem = create_problem(job.record)
         if problem is not None:
-            if outcome == report.RECREATED:
+            if outcome == Outcome.RECREATED:
                 self.id_map.forget(job.map_key)
                 reason = f"customer {known} no longer exists in Recras, so it would be created; "
                 problem = Problem(reason + problem.reason, problem.field_path)
@@ -240,9 +241,9 @@ class Upserter:
                 result.status,
             )
         self._written(job, klant_id, unsent)
-        if outcome == report.RECREATED:
+        if outcome == Outcome.RECREATED:
             return outcome
-        return report.CREATED if result.status == 201 else report.MERGED
+        return Outcome.CREATED if result.status == 201 else Outcome.MERGED
 
     def _written(self, job: UpsertJob, klant_id: int, unsent: list[UnsentFields]) -> None:
         """After a write: report unsent person fields; warn when two source keys share an id."""

@@ -118,6 +118,6 @@ def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
     upserter.run(job)
     assert client.posts == 1
     assert len(client.customers) == 1
-    assert stats.counts[report.CREATED] == 1
+    assert stats.counts[report.Outcome.CREATED] == 1
     assert id_map.lookup("source:external_id='H1'") == 100
     assert checkpoints.watermark == 1
