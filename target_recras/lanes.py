@@ -1,13 +1,9 @@
-"""Concurrency and checkpoints.
+"""Concurrency: the writer threads.
 
 :class:`OrderedLanes` runs writes on ``max_workers`` threads while keeping every customer's
 writes in input order: jobs with the same key form a lane, and a lane is worked on by one
 thread at a time. Writes start as soon as records arrive (no batch barrier), which is how the
 target keeps pace with a plain multi-threaded script.
-
-:class:`Checkpoints` decides when a STATE may be emitted: records get increasing sequence
-numbers; a STATE that arrived after record *n* is emitted once every record before *n* has
-been written or rejected, whatever order the threads finished them in.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Hashable
-from typing import Any
 
 #: Jobs that may wait per worker before ``submit`` blocks (bounds memory on huge inputs).
 QUEUE_PER_WORKER = 256
@@ -130,53 +125,3 @@ class OrderedLanes:
         self._closed = True
         self._work.notify_all()
         self._room.notify_all()
-
-
-class Checkpoints:
-    """Sequence numbers for records, and the STATE messages waiting for them."""
-
-    def __init__(self, emit: Callable[[dict[str, Any], int], None]) -> None:
-        self._emit = emit
-        self._lock = threading.Lock()
-        self._next = 0
-        self._low = 0  # every record below this is done
-        self._done: set[int] = set()
-        self._states: deque[tuple[int, dict[str, Any]]] = deque()
-
-    @property
-    def watermark(self) -> int:
-        """Every record with a lower sequence number has been written or rejected."""
-        return self._low
-
-    def start(self) -> int:
-        """A new record's sequence number."""
-        with self._lock:
-            seq = self._next
-            self._next += 1
-            return seq
-
-    def finish(self, seq: int) -> None:
-        """Record ``seq`` was written or rejected."""
-        with self._lock:
-            if seq != self._low:
-                self._done.add(seq)
-                return
-            self._low += 1
-            while self._low in self._done:
-                self._done.remove(self._low)
-                self._low += 1
-            self._release()
-
-    def add_state(self, state: dict[str, Any]) -> None:
-        """A STATE arrived: it covers every record started so far."""
-        with self._lock:
-            self._states.append((self._next, state))
-            self._release()
-
-    def _release(self) -> None:
-        ready = None
-        while self._states and self._states[0][0] <= self._low:
-            ready = self._states.popleft()[1]
-        if ready is not None:
-            # Under the lock: STATE messages leave in the order they arrived.
-            self._emit(ready, self._low)

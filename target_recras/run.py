@@ -18,9 +18,10 @@ from typing import Any
 from recras_api import ConnectionSettings, RecrasClient, RecrasError
 from recras_api.settings import DEFAULT_MAX_WORKERS, user_agent
 from target_recras import report
+from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError, termination_signals_blocked
 from target_recras.id_map import IdMap
-from target_recras.lanes import Checkpoints, OrderedLanes
+from target_recras.lanes import OrderedLanes
 from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
 from target_recras.report import Outcome

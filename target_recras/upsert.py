@@ -48,8 +48,8 @@ from recras_api import (
     WriteResult,
 )
 from target_recras import report
+from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import SOURCE, IdMap
-from target_recras.lanes import Checkpoints
 from target_recras.payload import (
     UnsentFields,
     build_body,

@@ -22,8 +22,8 @@ from recras_api import (
     WriteResult,
 )
 from target_recras import report
+from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import SOURCE, IdMap
-from target_recras.lanes import Checkpoints
 from target_recras.rejects import RejectsFile
 from target_recras.upsert import Upserter, UpsertJob
 

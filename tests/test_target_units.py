@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import NATURAL, SOURCE, IdMap
-from target_recras.lanes import Checkpoints, OrderedLanes
+from target_recras.lanes import OrderedLanes
 from target_recras.payload import (
     build_body,
     customer_identity,
