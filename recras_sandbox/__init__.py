@@ -5,6 +5,9 @@ The server speaks real HTTP on 127.0.0.1 and follows the Recras documentation
 for tests, benchmarks and demos.
 """
 
+from importlib import metadata
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+#: The package's version, written once (pyproject.toml).
+__version__ = metadata.version("recras-singer")
