@@ -10,6 +10,7 @@ installed ``recras-sandbox`` through ``tap-recras`` into ``target-recras`` (dry 
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import subprocess
@@ -20,6 +21,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
+import recras_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,10 +126,6 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(dist: Path, tmp_path: 
 
 def test_the_version_is_written_once_in_pyproject() -> None:
     """Code reads the version from the installed metadata; no module repeats it."""
-    import importlib.metadata
-
-    import recras_sandbox
-
     assert recras_sandbox.__version__ == importlib.metadata.version("recras-singer")
     sources = [
         path
