@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.singerlib.catalog import SelectionMask
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 from recras_api.client import klant_path
@@ -168,8 +168,10 @@ class KlantenStream(RecrasStream):
         # plausible reading too. Asking for one below the first id wanted and dropping that
         # one locally gives exactly the ids from min_id on under either reading.
         asked = min_id - 1 if min_id is not None else None
-        # Set by the SDK only when it announced a full-table version for this run.
-        version = self.stream_version
+        # Set by the SDK only when it announced a full-table version for this run, which it
+        # does only for a selected stream; contact persons alone get the same version.
+        announced = self.stream_version
+        version = announced if announced is not None else self._full_table_version()
         if version is not None:
             self._persons_stream.start_version(version)
         klanten = _with_min_id(self.recras.client.iter_klanten(asked), min_id)
@@ -182,14 +184,24 @@ class KlantenStream(RecrasStream):
                 self.cap_pending_bookmark(min(skipped) - 1)
         else:
             yield from klanten
-        if version is not None:
+        if announced is not None:
             # The SDK announced the version before the first record; announcing it again
             # after the last one is what lets a target drop customers this run did not see.
-            self.write_activate_version_message(version)
+            self.write_activate_version_message(announced)
+        if version is not None:
             self._persons_stream.end_version()
         self._persons_stream.finish_run()
         if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
+
+    def _full_table_version(self) -> int | None:
+        """The version the SDK gives a full-table run (None: incremental, or not announced)."""
+        if (
+            self.replication_method == REPLICATION_FULL_TABLE
+            and self.emit_activate_version_messages
+        ):
+            return self.recras.initialized_at // 1000
+        return None
 
     def _with_persons(
         self, klanten: Iterator[dict[str, Any]], skipped: list[int]
