@@ -4,7 +4,7 @@ An embedded SQLite database in WAL mode. Every change is one transaction with
 ``synchronous=NORMAL``: a killed process loses no committed entry; an operating-system
 crash or power cut can lose the last few commits, but never corrupts the file.
 
-Rows have two kinds:
+Rows have two kinds (:class:`~target_recras.matching.KeyKind`):
 
 ``source``
     A source key (the stream's key properties, e.g. ``external_id``) and the customer it was
@@ -35,9 +35,7 @@ from pathlib import Path
 
 from target_recras.errors import TargetStopError
 from target_recras.id_map_lock import FileHold, hold_exclusively
-
-SOURCE = "source"
-NATURAL = "natural"
+from target_recras.matching import KeyKind
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS id_map (
@@ -218,7 +216,7 @@ class IdMap:
                 raise IdMapError(self._problem("could not be written", exc)) from exc
 
     def begin_create(
-        self, map_key: str, kind: str, identity: str, seq: int, floor: int | None
+        self, map_key: str, kind: KeyKind, identity: str, seq: int, floor: int | None
     ) -> None:
         """Record that a ``POST`` for ``map_key`` is about to be sent.
 
@@ -228,7 +226,7 @@ class IdMap:
         self._ids.pop(map_key, None)
         self._write(_INSERT, (map_key, kind, None, identity, self.run_id, seq, time.time(), floor))
 
-    def store(self, map_key: str, kind: str, identity: str, klant_id: int, seq: int) -> None:
+    def store(self, map_key: str, kind: KeyKind, identity: str, klant_id: int, seq: int) -> None:
         """Record that ``map_key`` is Recras customer ``klant_id``."""
         self._write(
             _INSERT, (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None)
@@ -254,7 +252,7 @@ class IdMap:
         if self.read_only or self._db is None:
             return
         sql = "DELETE FROM id_map WHERE kind = ? AND klant_id IS NOT NULL"
-        params: tuple[object, ...] = (NATURAL,)
+        params: tuple[object, ...] = (KeyKind.NATURAL,)
         if below_seq is not None:
             sql += " AND run_id = ? AND seq < ?"
             params += (self.run_id, below_seq)

@@ -1,4 +1,4 @@
-"""Turning a validated record into the body Recras accepts, and matching contact persons.
+"""Turning a validated record into the body Recras accepts, contact persons included.
 
 Only fields of the documented Recras shape are sent: anything else a record carries (source
 keys, ``_sdc_*`` columns, fields of other systems) stays local. Integers that arrive as
@@ -7,7 +7,6 @@ keys, ``_sdc_*`` columns, fields of other systems) stays local. Integers that ar
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,6 +16,7 @@ from recras_api.schemas import (
     KLANT_PAYLOAD_FIELDS,
     KLANT_STRING_FIELDS,
 )
+from target_recras.matching import folded, person_identity
 
 #: Top-level scalar fields sent as they are (after validation).
 _SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")
@@ -75,55 +75,6 @@ def merge_extra_fields(
     return list(merged.values())
 
 
-def record_klant_id(record: Mapping[str, Any]) -> int | None:
-    """The Recras customer id a (validated) record names, if any."""
-    value = record.get("id")
-    return None if value is None else int(value)
-
-
-# -- identifying contact persons --------------------------------------------------------
-
-
-def _text(value: Any) -> str:
-    return value.strip().casefold() if isinstance(value, str) else ""
-
-
-def person_identity(person: Mapping[str, Any]) -> str | None:
-    """How a contact person is recognised: by ``email1``, else by first plus last name."""
-    email = _text(person.get("email1"))
-    if email:
-        return f"email:{email}"
-    name = " ".join(filter(None, (_text(person.get("voornaam")), _text(person.get("achternaam")))))
-    return f"name:{name}" if name else None
-
-
-def main_contact(persons: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The person with ``hoofdcontact`` true, else the first (Recras lists the main first)."""
-    listed = list(persons)
-    return next((p for p in listed if p.get("hoofdcontact")), listed[0] if listed else None)
-
-
-def customer_identity(naam: Any, persons: Iterable[Mapping[str, Any]]) -> str:
-    """Recras's own notion of "the same customer": name plus main contact (see docs)."""
-    main = main_contact(persons) or {}
-    who = f"id:{main['id']}" if "id" in main else person_identity(main)
-    return json.dumps([naam if isinstance(naam, str) else None, who], ensure_ascii=False)
-
-
-def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
-    """Does a customer as Recras returns it (``GET /klanten/<id>``) have this identity?"""
-    persons = detail.get("contactpersonen") or []
-    main = main_contact(persons)
-    if main is None:
-        return False
-    naam, who = json.loads(identity)
-    if naam != detail.get("naam"):
-        return False
-    if isinstance(who, str) and who.startswith("id:"):
-        return who == f"id:{main.get('id')}"
-    return who is not None and who == person_identity(main)
-
-
 #: A contact person whose fields are not all sent: its id (None for a new person) and the
 #: names of the fields that are not sent.
 UnsentFields = tuple[int | None, list[str]]
@@ -161,7 +112,7 @@ def unsent_person_fields(
 
 def _same(name: str, value: Any, stored: Any) -> bool:
     # E-mail addresses are matched trimmed and case-insensitively, so they compare that way.
-    return value == stored or (name == "email1" and _text(value) == _text(stored) != "")
+    return value == stored or (name == "email1" and folded(value) == folded(stored) != "")
 
 
 def link_existing_persons(

@@ -24,7 +24,7 @@ from typing import Any
 from recras_api import RecrasClient, RecrasNotFoundError
 from recras_api.ids import is_json_int
 from target_recras.id_map import IdMap
-from target_recras.payload import matches_identity
+from target_recras.matching import matches_identity
 
 
 def customers_above(client: RecrasClient, floor: int | None) -> Iterator[dict[str, Any]]:
@@ -75,9 +75,7 @@ def unclaimed(candidates: Iterable[int], claimed: set[int], floor: int | None) -
     is not this create's: where Recras merges, sending this one again merges into it once
     more; where it never merges, that is what creates this one's customer.
     """
-    return next(
-        (c for c in candidates if c not in claimed and (floor is None or c > floor)), None
-    )
+    return next((c for c in candidates if c not in claimed and (floor is None or c > floor)), None)
 
 
 def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging.Logger) -> None:

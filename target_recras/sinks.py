@@ -8,8 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink, Sink
 
-from target_recras.id_map import NATURAL, SOURCE
-from target_recras.payload import RESERVED_FIELDS, customer_identity, record_klant_id
+from target_recras.matching import (
+    KeyKind,
+    customer_identity,
+    natural_map_key,
+    record_klant_id,
+    source_key_problem,
+    source_map_key,
+)
+from target_recras.payload import RESERVED_FIELDS
 from target_recras.upsert import UpsertJob
 from target_recras.validation import Problem, create_problem
 
@@ -21,22 +28,6 @@ if TYPE_CHECKING:
 
 #: The one stream this target writes.
 KLANTEN_STREAM = "klanten"
-
-
-#: Source key values that identify nothing (``true`` would make every record one of two
-#: customers), by the name the reject reason gives them.
-_UNUSABLE_KEY_KINDS: dict[type, str] = {bool: "a boolean", list: "a list", dict: "an object"}
-
-
-def source_key_text(value: Any) -> str:
-    """How a source key value is written in the id map: by its JSON value.
-
-    ``1``, ``1.0`` and ``1e0`` are one number, so one key (``1``); ``repr`` quotes strings,
-    so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys.
-    """
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value)
 
 
 def unsupported_stream_hint(stream: str) -> str:
@@ -96,18 +87,15 @@ class KlantenSink(_RecrasSink, BatchSink):
         """Reject an invalid record; queue a valid one for writing."""
         run = self.run
         run.stats.read += 1
-        problem = run.validator.check(record) or self._source_key_problem(record)
+        problem = run.validator.check(record) or source_key_problem(record, self.source_keys)
         if problem is not None:
             run.reject(problem, stream=self.stream_name, record=record)
             return
         self._warn_unsent_fields(record)
         klant_id = record_klant_id(record)
-        map_key, kind = None, None
+        map_key, kind, identity = None, None, None
         if self.source_keys:
-            values = ",".join(
-                f"{name}={source_key_text(record[name])}" for name in self.source_keys
-            )
-            map_key, kind = f"{SOURCE}:{values}", SOURCE
+            map_key, kind = source_map_key(record, self.source_keys), KeyKind.SOURCE
         elif klant_id is None:
             # Without a source key or id the record can only create (or merge).
             problem = create_problem(record)
@@ -115,7 +103,7 @@ class KlantenSink(_RecrasSink, BatchSink):
                 run.reject(problem, stream=self.stream_name, record=record)
                 return
             identity = customer_identity(record.get("naam"), record["contactpersonen"])
-            map_key, kind = f"{NATURAL}:{identity}", NATURAL
+            map_key, kind = natural_map_key(identity), KeyKind.NATURAL
         run.submit(
             UpsertJob(
                 seq=run.checkpoints.start(),
@@ -125,32 +113,13 @@ class KlantenSink(_RecrasSink, BatchSink):
                 klant_id=klant_id,
                 map_key=map_key,
                 kind=kind,
+                identity=identity,
             )
         )
 
     def process_batch(self, context: dict) -> None:
         """Wait until every record handed over is written or rejected."""
         self.run.wait()
-
-    def _source_key_problem(self, record: dict[str, Any]) -> Problem | None:
-        for name in self.source_keys:
-            value = record.get(name)
-            if value is None:
-                return Problem(
-                    f"the source key {name} is missing or null; without it this customer "
-                    "could not be found again on the next run",
-                    name,
-                )
-            kind = _UNUSABLE_KEY_KINDS.get(type(value))
-            if kind is not None:
-                shown = json.dumps(value) if isinstance(value, bool) else None
-                return Problem(
-                    f"the source key {name} is {kind}"
-                    + (f" ({shown})" if shown else "")
-                    + "; a source key must be a string or a number that identifies one customer",
-                    name,
-                )
-        return None
 
     def _warn_unsent_fields(self, record: dict[str, Any]) -> None:
         if self._expected_fields.issuperset(record):

@@ -49,12 +49,12 @@ from recras_api import (
 )
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import SOURCE, IdMap
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind, customer_identity, lane
 from target_recras.payload import (
     UnsentFields,
     build_body,
     carries_person_changes,
-    customer_identity,
     link_existing_persons,
     merge_extra_fields,
     unsent_person_fields,
@@ -78,25 +78,24 @@ class UpsertJob:
     record: dict[str, Any]
     klant_id: int | None
     map_key: str | None
-    kind: str | None
+    kind: KeyKind | None
+    #: Name plus main contact (how a lost create is found again): the sink's, for a keyless
+    #: record (it is its map key); else worked out once, on the writer thread, when needed.
+    identity: str | None = None
     #: The highest customer id Recras had before this record's POST (set when it is sent).
     floor: int | None = None
 
-    @property
-    def identity(self) -> str:
-        """Name plus main contact: how a lost create is found again (recovery)."""
-        return customer_identity(self.record.get("naam"), self.record.get("contactpersonen", []))
+    def customer_identity(self) -> str:
+        """The record's :func:`~target_recras.matching.customer_identity`, computed once."""
+        if self.identity is None:
+            persons = self.record.get("contactpersonen", [])
+            self.identity = customer_identity(self.record.get("naam"), persons)
+        return self.identity
 
     @property
     def lane(self) -> str:
-        """Records with the same lane are written one after another, in input order.
-
-        The id-map key (source key, or name plus main contact) comes first: a record that
-        names both an ``id`` and a source key stores that pair in the id map, and a later
-        record with only the source key must not race it, or it could miss the entry and
-        create the customer a second time.
-        """
-        return str(self.map_key) if self.map_key is not None else f"id:{self.klant_id}"
+        """The record's :func:`~target_recras.matching.lane`."""
+        return lane(self.map_key, self.klant_id)
 
 
 class _RejectError(Exception):
@@ -192,7 +191,9 @@ class Upserter:
                 )
                 raise _RejectError(Problem(msg, "id")) from exc
             if job.map_key is not None and job.kind is not None:
-                self.id_map.store(job.map_key, job.kind, job.identity, job.klant_id, job.seq)
+                self.id_map.store(
+                    job.map_key, job.kind, job.customer_identity(), job.klant_id, job.seq
+                )
             self._written(job, job.klant_id, unsent)
             return Outcome.UPDATED
         assert job.map_key is not None and job.kind is not None  # set for records without id
@@ -222,7 +223,7 @@ class Upserter:
                 reason = f"customer {known} no longer exists in Recras, so it would be created; "
                 problem = Problem(reason + problem.reason, problem.field_path)
             raise _RejectError(problem)
-        identity = job.identity
+        identity = job.customer_identity()
         floor = job.floor = self._highest_before_post()
         self.id_map.begin_create(job.map_key, job.kind, identity, job.seq, floor)
         try:
@@ -248,7 +249,7 @@ class Upserter:
     def _written(self, job: UpsertJob, klant_id: int, unsent: list[UnsentFields]) -> None:
         """After a write: report unsent person fields; warn when two source keys share an id."""
         self._report_unsent(job, unsent)
-        if job.kind != SOURCE or job.map_key is None:
+        if job.kind != KeyKind.SOURCE or job.map_key is None:
             return
         with self._highest_lock:
             other = self._source_of.setdefault(klant_id, job.map_key)
@@ -325,7 +326,7 @@ class Upserter:
             # Which of the two answers is wrong cannot be told: both are looked up again.
             assert other.map_key is not None and other.kind is not None
             self.id_map.begin_create(
-                other.map_key, other.kind, other.identity, other.seq, other.floor
+                other.map_key, other.kind, other.customer_identity(), other.seq, other.floor
             )
             problem = (
                 f"with customer id {klant_id}, the new id it already gave the create of input "

@@ -29,7 +29,8 @@ from test_target_support import (
     target_config,
 )
 
-from target_recras.id_map import SOURCE, IdMap
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind
 
 OFFLINE = {"base_url": "https://recras.invalid", "api_key": SECRET_KEY}
 
@@ -64,7 +65,7 @@ def test_read_only_id_map_is_named_in_the_error(tmp_path: Path) -> None:
     maps = tmp_path / "maps"
     maps.mkdir()
     id_map = IdMap(maps / "id-map.sqlite3")
-    id_map.store(f"{SOURCE}:external_id='EXT-1'", SOURCE, "[]", 7, 0)
+    id_map.store(f"{KeyKind.SOURCE}:external_id='EXT-1'", KeyKind.SOURCE, "[]", 7, 0)
     id_map.close()
     config = target_config(tmp_path, OFFLINE, id_map_path=str(maps / "id-map.sqlite3"))
     (tmp_path / "in.singer").write_text(singer_input([customer(1)]))

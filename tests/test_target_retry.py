@@ -23,7 +23,8 @@ from recras_api import (
 )
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import SOURCE, IdMap
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind
 from target_recras.rejects import RejectsFile
 from target_recras.upsert import Upserter, UpsertJob
 
@@ -113,7 +114,7 @@ def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
         record=record,
         klant_id=None,
         map_key="source:external_id='H1'",
-        kind=SOURCE,
+        kind=KeyKind.SOURCE,
     )
     upserter.run(job)
     assert client.posts == 1

@@ -26,7 +26,8 @@ from test_target_support import (
 )
 
 from recras_sandbox.testing import SandboxProcess
-from target_recras.id_map import SOURCE, IdMap
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind
 
 
 def _start(sandbox_factory: Any, **options: Any) -> SandboxProcess:
@@ -140,7 +141,7 @@ def test_mapped_customer_deleted_in_recras_is_recreated(
     # The id map says EXT-1 is a customer that this (fresh) Recras does not have: as if it
     # had been deleted in Recras since the last run.
     id_map = IdMap(tmp_path / "id-map.sqlite3")
-    id_map.store(f"{SOURCE}:external_id='EXT-1'", SOURCE, "[]", 424_242, 0)
+    id_map.store(f"{KeyKind.SOURCE}:external_id='EXT-1'", KeyKind.SOURCE, "[]", 424_242, 0)
     id_map.close()
     sandbox = _start(sandbox_factory)
     config = target_config(tmp_path, sandbox.config())
@@ -229,9 +230,9 @@ def test_pending_create_from_a_crash_is_found_not_repeated(
     assert status == 201
     id_map = IdMap(tmp_path / "id-map.sqlite3")
     for record in (landed, lost):
-        key = f"{SOURCE}:external_id={record['external_id']!r}"
+        key = f"{KeyKind.SOURCE}:external_id={record['external_id']!r}"
         identity = json.dumps([record["naam"], f"email:{record['contactpersonen'][0]['email1']}"])
-        id_map.begin_create(key, SOURCE, identity, 0, None)
+        id_map.begin_create(key, KeyKind.SOURCE, identity, 0, None)
     id_map.close()
 
     config = target_config(tmp_path, sandbox.config())

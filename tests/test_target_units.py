@@ -17,14 +17,10 @@ from typing import Any
 import pytest
 
 from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import NATURAL, SOURCE, IdMap
+from target_recras.id_map import IdMap
 from target_recras.lanes import OrderedLanes
-from target_recras.payload import (
-    build_body,
-    customer_identity,
-    link_existing_persons,
-    matches_identity,
-)
+from target_recras.matching import KeyKind, customer_identity, matches_identity
+from target_recras.payload import build_body, link_existing_persons
 from target_recras.recovery import resolve_pending_creates
 from target_recras.report import ProgressReporter
 from target_recras.upsert import UpsertJob
@@ -131,7 +127,7 @@ def test_id_map_written_before_floors_opens_and_keeps_its_pending_creates(
     id_map = IdMap(path)
     assert id_map.lookup("source:a") == 7
     assert [(p.map_key, p.floor) for p in id_map.pending()] == [("source:b", None)]
-    id_map.begin_create("source:c", SOURCE, "[]", 2, 41)
+    id_map.begin_create("source:c", KeyKind.SOURCE, "[]", 2, 41)
     assert [(p.map_key, p.floor) for p in id_map.pending()] == [
         ("source:b", None),
         ("source:c", 41),
@@ -142,9 +138,9 @@ def test_id_map_written_before_floors_opens_and_keeps_its_pending_creates(
 def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
     path = tmp_path / "map.sqlite3"
     id_map = IdMap(path)
-    id_map.store("source:a", SOURCE, "[]", 5, 0)
-    id_map.begin_create("source:b", SOURCE, '["B", "email:b@x.nl"]', 1, None)
-    id_map.store("natural:x", NATURAL, "[]", 9, 2)
+    id_map.store("source:a", KeyKind.SOURCE, "[]", 5, 0)
+    id_map.begin_create("source:b", KeyKind.SOURCE, '["B", "email:b@x.nl"]', 1, None)
+    id_map.store("natural:x", KeyKind.NATURAL, "[]", 9, 2)
     id_map.close()
 
     reopened = IdMap(path)
@@ -161,8 +157,8 @@ def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
 
 def test_natural_entries_outlive_states_that_do_not_cover_them(tmp_path: Path) -> None:
     id_map = IdMap(tmp_path / "map.sqlite3")
-    id_map.store("natural:old", NATURAL, "[]", 1, 3)
-    id_map.store("natural:new", NATURAL, "[]", 2, 10)
+    id_map.store("natural:old", KeyKind.NATURAL, "[]", 1, 3)
+    id_map.store("natural:new", KeyKind.NATURAL, "[]", 2, 10)
     id_map.prune_natural(below_seq=5)
     assert id_map.lookup("natural:old") is None
     assert id_map.lookup("natural:new") == 2
@@ -170,18 +166,19 @@ def test_natural_entries_outlive_states_that_do_not_cover_them(tmp_path: Path) -
 
 def test_read_only_id_map_never_creates_or_writes(tmp_path: Path) -> None:
     id_map = IdMap(tmp_path / "absent.sqlite3", read_only=True)
-    id_map.store("source:a", SOURCE, "[]", 5, 0)
+    id_map.store("source:a", KeyKind.SOURCE, "[]", 5, 0)
     assert not (tmp_path / "absent.sqlite3").exists()
 
 
 _WRITER = """
 import sys
-from target_recras.id_map import SOURCE, IdMap
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind
 id_map = IdMap(sys.argv[1])
 n = 0
 while True:
-    id_map.begin_create(f"source:{n}", SOURCE, "[]", n, n)
-    id_map.store(f"source:{n}", SOURCE, "[]", n + 1, n)
+    id_map.begin_create(f"source:{n}", KeyKind.SOURCE, "[]", n, n)
+    id_map.store(f"source:{n}", KeyKind.SOURCE, "[]", n + 1, n)
     n += 1
     if n == 50:
         print("ready", flush=True)
@@ -301,8 +298,8 @@ def test_recovery_resolves_landed_creates_and_drops_lost_ones(tmp_path: Path) ->
         ]
     )
     id_map = IdMap(tmp_path / "map.sqlite3")
-    id_map.begin_create("source:a", SOURCE, json.dumps(["A", "email:a@x.nl"]), 0, None)
-    id_map.begin_create("source:b", SOURCE, json.dumps(["B", "email:b@x.nl"]), 1, None)
+    id_map.begin_create("source:a", KeyKind.SOURCE, json.dumps(["A", "email:a@x.nl"]), 0, None)
+    id_map.begin_create("source:b", KeyKind.SOURCE, json.dumps(["B", "email:b@x.nl"]), 1, None)
     resolve_pending_creates(client, id_map, LOGGER)
     assert id_map.lookup("source:a") == 10
     assert id_map.lookup("source:b") is None
@@ -336,7 +333,7 @@ def test_a_source_key_decides_the_lane_even_when_the_record_names_an_id() -> Non
             record=body,
             klant_id=klant_id,
             map_key=map_key,
-            kind=SOURCE if map_key else None,
+            kind=KeyKind.SOURCE if map_key else None,
         )
 
     with_id = job(5, "source:external_id='X'")

@@ -21,8 +21,8 @@ from fault_proxy import Fault, FaultProxy, Rule
 from test_target_support import SECRET_KEY, run_target, singer_input, target_config
 
 from recras_sandbox.testing import SandboxProcess
-from target_recras.id_map import SOURCE, IdMap
-from target_recras.payload import customer_identity
+from target_recras.id_map import IdMap
+from target_recras.matching import KeyKind, customer_identity
 
 READINGS = [
     (merge, id_min) for merge in ("name-email", "never") for id_min in ("inclusive", "exclusive")
@@ -123,7 +123,9 @@ def test_pending_create_is_never_resolved_to_a_customer_older_than_its_post(
     id_map = IdMap(tmp_path / "id-map.sqlite3")
     highest = max(item["id"] for item in sandbox.customers())
     identity = customer_identity(record["naam"], record["contactpersonen"])
-    id_map.begin_create(f"{SOURCE}:external_id='CRM-PENDING'", SOURCE, identity, 0, highest)
+    id_map.begin_create(
+        f"{KeyKind.SOURCE}:external_id='CRM-PENDING'", KeyKind.SOURCE, identity, 0, highest
+    )
     id_map.close()
 
     result = run_target(config, singer_input([record], state_every=1))

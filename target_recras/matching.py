@@ -1,0 +1,149 @@
+"""How a record is matched to its Recras customer: map key, identity and lane.
+
+A record names its customer in one of three ways, tried in this order:
+
+* by ``id`` (:func:`record_klant_id`), a Recras customer id;
+* by its *source key*, the stream's key properties other than ``id``: the map key
+  ``source:<name>=<value>,...`` (:func:`source_map_key`) finds the customer in the id map;
+* keyless, by its *identity*, name plus main contact (:func:`customer_identity`), Recras's own
+  notion of "the same customer": the map key ``natural:<identity>`` turns a replay after a
+  crash into an update, and :func:`matches_identity` finds a create whose answer was lost.
+
+:class:`KeyKind` is the kind of a map key (and of its id map row). :func:`lane` decides which
+records are written one after another, in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from enum import StrEnum
+from typing import Any
+
+from target_recras.validation import Problem
+
+#: Source key values that identify nothing (``true`` would make every record one of two
+#: customers), by the name the reject reason gives them.
+_UNUSABLE_KEY_KINDS: dict[type, str] = {bool: "a boolean", list: "a list", dict: "an object"}
+
+
+class KeyKind(StrEnum):
+    """What a map key is made of; the value is its prefix and its id map row's ``kind``."""
+
+    #: The stream's key properties: kept for good, the next run updates that customer.
+    SOURCE = "source"
+    #: Name plus main contact of a keyless record: kept until a STATE covers the record.
+    NATURAL = "natural"
+
+
+def record_klant_id(record: Mapping[str, Any]) -> int | None:
+    """The Recras customer id a (validated) record names, if any."""
+    value = record.get("id")
+    return None if value is None else int(value)
+
+
+# -- source keys ----------------------------------------------------------------------------
+
+
+def source_key_text(value: Any) -> str:
+    """How a source key value is written in the id map: by its JSON value.
+
+    ``1``, ``1.0`` and ``1e0`` are one number, so one key (``1``); ``repr`` quotes strings,
+    so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys.
+    """
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value)
+
+
+def source_key_problem(record: Mapping[str, Any], names: Sequence[str]) -> Problem | None:
+    """Why the record's source key (fields ``names``) cannot find its customer, or None."""
+    for name in names:
+        value = record.get(name)
+        if value is None:
+            return Problem(
+                f"the source key {name} is missing or null; without it this customer "
+                "could not be found again on the next run",
+                name,
+            )
+        kind = _UNUSABLE_KEY_KINDS.get(type(value))
+        if kind is not None:
+            shown = json.dumps(value) if isinstance(value, bool) else None
+            return Problem(
+                f"the source key {name} is {kind}"
+                + (f" ({shown})" if shown else "")
+                + "; a source key must be a string or a number that identifies one customer",
+                name,
+            )
+    return None
+
+
+def source_map_key(record: Mapping[str, Any], names: Sequence[str]) -> str:
+    """The id map key of a record with a (usable) source key made of the fields ``names``."""
+    values = ",".join(f"{name}={source_key_text(record[name])}" for name in names)
+    return f"{KeyKind.SOURCE}:{values}"
+
+
+def natural_map_key(identity: str) -> str:
+    """The id map key of a keyless record with this :func:`customer_identity`."""
+    return f"{KeyKind.NATURAL}:{identity}"
+
+
+# -- identity: name plus main contact ------------------------------------------------------
+
+
+def folded(value: Any) -> str:
+    """Text as it is compared: trimmed and case-folded ("" for anything but a string)."""
+    return value.strip().casefold() if isinstance(value, str) else ""
+
+
+def person_identity(person: Mapping[str, Any]) -> str | None:
+    """How a contact person is recognised: by ``email1``, else by first plus last name."""
+    email = folded(person.get("email1"))
+    if email:
+        return f"email:{email}"
+    name = " ".join(
+        filter(None, (folded(person.get("voornaam")), folded(person.get("achternaam"))))
+    )
+    return f"name:{name}" if name else None
+
+
+def main_contact(persons: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The person with ``hoofdcontact`` true, else the first (Recras lists the main first)."""
+    listed = list(persons)
+    return next((p for p in listed if p.get("hoofdcontact")), listed[0] if listed else None)
+
+
+def customer_identity(naam: Any, persons: Iterable[Mapping[str, Any]]) -> str:
+    """Recras's own notion of "the same customer": name plus main contact (see docs)."""
+    main = main_contact(persons) or {}
+    who = f"id:{main['id']}" if "id" in main else person_identity(main)
+    return json.dumps([naam if isinstance(naam, str) else None, who], ensure_ascii=False)
+
+
+def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
+    """Does a customer as Recras returns it (``GET /klanten/<id>``) have this identity?"""
+    persons = detail.get("contactpersonen") or []
+    main = main_contact(persons)
+    if main is None:
+        return False
+    naam, who = json.loads(identity)
+    if naam != detail.get("naam"):
+        return False
+    if isinstance(who, str) and who.startswith("id:"):
+        return who == f"id:{main.get('id')}"
+    return who is not None and who == person_identity(main)
+
+
+# -- lanes -------------------------------------------------------------------------------
+
+
+def lane(map_key: str | None, klant_id: int | None) -> str:
+    """Records with the same lane are written one after another, in input order.
+
+    The id-map key (source key, or name plus main contact) comes first: a record that names
+    both an ``id`` and a source key stores that pair in the id map, and a later record with
+    only the source key must not race it, or it could miss the entry and create the customer
+    a second time.
+    """
+    return map_key if map_key is not None else f"id:{klant_id}"
