@@ -34,7 +34,7 @@ from airbyte_recras.output import AirbyteOutput
 from airbyte_recras.spec import connection_specification, documentation_url
 from recras_api.client import RecrasClient
 from tap_recras.inputs import MAX_ID
-from target_recras.run import TargetOptions
+from target_recras.options import TargetOptions
 from target_recras.target import TargetRecras
 
 PROG = "destination-recras"

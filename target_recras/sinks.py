@@ -23,7 +23,7 @@ from target_recras.validation import Problem, create_problem
 if TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-    from target_recras.run import Run
+    from target_recras.session import TargetSession
     from target_recras.target import TargetRecras
 
 #: The one stream this target writes.
@@ -41,7 +41,7 @@ def unsupported_stream_hint(stream: str) -> str:
 
 
 class _RecrasSink(Sink):
-    """Shared by both sinks: the run they report to; no SDK record validation."""
+    """Shared by both sinks: the session they report to; no SDK record validation."""
 
     def __init__(
         self,
@@ -50,7 +50,7 @@ class _RecrasSink(Sink):
         schema: dict,
         key_properties: Sequence[str] | None,
     ) -> None:
-        self.run: Run = target.run
+        self.session: TargetSession = target.open_session()
         super().__init__(target, stream_name, schema, key_properties)
 
     def get_validator(self) -> BaseJSONSchemaValidator | None:
@@ -80,16 +80,16 @@ class KlantenSink(_RecrasSink, BatchSink):
             self.logger.info(
                 "Upserting by source key %s (id map %s).",
                 ", ".join(self.source_keys),
-                self.run.options.id_map_path,
+                self.session.options.id_map_path,
             )
 
     def process_record(self, record: dict, context: dict) -> None:
         """Reject an invalid record; queue a valid one for writing."""
-        run = self.run
-        run.stats.read += 1
-        problem = run.validator.check(record) or source_key_problem(record, self.source_keys)
+        session = self.session
+        session.stats.read += 1
+        problem = session.validator.check(record) or source_key_problem(record, self.source_keys)
         if problem is not None:
-            run.reject(problem, stream=self.stream_name, record=record)
+            session.reject(problem, stream=self.stream_name, record=record)
             return
         self._warn_unsent_fields(record)
         klant_id = record_klant_id(record)
@@ -100,14 +100,14 @@ class KlantenSink(_RecrasSink, BatchSink):
             # Without a source key or id the record can only create (or merge).
             problem = create_problem(record)
             if problem is not None:
-                run.reject(problem, stream=self.stream_name, record=record)
+                session.reject(problem, stream=self.stream_name, record=record)
                 return
             identity = customer_identity(record.get("naam"), record["contactpersonen"])
             map_key, kind = natural_map_key(identity), KeyKind.NATURAL
-        run.submit(
+        session.submit(
             UpsertJob(
-                seq=run.checkpoints.start(),
-                input_line=run.input_line(),
+                seq=session.checkpoints.start(),
+                input_line=session.input_line(),
                 stream=self.stream_name,
                 record=record,
                 klant_id=klant_id,
@@ -119,7 +119,7 @@ class KlantenSink(_RecrasSink, BatchSink):
 
     def process_batch(self, context: dict) -> None:
         """Wait until every record handed over is written or rejected."""
-        self.run.wait()
+        self.session.wait()
 
     def _warn_unsent_fields(self, record: dict[str, Any]) -> None:
         if self._expected_fields.issuperset(record):
@@ -144,8 +144,8 @@ class UnsupportedStreamSink(_RecrasSink):
 
     def process_record(self, record: dict, context: dict) -> None:
         """Reject the record."""
-        self.run.stats.read += 1
-        self.run.reject(Problem(self.hint, None), stream=self.stream_name, record=record)
+        self.session.stats.read += 1
+        self.session.reject(Problem(self.hint, None), stream=self.stream_name, record=record)
 
     def process_batch(self, context: dict) -> None:
         """Nothing is ever queued."""

@@ -19,16 +19,16 @@ from recras_api.sdk_compat import SecretSafeConfigValidation
 from recras_api.settings import DISTRIBUTION
 from target_recras.batch_files import BatchError, batch_lines
 from target_recras.errors import TargetStopError, TargetTerminatedError
-from target_recras.reader import RecrasMessageReader
-from target_recras.run import (
+from target_recras.options import (
     DEFAULT_ID_MAP_LOCK_TIMEOUT,
     DEFAULT_ID_MAP_PATH,
     DEFAULT_REJECTS_PATH,
     USER_AGENT,
-    Run,
     TargetOptions,
 )
+from target_recras.reader import RecrasMessageReader
 from target_recras.sdk_compat import SDKMessageHooks
+from target_recras.session import TargetSession
 from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
 from target_recras.validation import Problem
 
@@ -134,7 +134,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._run: Run | None = None
+        self._session: TargetSession | None = None
         self._state_lock = threading.Lock()
         self._emitted_state: Any = None
         self._last_state_read: Any = None
@@ -166,22 +166,26 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             return
         raise TargetTerminatedError(signum)
 
-    @property
-    def run(self) -> Run:
-        """The run's shared resources, created on first use (not for ``--about``)."""
-        if self._run is None:
+    def open_session(self) -> TargetSession:
+        """The run's resources (:mod:`target_recras.session`), made on the first call.
+
+        Called where a message first needs them: a sink being made (the first SCHEMA of a
+        stream), a reject, a STATE. Making them opens the id map, talks to Recras and starts
+        the writer threads, so ``--about`` and an input without such a message never do.
+        """
+        if self._session is None:
             reader = self.message_reader
             try:
                 options = TargetOptions.from_config(self.config)
             except RecrasConfigError as exc:
                 raise TargetStopError(f"Configuration error: {exc}") from exc
-            self._run = Run(
+            self._session = TargetSession(
                 options,
                 self.logger,
                 self.emit_state,
                 lambda: getattr(reader, "line_number", 0),
             )
-        return self._run
+        return self._session
 
     def get_sink_class(self, stream_name: str) -> type[KlantenSink | UnsupportedStreamSink]:
         """``klanten`` gets the real sink; any other stream one that rejects with a hint."""
@@ -195,19 +199,19 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         On SIGTERM/SIGINT the writes in flight finish (and may still let a STATE out) and no
         queued one starts.
         """
-        if self._run is None:
+        if self._session is None:
             return
         if isinstance(exc, TargetTerminatedError):
             self.logger.warning(
                 "Received %s: finishing the writes in flight, starting no new ones.",
                 exc.signal_name,
             )
-            self._run.terminate()
+            self._session.terminate()
         else:
-            self._run.close(success=False)
+            self._session.close(success=False)
 
     def _reject_line(self, line: str, reason: str) -> None:
-        self.run.reject(Problem(reason, None), stream=None, line=line)
+        self.open_session().reject(Problem(reason, None), stream=None, line=line)
 
     def check_schema_message(self, message: dict[str, Any]) -> None:
         """Stop at a SCHEMA that cannot be right: its key properties decide the matching.
@@ -239,7 +243,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         stream, record = message.get("stream"), message.get("record")
         if not isinstance(stream, str) or not isinstance(record, dict):
             problem = Problem("a RECORD message needs a 'stream' name and a 'record' object", None)
-            self.run.reject(
+            self.open_session().reject(
                 problem, stream=stream if isinstance(stream, str) else None, record=record
             )
             return
@@ -277,19 +281,21 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             "send SCHEMA first (its key properties decide how the record is matched)",
             None,
         )
-        self.run.reject(problem, stream=stream, record=record)
+        self.open_session().reject(problem, stream=stream, record=record)
 
     def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue the STATE until every record before it is written or rejected."""
         state = message.get("value")
         if not isinstance(state, dict):
             problem = Problem("a STATE message needs a 'value' object (the tap's bookmarks)", None)
-            self.run.reject(problem, stream=None, line=json.dumps(message, ensure_ascii=False))
+            self.open_session().reject(
+                problem, stream=None, line=json.dumps(message, ensure_ascii=False)
+            )
             return
         if state == self._last_state_read:
             return
         self._last_state_read = state
-        self.run.checkpoints.add_state(state)
+        self.open_session().checkpoints.add_state(state)
 
     def handle_activate_version_message(self, message: dict[str, Any]) -> None:
         """Ignored (logged once per stream): this target never deletes Recras customers."""
@@ -320,7 +326,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 reason = item.problem or (
                     f"line {item.line_number} of batch file {item.path} is not a record object"
                 )
-                self.run.reject(Problem(reason, None), stream=stream, line=item.text)
+                self.open_session().reject(Problem(reason, None), stream=stream, line=item.text)
         except BatchError as exc:
             name = repr(stream) if isinstance(stream, str) else "(no stream name)"
             msg = (
@@ -350,8 +356,8 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             if self._pending_signal is not None:
                 raise TargetTerminatedError(self._pending_signal)
             super().process_endofpipe()
-            if self._run is not None:  # None: the input held no message that needed one
-                self._run.finish()
+            if self._session is not None:  # None: the input held no message that needed one
+                self._session.finish()
         except BaseException as exc:
             self._stop_run(exc)
             raise

@@ -145,7 +145,7 @@ class Upserter:
         # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
         self._details_show_extra_fields: bool | None = None
 
-    def run(self, job: UpsertJob) -> None:
+    def write(self, job: UpsertJob) -> None:
         """Write or reject one record. Errors that must stop the run propagate."""
         try:
             outcome = self._apply(job)

@@ -114,6 +114,6 @@ def test_sink_hooks_fire_on_the_record_path(tmp_path: Path) -> None:
     with redirect_stdout(io.StringIO()):
         target.listen(io.StringIO(singer_input(records, key_properties=[])))
     # Without preprocess_record the second record is rejected (naam 2 is not a string).
-    assert target.run.stats.counts["would_create"] == 2
+    assert target.open_session().stats.counts["would_create"] == 2
     assert not (tmp_path / "rejects.jsonl").exists()
     assert HookedSink.after_hook_calls == 2

@@ -59,7 +59,7 @@ def test_bad_input_is_rejected_with_reason(case: dict[str, Any], tmp_path: Path)
     if "hint" in case:
         assert case["hint"] in entry["reason"]
     assert entry["input_line"] >= 1
-    counts = target.run.stats.counts
+    counts = target.open_session().stats.counts
     assert counts["rejected"] == 1
     # The valid record after the bad one is still handled; a dry run passes no STATE on.
     assert counts["would_create"] == (0 if case.get("no_schema") else 1)
@@ -84,7 +84,7 @@ def test_huge_and_non_ascii_valid_strings_are_accepted(tmp_path: Path) -> None:
     text = singer_input([record], key_properties=[])
     target, _ = run_in_process({"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl")}, text)
     assert rejects(tmp_path / "r.jsonl") == []
-    assert target.run.stats.counts["would_create"] == 1
+    assert target.open_session().stats.counts["would_create"] == 1
 
 
 def test_max_rejects_zero_stops_at_the_first(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_activate_version_is_ignored_not_rejected(tmp_path: Path) -> None:
     text = "".join(json.dumps(line) + "\n" for line in lines)
     target, _ = run_in_process({"dry_run": True, "rejects_path": str(tmp_path / "r.jsonl")}, text)
     assert rejects(tmp_path / "r.jsonl") == []
-    assert target.run.stats.counts["would_create"] == 1
+    assert target.open_session().stats.counts["would_create"] == 1
 
 
 def test_missing_credentials_stop_with_a_configuration_error(tmp_path: Path) -> None:

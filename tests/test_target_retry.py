@@ -116,7 +116,7 @@ def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
         map_key="source:external_id='H1'",
         kind=KeyKind.SOURCE,
     )
-    upserter.run(job)
+    upserter.write(job)
     assert client.posts == 1
     assert len(client.customers) == 1
     assert stats.counts[report.Outcome.CREATED] == 1

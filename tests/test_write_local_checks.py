@@ -29,7 +29,7 @@ CASES = [
 def _run(tmp_path: Path, records: list[dict[str, Any]]) -> tuple[Any, list[dict[str, Any]]]:
     config = {"dry_run": True, "rejects_path": str(tmp_path / "rejects.jsonl")}
     target, _ = run_in_process(config, singer_input(records))
-    assert target.run.stats.read == len(records)
+    assert target.open_session().stats.read == len(records)
     return target, rejects(tmp_path / "rejects.jsonl")
 
 
@@ -47,7 +47,7 @@ def test_bad_extra_field_value_is_rejected(
     assert entry["reason"] == reason
     assert entry["field_path"] == "extra_fields[1].value"
     assert entry["record"] == bad
-    assert target.run.stats.counts["would_create"] == 1
+    assert target.open_session().stats.counts["would_create"] == 1
 
 
 def test_real_dates_and_date_times_pass(tmp_path: Path) -> None:
@@ -63,4 +63,4 @@ def test_real_dates_and_date_times_pass(tmp_path: Path) -> None:
     ]
     target, found = _run(tmp_path, records)
     assert found == []
-    assert target.run.stats.counts["would_create"] == len(values)
+    assert target.open_session().stats.counts["would_create"] == len(values)

@@ -1,6 +1,12 @@
-"""One target run: settings, and the resources every sink shares.
+"""The resources of one target run, and what the main thread asks of them.
 
-Sinks validate and plan records on the main thread and hand them to :class:`Run`, which
+A :class:`TargetSession` holds what every sink shares: the validator, the counters, the
+rejects file, the checkpoints, the id map (held exclusively), the Recras client and the
+writer threads. Making one talks to Recras (pending creates of a stopped run are looked up)
+and starts threads, so the target makes it once, at the first message that needs it
+(:meth:`~target_recras.target.TargetRecras.open_session`), never for ``--about``.
+
+Sinks validate and plan records on the main thread and hand them to the session, which
 writes them on the writer threads (or, in a dry run, only counts what it would do), tracks
 checkpoints for STATE messages, and turns anything that must end the run into
 :class:`~target_recras.errors.TargetStopError` after logging the summary.
@@ -10,62 +16,21 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-from recras_api import ConnectionSettings, RecrasClient, RecrasError
-from recras_api.settings import DEFAULT_MAX_WORKERS, user_agent
+from recras_api import RecrasClient, RecrasError
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError, termination_signals_blocked
 from target_recras.id_map import IdMap
 from target_recras.lanes import OrderedLanes
+from target_recras.options import TargetOptions
 from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
 from target_recras.report import Outcome
 from target_recras.upsert import Upserter, UpsertJob
 from target_recras.validation import Problem, RecordValidator
-
-DEFAULT_REJECTS_PATH = "recras-rejects.jsonl"
-DEFAULT_ID_MAP_PATH = "recras-id-map.sqlite3"
-DEFAULT_ID_MAP_LOCK_TIMEOUT = 300.0
-USER_AGENT = user_agent("target-recras")
-
-
-@dataclass(frozen=True)
-class TargetOptions:
-    """The target's own settings, parsed from its config."""
-
-    connection: ConnectionSettings | None
-    max_workers: int
-    dry_run: bool
-    rejects_path: Path
-    max_rejects: int | None
-    id_map_path: Path
-    id_map_lock_timeout: float
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
-        """Parse config; a dry run needs no credentials because it sends nothing."""
-        dry_run = bool(config.get("dry_run", False))
-        connection = None
-        if not dry_run or config.get("api_key") or config.get("username"):
-            connection = ConnectionSettings.from_config(config, USER_AGENT)
-        max_rejects = config.get("max_rejects")
-        lock_timeout = config.get("id_map_lock_timeout")
-        return cls(
-            connection=connection,
-            max_workers=int(config.get("max_workers") or DEFAULT_MAX_WORKERS),
-            dry_run=dry_run,
-            rejects_path=Path(config.get("rejects_path") or DEFAULT_REJECTS_PATH),
-            max_rejects=None if max_rejects is None else int(max_rejects),
-            id_map_path=Path(config.get("id_map_path") or DEFAULT_ID_MAP_PATH),
-            id_map_lock_timeout=DEFAULT_ID_MAP_LOCK_TIMEOUT
-            if lock_timeout is None
-            else float(lock_timeout),
-        )
 
 
 def stop_message(exc: BaseException) -> str:
@@ -77,8 +42,8 @@ def stop_message(exc: BaseException) -> str:
     return f"Unexpected error ({type(exc).__name__}: {exc}); the run stopped."
 
 
-class Run:
-    """Shared state of one run; created when the first stream's sink is."""
+class TargetSession:
+    """The shared resources of one run; made once, at the first message that needs them."""
 
     def __init__(
         self,
@@ -177,7 +142,7 @@ class Run:
             self.stats.count(Outcome.WOULD_UPDATE if known else Outcome.WOULD_CREATE)
             self.checkpoints.finish(job.seq)
             return
-        self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.run, job))
+        self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.write, job))
 
     def wait(self) -> None:
         """Block until every record handed over so far is written or rejected."""
