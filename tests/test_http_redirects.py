@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hostile_server import HostileServer, Reply, hostile_servers
-from test_target_support import customer, run_target, singer_input, target_config
+from target_support import customer, run_target, singer_input, target_config
 
 from recras_api import ConnectionSettings, RecrasClient, RecrasRedirectError, RetryPolicy
 from tap_recras.testing import run_tap

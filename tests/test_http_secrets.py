@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from hostile_server import HostileServer, Reply, hostile_servers
-from test_target_support import customer, run_target, singer_input, target_config
+from target_support import customer, run_target, singer_input, target_config
 
 from recras_api import ConnectionSettings, RecrasConfigError
 from recras_api.redact import MASK, RedactingFilter, register_credentials, scrub

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_support import (
+from target_support import (
     SECRET_KEY,
     TARGET,
     customer,

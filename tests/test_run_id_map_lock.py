@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from test_target_support import SECRET_KEY, TARGET, customer, singer_input, states, target_config
+from target_support import SECRET_KEY, TARGET, customer, singer_input, states, target_config
 
 
 def _start(config: Path) -> subprocess.Popen[str]:

@@ -20,7 +20,7 @@ import pytest
 from singer_sdk.plugin_base import BaseSingerReader
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
-from test_target_support import customer, singer_input
+from target_support import customer, singer_input
 
 import target_recras
 from target_recras.sdk_compat import CHECKED_SDK_VERSION, PRIVATE_METHODS, SDKMessageHooks

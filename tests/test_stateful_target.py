@@ -44,7 +44,7 @@ from typing import Any
 import hypothesis.strategies as st
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from hypothesis import HealthCheck, Phase, given, settings
-from test_target_support import TARGET, target_config
+from target_support import TARGET, target_config
 
 from recras_sandbox.testing import SandboxProcess
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_support import customer, rejects, run_in_process, singer_input
+from target_support import customer, rejects, run_in_process, singer_input
 
 from target_recras.errors import TargetStopError
 

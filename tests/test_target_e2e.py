@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from test_target_support import SECRET_KEY, TAP, run_target, states, target_config
+from target_support import SECRET_KEY, TAP, run_target, states, target_config
 
 COPY_MAPS = {
     "klanten": {

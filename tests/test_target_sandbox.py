@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from test_target_support import (
+from target_support import (
     SECRET_KEY,
     TARGET,
     customer,

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from singer_sdk.testing import get_target_test_class
 from singer_sdk.testing.runners import TargetTestRunner
-from test_target_support import SECRET_KEY, rejects
+from target_support import SECRET_KEY, rejects
 
 from target_recras.target import TargetRecras
 

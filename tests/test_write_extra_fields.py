@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_support import SECRET_KEY, customer, run_target, singer_input, target_config
+from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
 
 SIZE = {"name": "Schoenmaat", "type": "number", "value": 42}
 SINCE = {"name": "Lid sinds", "type": "date", "value": "2020-01-01"}

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fault_proxy import Fault, FaultProxy, Rule
-from test_target_support import SECRET_KEY, run_target, singer_input, target_config
+from target_support import SECRET_KEY, run_target, singer_input, target_config
 
 from recras_sandbox.testing import SandboxProcess
 from target_recras.id_map import IdMap

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_target_support import SECRET_KEY, customer, run_target, singer_input, target_config
+from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
 
 
 @pytest.mark.parametrize("merge", ["name-email", "never"])

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from test_target_support import SECRET_KEY, customer, rejects, run_target, target_config
+from target_support import SECRET_KEY, customer, rejects, run_target, target_config
 
 
 def _raw_input(source_keys: list[str]) -> str:
