@@ -26,11 +26,13 @@ class Outcome(StrEnum):
     WOULD_UPDATE = "would_update"
 
 
-#: Contact person fields a record had that were not sent (each is also warned about by name).
-PERSON_FIELDS_NOT_SENT = "contact person fields not sent"
-#: Customers that more than one source key wrote to in this run (each is warned about).
-SHARED_CUSTOMERS = "customers written by several source keys"
-NOTES = (PERSON_FIELDS_NOT_SENT, SHARED_CUSTOMERS)
+class Note(StrEnum):
+    """What the user must know that is not an outcome; the value is its summary text."""
+
+    #: Contact person fields a record had that were not sent (each is warned about by name).
+    PERSON_FIELDS_NOT_SENT = "contact person fields not sent"
+    #: Customers that more than one source key wrote to in this run (each is warned about).
+    SHARED_CUSTOMERS = "customers written by several source keys"
 
 
 class RunStats:
@@ -41,7 +43,7 @@ class RunStats:
         self.read = 0
         self.counts = dict.fromkeys(Outcome, 0)
         #: Things the user must know that are not outcomes (shown in the summary when > 0).
-        self.notes = dict.fromkeys(NOTES, 0)
+        self.notes = dict.fromkeys(Note, 0)
         self.stream = stream
         self._lock = threading.Lock()
         self._meters: dict[Outcome, metrics.Counter] = {}
@@ -56,8 +58,8 @@ class RunStats:
                 meter = self._meters[outcome] = metrics.Counter(metrics.Metric.RECORD_COUNT, tags)
             meter.increment()
 
-    def add(self, note: str, amount: int) -> None:
-        """Add ``amount`` to the ``note`` counter (one of :data:`NOTES`)."""
+    def add(self, note: Note, amount: int) -> None:
+        """Add ``amount`` to the ``note`` counter."""
         with self._lock:
             self.notes[note] += amount
 

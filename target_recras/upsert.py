@@ -61,7 +61,7 @@ from target_recras.payload import (
 )
 from target_recras.recovery import find_created, highest_customer_id, unclaimed
 from target_recras.rejects import RejectsFile
-from target_recras.report import Outcome
+from target_recras.report import Note, Outcome
 from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
@@ -267,7 +267,7 @@ class Upserter:
                 job.map_key,
             )
             if first_time:
-                self.stats.add(report.SHARED_CUSTOMERS, 1)
+                self.stats.add(Note.SHARED_CUSTOMERS, 1)
 
     def _highest_before_post(self) -> int:
         """The highest customer id Recras has (as far as known) before a POST is sent."""
@@ -406,4 +406,4 @@ class Upserter:
                 who,
                 ", ".join(names),
             )
-            self.stats.add(report.PERSON_FIELDS_NOT_SENT, len(names))
+            self.stats.add(Note.PERSON_FIELDS_NOT_SENT, len(names))
