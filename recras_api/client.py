@@ -470,21 +470,36 @@ class RecrasClient:
 
         The list is documented without paging, but a ``Link: rel="next"`` header is followed
         whenever the server sends one, within bounds that end a server paging forever: a
-        page without items ends the list, no page is read twice, no page after the count a
-        ``X-Total-Count`` header announced is requested, and an item beyond that count is an
-        error (never silently dropped). Bodies are parsed as they arrive, so memory does not
-        grow with the number of customers; each page must arrive within its
+        page without items ends the list, no page is read twice, and no page after the count
+        a ``X-Total-Count`` header announced is requested. What would silently skip customers
+        is an error instead: an item beyond the announced count, a next link once the count
+        is reached, and a count that changes between pages (the list changed meanwhile).
+        Bodies are parsed as they arrive, so memory does not grow with the number of
+        customers; each page must arrive within its
         :meth:`_deadline` (``request_timeout`` plus :data:`MIN_LIST_BYTES_PER_SECOND`).
         """
         url: str | None = self.url("/api2/klanten")
         params: dict[str, Any] | None = {"id>": min_id} if min_id is not None else None
         seen_pages: set[str] = set()
         yielded = 0
+        announced: int | None = None
         while url is not None:
             response, deadline = self._request(
                 "GET", url, params=params, json_body=None, on_retry=None, stream=True
             )
             total = _total_count(response)
+            if announced is not None and total is not None and total != announced:
+                response.close()
+                deadline.close()
+                msg = (
+                    f"The customer list changed while it was being read: GET {response.url} "
+                    f"announced X-Total-Count {total}, an earlier page {announced}. Paging over "
+                    "a changing list can skip customers (a deletion shifts the later pages), "
+                    "so the run stops before its bookmark moves past them. Rerun; it resumes "
+                    "from the last state."
+                )
+                raise errors.RecrasInvalidResponseError(msg, url=response.url)
+            announced = total if total is not None else announced
             on_page = 0
             try:
                 for item in self._iter_array(response, deadline):
@@ -506,9 +521,17 @@ class RecrasClient:
             params = None  # the next link carries the query string itself
             if url is None:
                 break
-            if on_page == 0 or (total is not None and yielded >= total):
+            if on_page == 0:
                 self.logger.debug("The list ends at %s (%d customers)", response.url, yielded)
                 break
+            if total is not None and yielded >= total:
+                msg = (
+                    f"GET {response.url} announced X-Total-Count {total} and {yielded} customers "
+                    f"were listed, yet it links to another page ({url}). Reading on could page "
+                    "forever and stopping here could skip customers, so the run stops before "
+                    "its bookmark moves. Report it if it persists."
+                )
+                raise errors.RecrasInvalidResponseError(msg, url=url)
             if url in seen_pages or origin(url) != origin(self.settings.base_url):
                 msg = f"Recras sent an unusable next-page link {url}; stopping."
                 raise errors.RecrasInvalidResponseError(msg, url=url)
