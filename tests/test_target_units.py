@@ -22,7 +22,7 @@ from target_recras.lanes import OrderedLanes
 from target_recras.matching import KeyKind, customer_identity, matches_identity
 from target_recras.payload import build_body, link_existing_persons
 from target_recras.recovery import resolve_pending_creates
-from target_recras.report import ProgressReporter
+from target_recras.report import Note, Outcome, ProgressReporter, RunStats
 from target_recras.upsert import UpsertJob
 
 LOGGER = logging.getLogger("test")
@@ -168,6 +168,32 @@ def test_read_only_id_map_never_creates_or_writes(tmp_path: Path) -> None:
     id_map = IdMap(tmp_path / "absent.sqlite3", read_only=True)
     id_map.store("source:a", KeyKind.SOURCE, "[]", 5, 0)
     assert not (tmp_path / "absent.sqlite3").exists()
+
+
+def test_kinds_and_outcomes_keep_their_text_in_the_id_map_summary_and_metrics(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Id maps written before the enums, and log readers, see the same plain words."""
+    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map.store(f"{KeyKind.SOURCE}:a", KeyKind.SOURCE, "[]", 5, 0)
+    id_map.store(f"{KeyKind.NATURAL}:x", KeyKind.NATURAL, "[]", 6, 0)
+    id_map.close()
+    with sqlite3.connect(tmp_path / "map.sqlite3") as db:
+        rows = db.execute("SELECT map_key, kind, typeof(kind) FROM id_map ORDER BY klant_id")
+        assert rows.fetchall() == [("source:a", "source", "text"), ("natural:x", "natural", "text")]
+    stats = RunStats()
+    stats.count(Outcome.WOULD_CREATE)
+    stats.add(Note.SHARED_CUSTOMERS, 1)
+    assert "0 created" in stats.line(0)
+    assert "; 1 customers written by several source keys; dry run: 1 would be created" in (
+        stats.line(0)
+    )
+    with caplog.at_level(logging.INFO):
+        stats.close()
+    points = [json.loads(r.getMessage().removeprefix("METRIC: ")) for r in caplog.records]
+    assert [p["tags"]["status"] for p in points if p["metric"] == "record_count"] == [
+        "would_create"
+    ]
 
 
 _WRITER = """
