@@ -427,14 +427,22 @@ def check(scenario: Scenario) -> None:
 # ---------------------------------------------------------------- the property
 
 
+#: How far to count the requests of each method for a fault or a kill: a scenario sends few
+#: POSTs (one per new customer, plus retries and reruns), more PUTs and GETs; "*" counts all.
+#: Counts run on over the reruns, so a later n-th request falls into a rerun.
+LAST_NTH = {"POST": 3, "PUT": 4, "GET": 6, "*": 10}
+
+
 def _triggers(
-    names: list[str], methods: list[str], count: int, last_nth: int
+    names: list[str], methods: list[str], count: int
 ) -> st.SearchStrategy[tuple[Trigger, ...]]:
-    trigger = st.builds(
-        Trigger,
-        method=st.sampled_from(methods),
-        nth=st.integers(1, last_nth),
-        what=st.sampled_from(names),
+    trigger = st.sampled_from(methods).flatmap(
+        lambda method: st.builds(
+            Trigger,
+            method=st.just(method),
+            nth=st.integers(1, LAST_NTH[method]),
+            what=st.sampled_from(names),
+        )
     )
     return st.lists(trigger, max_size=count).map(tuple)
 
@@ -446,7 +454,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     # sent again after a STATE is created again (docs/target.md), so keyless needs the merge.
     merge = draw(st.sampled_from(["name-email", "never"])) if keyed else "name-email"
     people = draw(st.integers(1, 3))
-    merging = draw(st.integers(0, people))
+    # Mostly some: records that meet a customer Recras already has are where recovery errs.
+    merging = draw(st.integers(1, people)) if draw(st.integers(0, 3)) else 0
     step = st.builds(
         Step,
         who=st.integers(0, people - 1),
@@ -457,7 +466,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         renamed=st.booleans() if keyed else st.just(False),
     ).filter(lambda s: not (s.renamed and merge == "name-email" and s.who < merging))
     steps = tuple(draw(st.lists(step, min_size=1, max_size=6)))
-    by_id = frozenset(draw(st.lists(st.integers(0, merging - 1))) if merging else ())
+    # At most one customer named by id: the others meet theirs by name and e-mail.
+    by_id = frozenset(draw(st.lists(st.integers(0, merging - 1), max_size=1)) if merging else ())
     resync = draw(st.booleans())
     new = sorted({s.who for s in steps if not lands_in_pre_existing(s.who, merge, merging, by_id)})
     return Scenario(
@@ -466,9 +476,10 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         steps=steps,
         state_every=draw(st.integers(1, 3)),
         # POSTs are where a lost answer can double or lose a customer: fault them most.
-        faults=draw(_triggers(list(FAULTS), ["POST", "POST", "PUT", "GET"], 4, 3)),
-        # Counts run on over the reruns: a later n-th request falls into a rerun.
-        kills=draw(_triggers(["kill-before", "kill-after"], ["POST", "PUT", "GET", "*"], 2, 8)),
+        faults=draw(_triggers(list(FAULTS), ["POST", "POST", "PUT", "GET"], 4)),
+        kills=draw(
+            _triggers(["kill-before", "kill-after"], ["POST", "POST", "PUT", "GET", "*"], 2)
+        ),
         merge=merge,
         id_min=draw(st.sampled_from(["inclusive", "exclusive"])),
         page_size=draw(st.sampled_from([0, 2])),
