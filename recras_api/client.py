@@ -16,7 +16,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -29,6 +29,7 @@ from recras_api import errors
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.jsonstream import JSONStreamError, iter_json_array
+from recras_api.measure import RequestMeasurement, RequestObserver, endpoint_template
 from recras_api.redact import install_log_filter
 from recras_api.settings import ConnectionSettings
 
@@ -118,7 +119,8 @@ class RecrasClient:
     Every request goes through :meth:`request`, which retries 429, 5xx, timeouts and connection
     errors with exponential backoff and full jitter (or the server's ``Retry-After``), bounded
     by :class:`RetryPolicy`, and turns final failures into :class:`RecrasError` subclasses whose
-    messages name the request and Recras's own explanation.
+    messages name the request and Recras's own explanation. Every try, retried or not, is
+    reported to each of ``observers`` (:mod:`recras_api.measure`).
     """
 
     def __init__(
@@ -128,8 +130,10 @@ class RecrasClient:
         *,
         pool_size: int = 10,
         retry: RetryPolicy | None = None,
+        observers: Sequence[RequestObserver] = (),
     ) -> None:
         self.settings = settings
+        self._observers = tuple(observers)
         self.logger = logger
         install_log_filter(logger)
         self.retry = retry or RetryPolicy()
@@ -215,8 +219,10 @@ class RecrasClient:
         def send(deadline: Deadline) -> requests.Response:
             return self._send_following_redirects(method, url, params, json_body, deadline)
 
+        endpoint = endpoint_template(url, self.settings.base_url)
+
         def attempt() -> tuple[requests.Response, Deadline] | _Failure:
-            return self._attempt(method, send, stream)
+            return self._attempt(method, endpoint, send, stream)
 
         def before_retry(details: Details) -> None:
             failure = details["value"].name
@@ -257,12 +263,24 @@ class RecrasClient:
         return outcome
 
     def _attempt(
-        self, method: str, send: Callable[[Deadline], requests.Response], stream: bool
+        self,
+        method: str,
+        endpoint: str,
+        send: Callable[[Deadline], requests.Response],
+        stream: bool,
     ) -> tuple[requests.Response, Deadline] | _Failure:
-        """One try (``send``): the response (body read unless ``stream``) or a retriable failure."""
+        """One try (``send``): the response (body read unless ``stream``) or a retriable failure.
+
+        Measured from sending to the body read (to the headers with ``stream``) and reported
+        to the observers, however it ends.
+        """
         deadline = self._deadline(stream)
+        started = time.monotonic()
+        status: int | None = None
+        problem: str | None = None
         try:
             response = send(deadline)
+            status = response.status_code
             if response.status_code < 400:
                 if not stream:
                     self._read_body(response, deadline, method)
@@ -274,11 +292,21 @@ class RecrasClient:
             failure = _Failure(f"HTTP {response.status_code}", _retry_after_seconds(response))
         except _BROKEN_TRANSFERS as exc:
             failure = _Failure("WallTimeout" if deadline.expired else type(exc).__name__)
-        except BaseException:
+            problem = failure.name
+        except BaseException as exc:
+            problem = type(exc).__name__
             deadline.close()
             raise
+        finally:
+            self._report(
+                RequestMeasurement(method, endpoint, status, time.monotonic() - started, problem)
+            )
         deadline.close()
         return failure
+
+    def _report(self, measurement: RequestMeasurement) -> None:
+        for observe in self._observers:
+            observe(measurement)
 
     def _waits(self) -> Generator[float, _Failure, None]:
         """backoff's wait generator: how long to wait after each failure it is sent.

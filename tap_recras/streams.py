@@ -191,6 +191,7 @@ class KlantenStream(RecrasStream):
         if version is not None:
             self._persons_stream.end_version()
         self._persons_stream.finish_run()
+        self.recras.http_metrics.flush()
         if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 

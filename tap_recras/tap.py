@@ -19,6 +19,7 @@ from singer_sdk.singerlib.catalog import Catalog
 from recras_api.client import RecrasClient
 from recras_api.plugin_settings import connection_properties, max_workers_property
 from recras_api.sdk_compat import SecretSafeConfigValidation
+from recras_api.sdk_metrics import HttpRequestMetrics
 from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSettings, user_agent
 from tap_recras.inputs import (
     MAX_ID,
@@ -135,7 +136,17 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         """One HTTP client (and connection pool) for the whole run, created on first use."""
         settings = ConnectionSettings.from_config(self.config, USER_AGENT)
         # One connection for the list plus one per detail worker.
-        return RecrasClient(settings, self.logger, pool_size=self.max_workers + 1)
+        return RecrasClient(
+            settings,
+            self.logger,
+            pool_size=self.max_workers + 1,
+            observers=[self.http_metrics],
+        )
+
+    @cached_property
+    def http_metrics(self) -> HttpRequestMetrics:
+        """The SDK's HTTP metrics (``http_request_duration``, ``http_request_count``)."""
+        return HttpRequestMetrics()
 
 
 def _read_json(source: Any) -> Any:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recras_api import RecrasClient, RecrasError
+from recras_api.sdk_metrics import HttpRequestMetrics
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError, termination_signals_blocked
@@ -64,12 +65,13 @@ class TargetSession:
         self.rejects = RejectsFile(options.rejects_path, options.max_rejects, logger)
         self.checkpoints = Checkpoints(self._checkpoint)
         self.id_map = IdMap(
-            options.id_map_path,
+            options.id_map_url,
             read_only=options.dry_run,
             lock_timeout=options.id_map_lock_timeout,
             logger=logger,
         )
         self.client: RecrasClient | None = None
+        self.http_metrics = HttpRequestMetrics()
         self.lanes: OrderedLanes | None = None
         if options.dry_run:
             logger.info(
@@ -80,7 +82,12 @@ class TargetSession:
             self._upserter: Upserter | None = None
         else:
             assert options.connection is not None
-            self.client = RecrasClient(options.connection, logger, pool_size=options.max_workers)
+            self.client = RecrasClient(
+                options.connection,
+                logger,
+                pool_size=options.max_workers,
+                observers=[self.http_metrics],
+            )
             self._upserter = Upserter(
                 client=self.client,
                 id_map=self.id_map,
@@ -184,9 +191,9 @@ class TargetSession:
                 self.rejects.path,
             )
         closers: list[Callable[[], None]] = [self.stats.close, self.rejects.close]
-        closers.append(self.id_map.close)  # checkpoints the WAL into the .sqlite3 file
+        closers.append(self.id_map.close)  # SQLite: checkpoints the WAL into the file
         if self.client is not None:
-            closers.append(self.client.close)
+            closers += [self.http_metrics.flush, self.client.close]
         for close in closers:
             try:
                 close()
