@@ -68,6 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     add("--retry-after", type=_non_negative, default=1, help="Retry-After seconds of a 429")
     add("--latency-ms", type=float, default=0.0, help="added latency per /api2 request")
     add("--invalid-json-rate", type=_fraction, default=0.0, help="fraction of 200s with bad JSON")
+    add(
+        "--max-concurrent",
+        type=_non_negative,
+        default=0,
+        help="test mode: 429 above N /api2 requests in flight per key; 0 = no limit",
+    )
+    add(
+        "--limit-retry-after",
+        type=_non_negative,
+        default=1,
+        help="Retry-After seconds of a 429 from --max-concurrent (default 1)",
+    )
     add("--db", help="SQLite file; data survives a restart (default: memory only)")
     # Readings of the points the docs leave open (docs/sandbox.md, choices).
     default = readings.Readings()
@@ -151,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         page_size=args.page_size,
         shuffle=args.shuffle,
         seed=args.seed,
+        max_concurrent=args.max_concurrent,
+        limit_retry_after=args.limit_retry_after,
     )
     host = "127.0.0.1" if args.host == "localhost" else args.host
     server = SandboxServer((host, args.port), store, faults, config)

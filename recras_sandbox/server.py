@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from recras_sandbox.faults import FaultInjector
+from recras_sandbox.limits import InFlightLimit
 from recras_sandbox.model import dumps
 from recras_sandbox.store import Store
 from recras_sandbox.validation import ValidationError, extra_field_error, validate_customer
@@ -54,6 +55,10 @@ class SandboxConfig:
     page_size: int = 0
     shuffle: bool = False
     seed: int = 1
+    #: ``/api2`` requests in flight per key before a 429 (test mode); 0: no limit.
+    max_concurrent: int = 0
+    #: ``Retry-After`` seconds of a 429 from the concurrency limit.
+    limit_retry_after: int = 1
 
 
 class Stats:
@@ -111,6 +116,7 @@ class SandboxServer(ThreadingHTTPServer):
         self.faults = faults
         self.config = config
         self.stats = Stats()
+        self.in_flight = InFlightLimit(config.max_concurrent)
 
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
@@ -266,6 +272,14 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, body: bytes) -> None:
         self._counting = True
         self.server.stats.request(_route(self.command, path))
+        with self.server.in_flight.admit(self.headers.get("Authorization", "")) as admitted:
+            if admitted:
+                self._api_admitted(path, query, body)
+            else:
+                retry_after = str(self.server.config.limit_retry_after)
+                self._error(429, "Too many concurrent requests", {"Retry-After": retry_after})
+
+    def _api_admitted(self, path: str, query: str, body: bytes) -> None:
         decision = self.server.faults.decide()
         if decision.latency_s > 0:
             time.sleep(decision.latency_s)
