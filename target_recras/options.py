@@ -25,7 +25,8 @@ class TargetOptions:
     dry_run: bool
     rejects_path: Path
     max_rejects: int | None
-    id_map_path: Path
+    #: Where the id map is: a file path, ``sqlite:///path`` or ``postgresql://...``.
+    id_map_url: str
     id_map_lock_timeout: float
 
     @classmethod
@@ -48,7 +49,9 @@ class TargetOptions:
             dry_run=dry_run,
             rejects_path=Path(config.get("rejects_path") or DEFAULT_REJECTS_PATH),
             max_rejects=None if max_rejects is None else int(max_rejects),
-            id_map_path=Path(config.get("id_map_path") or DEFAULT_ID_MAP_PATH),
+            id_map_url=str(
+                config.get("id_map_url") or config.get("id_map_path") or DEFAULT_ID_MAP_PATH
+            ),
             id_map_lock_timeout=DEFAULT_ID_MAP_LOCK_TIMEOUT
             if lock_timeout is None
             else float(lock_timeout),

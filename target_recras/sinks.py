@@ -80,7 +80,7 @@ class KlantenSink(_RecrasSink, BatchSink):
             self.logger.info(
                 "Upserting by source key %s (id map %s).",
                 ", ".join(self.source_keys),
-                self.session.options.id_map_path,
+                self.session.id_map.name,
             )
 
     def process_record(self, record: dict, context: dict) -> None:

@@ -116,7 +116,22 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             description=(
                 "SQLite file that maps source keys (the stream's key properties, e.g. "
                 "`external_id`) to Recras customer ids, so later runs update instead of "
-                "creating. Keep it between runs."
+                "creating. Keep it between runs. A shortcut for `id_map_url` "
+                "`sqlite:///<path>`; `id_map_url` wins when both are set."
+            ),
+        ),
+        th.Property(
+            "id_map_url",
+            th.StringType,
+            secret=True,
+            title="Id map URL",
+            description=(
+                "Where the id map is kept: `sqlite:///<path>` (as `id_map_path`) or "
+                "`postgresql://user:password@host:port/database`, a map that workers on "
+                "several machines or in throw-away containers share (needs the `postgres` "
+                "extra: `pip install 'recras-singer[postgres]'`). The password is secret: it "
+                "never appears in logs or errors. One run at a time holds a map (an advisory "
+                "lock in PostgreSQL); see `id_map_lock_timeout`."
             ),
         ),
         th.Property(

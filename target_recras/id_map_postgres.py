@@ -1,0 +1,192 @@
+"""The id map in PostgreSQL, for workers on several machines (``id_map_url: postgresql://...``).
+
+The rows are those of the SQLite map (:mod:`target_recras.id_map`), in table ``id_map`` of
+the connection's current schema; a dedicated database, or a schema per target configuration
+(``?options=-csearch_path%3Dmy_pipeline``), keeps maps apart. Every statement commits on its
+own (autocommit): a killed worker loses no entry it wrote, pending creates included.
+
+The hold is a session-level advisory lock, ``pg_try_advisory_lock(LOCK_CLASS,
+hashtext('<database>.<schema>'))``: PostgreSQL releases it when the session ends, however the
+worker ends (a SIGKILL or a lost machine included, once the server notices). The holder is
+read from ``pg_locks`` and ``pg_stat_activity``: its backend pid, client address and
+``application_name`` (``target-recras pid <pid> on <host>``), and since when it is connected.
+
+The schema is created on first use, under the hold, and versioned in ``id_map_version``; a
+map written by a newer target-recras is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from recras_api.redact import register_credentials
+from target_recras.id_map import IdMapError
+from target_recras.id_map_lock import Holder, hold_exclusively
+
+#: The schema this code writes; a map with a higher version is refused.
+SCHEMA_VERSION = 1
+#: The first key of the advisory lock pair ("RC"): keeps clear of other users' locks.
+LOCK_CLASS = 0x5243
+CONNECT_TIMEOUT_SECONDS = 10
+
+_CREATE = (
+    "CREATE TABLE IF NOT EXISTS id_map_version (version integer NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS id_map (
+        map_key    text PRIMARY KEY,
+        kind       text NOT NULL,
+        klant_id   bigint,
+        identity   text NOT NULL,
+        run_id     text NOT NULL,
+        seq        bigint NOT NULL,
+        updated_at double precision NOT NULL,
+        floor      bigint
+    )""",
+)
+_HOLDER = """
+SELECT a.pid, coalesce(host(a.client_addr), 'local socket'), a.application_name,
+       to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = %s::int4::oid AND l.objid = hashtext(%s)::oid
+LIMIT 1
+"""
+
+
+def display_url(url: str) -> str:
+    """``url`` without user, password or query: how errors and logs name the map.
+
+    (The log filter would mask a user name left in it, as URL credentials.)
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+class PostgresHold:
+    """The advisory lock on one PostgreSQL id map, on the map's own session."""
+
+    def __init__(self, name: str, db: psycopg.Connection, lock_name: str) -> None:
+        self.name = name
+        self._db = db
+        self._lock_name = lock_name
+        self._held = False
+
+    def try_acquire(self, holder: Holder) -> bool:
+        """``pg_try_advisory_lock``: never waits (``holder`` is in ``application_name``)."""
+        row = self._db.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (LOCK_CLASS, self._lock_name)
+        ).fetchone()
+        self._held = bool(row and row[0])
+        return self._held
+
+    def holder(self) -> Holder | None:
+        """The session holding the lock: backend pid, client address and program, since."""
+        row = self._db.execute(_HOLDER, (LOCK_CLASS, self._lock_name)).fetchone()
+        if row is None:
+            return None
+        pid, address, program, since = row
+        return Holder(int(pid), f"{address} ({program or 'no application_name'})", str(since))
+
+    def release(self) -> None:
+        """Unlock (closing the session would, too)."""
+        if self._held:
+            self._held = False
+            self._db.execute(
+                "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, self._lock_name)
+            )
+
+
+class PostgresStore:
+    """The id map's rows in a PostgreSQL database; see the module docstring."""
+
+    errors: tuple[type[Exception], ...] = (psycopg.Error,)
+
+    def __init__(self, url: str) -> None:
+        self.name = display_url(url)
+        self._url = url
+        self._db: psycopg.Connection | None = None
+        self._hold: PostgresHold | None = None
+        try:
+            password = conninfo_to_dict(url).get("password")
+        except psycopg.Error:
+            password = urlsplit(url).password
+        # Scrubbed from every log line and error, like the Recras credentials.
+        register_credentials(api_key=None, username=None, password=str(password or "") or None)
+
+    def advice(self, exc: BaseException) -> str:
+        """Reachability and credentials for a failed connection; else the database."""
+        if isinstance(exc, psycopg.OperationalError):
+            return (
+                "check that the PostgreSQL server is reachable at that address and that the "
+                "user, password and database in id_map_url are right"
+            )
+        return "check the database and the user's rights on it"
+
+    def open(self, read_only: bool, lock_timeout: float, logger: logging.Logger) -> bool:
+        """Connect; unless read-only, hold the map, then create or check its schema."""
+        program = f"target-recras pid {os.getpid()} on {socket.gethostname()}"[:63]
+        self._db = psycopg.connect(
+            self._url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            application_name=program,
+        )
+        row = self._db.execute("SELECT current_database() || '.' || current_schema()").fetchone()
+        lock_name = str(row[0]) if row else self.name
+        if read_only:
+            self._db.execute("SET default_transaction_read_only = on")
+            return self._schema_version() is not None
+        self._hold = PostgresHold(self.name, self._db, lock_name)
+        hold_exclusively(self._hold, lock_timeout, logger)
+        for statement in _CREATE:
+            self._db.execute(statement)
+        if self._schema_version() is None:
+            self._db.execute("INSERT INTO id_map_version (version) VALUES (%s)", (SCHEMA_VERSION,))
+        return True
+
+    def _schema_version(self) -> int | None:
+        """The map's schema version (None: none recorded yet); refuses a newer one."""
+        assert self._db is not None
+        row = self._db.execute(
+            "SELECT CASE WHEN to_regclass('id_map_version') IS NOT NULL "
+            "THEN (SELECT max(version) FROM id_map_version) END"
+        ).fetchone()
+        version = row[0] if row else None
+        if version is not None and version > SCHEMA_VERSION:
+            msg = (
+                f"The id map {self.name} has schema version {version}, newer than this "
+                f"target-recras knows ({SCHEMA_VERSION}): a newer target-recras wrote it. "
+                "Upgrade target-recras on this worker; the run stopped before writing anything."
+            )
+            raise IdMapError(msg)
+        return None if version is None else int(version)
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """One autocommitted statement (``?`` becomes ``%s``; enum values go as text)."""
+        assert self._db is not None
+        values = tuple(str(p) if isinstance(p, str) else p for p in params)
+        cursor = self._db.execute(sql.replace("?", "%s"), values)
+        return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+
+    def close(self, read_only: bool, logger: logging.Logger) -> None:
+        """Release the lock and close the session; a failure is logged."""
+        del read_only  # nothing to fold in: every statement is committed already
+        db, self._db = self._db, None
+        hold, self._hold = self._hold, None
+        try:
+            if hold is not None and db is not None and not db.closed:
+                hold.release()
+        except psycopg.Error as exc:
+            logger.warning("Releasing the id map %s failed: %s", self.name, exc)
+        if db is not None:
+            db.close()
