@@ -31,7 +31,7 @@ from typing import IO, Any, NoReturn, cast
 from airbyte_recras.command import main_for, read_config, read_json, run
 from airbyte_recras.failures import ConnectorInputError, describe
 from airbyte_recras.output import AirbyteOutput
-from airbyte_recras.spec import connection_specification, documentation_url
+from airbyte_recras.spec import spec_message
 from recras_api.client import RecrasClient
 from tap_recras.inputs import MAX_ID
 from target_recras.options import TargetOptions
@@ -161,17 +161,12 @@ def _target(config: dict[str, Any], output: AirbyteOutput) -> AirbyteTargetRecra
 
 def spec(args: argparse.Namespace, output: AirbyteOutput) -> None:
     """SPEC: the target's settings and the sync modes it supports."""
-    settings = TargetRecras.config_jsonschema
-    TargetRecras.append_builtin_config(settings)
     output.emit(
-        {
-            "type": "SPEC",
-            "spec": {
-                "documentationUrl": documentation_url(),
-                "connectionSpecification": connection_specification(settings, "Recras destination"),
-                "supported_destination_sync_modes": list(SYNC_MODES),
-            },
-        }
+        spec_message(
+            TargetRecras,
+            "Recras destination",
+            supported_destination_sync_modes=list(SYNC_MODES),
+        )
     )
 
 

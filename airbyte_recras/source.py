@@ -21,7 +21,7 @@ from airbyte_recras import streams
 from airbyte_recras.command import main_for, read_config, read_json, run
 from airbyte_recras.failures import describe
 from airbyte_recras.output import AirbyteOutput, now_ms
-from airbyte_recras.spec import connection_specification, documentation_url
+from airbyte_recras.spec import spec_message
 from tap_recras.inputs import MAX_ID
 from tap_recras.tap import TapRecras
 
@@ -81,18 +81,7 @@ def _tap(config: dict[str, Any], **kwargs: Any) -> TapRecras:
 
 def spec(args: argparse.Namespace, output: AirbyteOutput) -> None:
     """SPEC: the tap's settings."""
-    settings = TapRecras.config_jsonschema
-    TapRecras.append_builtin_config(settings)
-    output.emit(
-        {
-            "type": "SPEC",
-            "spec": {
-                "documentationUrl": documentation_url(),
-                "connectionSpecification": connection_specification(settings, "Recras source"),
-                "supportsIncremental": True,
-            },
-        }
-    )
+    output.emit(spec_message(TapRecras, "Recras source", supportsIncremental=True))
 
 
 def check(args: argparse.Namespace, output: AirbyteOutput) -> None:

@@ -18,6 +18,8 @@ import copy
 from importlib import metadata
 from typing import Any
 
+from singer_sdk.plugin_base import PluginBase
+
 from recras_api.settings import DISTRIBUTION
 
 #: JSON Schema draft that Airbyte specs declare.
@@ -36,6 +38,24 @@ def documentation_url() -> str:
         if label.strip().lower() == "documentation":
             return url.strip()
     return "https://pypi.org/project/recras-singer/"
+
+
+def spec_message(plugin: type[PluginBase], title: str, **capabilities: Any) -> dict[str, Any]:
+    """The SPEC message of the connector wrapping ``plugin``, with its ``capabilities``.
+
+    The settings include the SDK's built-in ones (``stream_maps`` ...), as the plugin's
+    ``--about`` lists them, on a copy: the plugin's own schema is left as it is.
+    """
+    settings = copy.deepcopy(plugin.config_jsonschema)
+    plugin.append_builtin_config(settings)
+    return {
+        "type": "SPEC",
+        "spec": {
+            "documentationUrl": documentation_url(),
+            "connectionSpecification": connection_specification(settings, title),
+            **capabilities,
+        },
+    }
 
 
 def connection_specification(settings_schema: dict[str, Any], title: str) -> dict[str, Any]:
