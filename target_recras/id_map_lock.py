@@ -12,8 +12,9 @@ and the run that holds it.
 * :class:`FileHold`, for the SQLite file: ``flock`` on ``<id map>.lock`` next to it. The
   kernel releases it when the process ends, however it ends (a SIGKILL leaves no stale
   lock), and it is independent of SQLite's own locks on the database file.
-* A PostgreSQL id map would hold ``pg_try_advisory_lock(<key derived from the map's name>)``
-  on its session (released when the session ends) and keep the :class:`Holder` in a table.
+* :class:`~target_recras.id_map_postgres.PostgresHold`, for a PostgreSQL id map: a
+  session-level ``pg_try_advisory_lock`` keyed by the map's name, released when the session
+  ends; the holder comes from ``pg_locks`` and ``pg_stat_activity``.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def hold_exclusively(hold: ExclusiveHold, wait_seconds: float, logger: logging.L
         f"The id map {hold.name} is in use by another target-recras run ({who}); waited "
         f"{wait_seconds:g} s (id_map_lock_timeout). Two runs on one id map would create "
         "customers twice, so this run stopped before writing anything: let the other run "
-        "finish, or give each pipeline its own id_map_path."
+        "finish, or give each pipeline its own id map (id_map_path or id_map_url)."
     )
     raise IdMapBusyError(msg)
 

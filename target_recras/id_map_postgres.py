@@ -141,8 +141,15 @@ class PostgresStore:
             connect_timeout=CONNECT_TIMEOUT_SECONDS,
             application_name=program,
         )
-        row = self._db.execute("SELECT current_database() || '.' || current_schema()").fetchone()
-        lock_name = str(row[0]) if row else self.name
+        row = self._db.execute("SELECT current_database(), current_schema()").fetchone()
+        if row is None or row[1] is None:
+            msg = (
+                f"The id map {self.name} has no schema to live in: the search_path names no "
+                "existing schema. Create the schema, or fix options=-csearch_path in "
+                "id_map_url; the run stopped before writing anything."
+            )
+            raise IdMapError(msg)
+        lock_name = f"{row[0]}.{row[1]}"
         if read_only:
             self._db.execute("SET default_transaction_read_only = on")
             return self._schema_version() is not None

@@ -35,7 +35,9 @@ def test_scaling_example_extends_meltano_yml_validly(
     readme: str, meltano_schema: dict[str, Any]
 ) -> None:
     """The many-instances example, merged into meltano.yml, is a valid Meltano project."""
-    (block,) = _yaml_blocks(_section(readme, "Scaling out: many Recras instances"))
+    (block,) = _yaml_blocks(
+        _section(readme, "Scaling out: workers, containers and many Recras instances")
+    )
     example = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     merged = copy.deepcopy(project)

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from target_support import SECRET_KEY, TARGET, customer, singer_input, states
 
-from target_recras.id_map import IdMap
+from target_recras.id_map import IdMap, IdMapError
 from target_recras.matching import KeyKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -241,3 +241,24 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
     assert third.pending() == []
     third.close()
     first.close()  # its session is gone: closing logs at most, never raises
+
+
+def test_a_schema_per_configuration_is_a_map_of_its_own(
+    cluster: PostgresCluster, map_url: str
+) -> None:
+    cluster.psql("CREATE SCHEMA amsterdam", database=map_url.rsplit("/", 1)[1])
+    default = IdMap(map_url)
+    default.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
+    # Held at once: each schema's map has a lock of its own.
+    amsterdam = IdMap(f"{map_url}?options=-csearch_path%3Damsterdam", lock_timeout=0)
+    assert amsterdam.lookup("source:k='1'") is None
+    amsterdam.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 70, seq=1)
+    amsterdam.close()
+    default.close()
+    reread = IdMap(map_url, read_only=True)
+    assert reread.lookup("source:k='1'") == 7
+    reread.close()
+    rows = cluster.psql("SELECT klant_id FROM amsterdam.id_map", database=map_url.rsplit("/", 1)[1])
+    assert rows.split() == ["70"]
+    with pytest.raises(IdMapError, match="has no schema to live in"):
+        IdMap(f"{map_url}?options=-csearch_path%3Dutrecht")
