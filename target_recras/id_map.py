@@ -248,10 +248,12 @@ class IdMap:
         store = open_store(location)
         self.name = store.name
         try:
-            if store.open(read_only, lock_timeout, self._logger):
-                self._store = store
-                rows = store.query("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")
-                self._ids = {str(key): int(str(klant_id)) for key, klant_id in rows}
+            if not store.open(read_only, lock_timeout, self._logger):
+                store.close(read_only, self._logger)  # read-only, and no map yet: all empty
+                return
+            self._store = store
+            rows = store.query("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")
+            self._ids = {str(key): int(str(klant_id)) for key, klant_id in rows}
         except store.errors as exc:
             store.close(read_only, self._logger)
             self._store = None

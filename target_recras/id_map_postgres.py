@@ -68,7 +68,10 @@ def display_url(url: str) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: libpq refuses it when connecting, with the reason
+        port = ""
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
@@ -164,10 +167,10 @@ class PostgresStore:
     def _schema_version(self) -> int | None:
         """The map's schema version (None: none recorded yet); refuses a newer one."""
         assert self._db is not None
-        row = self._db.execute(
-            "SELECT CASE WHEN to_regclass('id_map_version') IS NOT NULL "
-            "THEN (SELECT max(version) FROM id_map_version) END"
-        ).fetchone()
+        exists = self._db.execute("SELECT to_regclass('id_map_version') IS NOT NULL").fetchone()
+        if not (exists and exists[0]):
+            return None
+        row = self._db.execute("SELECT max(version) FROM id_map_version").fetchone()
         version = row[0] if row else None
         if version is not None and version > SCHEMA_VERSION:
             msg = (

@@ -262,3 +262,26 @@ def test_a_schema_per_configuration_is_a_map_of_its_own(
     assert rows.split() == ["70"]
     with pytest.raises(IdMapError, match="has no schema to live in"):
         IdMap(f"{map_url}?options=-csearch_path%3Dutrecht")
+
+
+def test_a_dry_run_reads_the_map_and_creates_nothing(
+    cluster: PostgresCluster, map_url: str
+) -> None:
+    database = map_url.rsplit("/", 1)[1]
+    empty = IdMap(map_url, read_only=True)  # no map yet: nothing known, nothing created
+    assert empty.lookup("source:k='1'") is None and empty.pending() == []
+    empty.close()
+    assert (
+        cluster.psql(
+            "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'id_map%'", database=database
+        ).strip()
+        == "0"
+    )
+    writer = IdMap(map_url)
+    writer.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
+    reader = IdMap(map_url, read_only=True, lock_timeout=0)  # not held: no wait
+    assert reader.lookup("source:k='1'") == 7
+    reader.forget("source:k='1'")  # a read-only map writes nothing
+    reader.close()
+    writer.close()
+    assert cluster.psql("SELECT klant_id FROM id_map", database=database).split() == ["7"]
