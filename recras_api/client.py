@@ -11,12 +11,14 @@ the announced ``X-Total-Count``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
@@ -26,6 +28,7 @@ import requests
 from backoff.types import Details
 
 from recras_api import errors
+from recras_api.concurrency import AdaptiveConcurrency, Slot
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.jsonstream import JSONStreamError, iter_json_array
@@ -120,7 +123,8 @@ class RecrasClient:
     errors with exponential backoff and full jitter (or the server's ``Retry-After``), bounded
     by :class:`RetryPolicy`, and turns final failures into :class:`RecrasError` subclasses whose
     messages name the request and Recras's own explanation. Every try, retried or not, is
-    reported to each of ``observers`` (:mod:`recras_api.measure`).
+    reported to each of ``observers`` (:mod:`recras_api.measure`) and, with ``concurrency``,
+    passes its gate (:mod:`recras_api.concurrency`), which adapts to 429 and 503 answers.
     """
 
     def __init__(
@@ -131,9 +135,11 @@ class RecrasClient:
         pool_size: int = 10,
         retry: RetryPolicy | None = None,
         observers: Sequence[RequestObserver] = (),
+        concurrency: AdaptiveConcurrency | None = None,
     ) -> None:
         self.settings = settings
         self._observers = tuple(observers)
+        self._concurrency = concurrency
         self.logger = logger
         install_log_filter(logger)
         self.retry = retry or RetryPolicy()
@@ -272,37 +278,46 @@ class RecrasClient:
         """One try (``send``): the response (body read unless ``stream``) or a retriable failure.
 
         Measured from sending to the body read (to the headers with ``stream``) and reported
-        to the observers, however it ends.
+        to the observers, however it ends. It holds a slot of the client's ``concurrency``
+        (if any) meanwhile, and tells it the status.
         """
-        deadline = self._deadline(stream)
-        started = time.monotonic()
-        status: int | None = None
-        problem: str | None = None
-        try:
-            response = send(deadline)
-            status = response.status_code
-            if response.status_code < 400:
-                if not stream:
-                    self._read_body(response, deadline, method)
-                return response, deadline
-            if response.status_code not in RETRIABLE_STATUSES:
-                self._read_body(response, deadline, method, cut=True)
-                raise self._final_error(method, response)
-            response.close()
-            failure = _Failure(f"HTTP {response.status_code}", _retry_after_seconds(response))
-        except _BROKEN_TRANSFERS as exc:
-            failure = _Failure("WallTimeout" if deadline.expired else type(exc).__name__)
-            problem = failure.name
-        except BaseException as exc:
-            problem = type(exc).__name__
+        with self._gate() as slot:
+            deadline = self._deadline(stream)
+            started = time.monotonic()
+            status: int | None = None
+            problem: str | None = None
+            try:
+                response = send(deadline)
+                status = response.status_code
+                if response.status_code < 400:
+                    if not stream:
+                        self._read_body(response, deadline, method)
+                    return response, deadline
+                if response.status_code not in RETRIABLE_STATUSES:
+                    self._read_body(response, deadline, method, cut=True)
+                    raise self._final_error(method, response)
+                response.close()
+                failure = _Failure(f"HTTP {response.status_code}", _retry_after_seconds(response))
+            except _BROKEN_TRANSFERS as exc:
+                failure = _Failure("WallTimeout" if deadline.expired else type(exc).__name__)
+                problem = failure.name
+            except BaseException as exc:
+                problem = type(exc).__name__
+                deadline.close()
+                raise
+            finally:
+                seconds = time.monotonic() - started
+                if slot is not None:
+                    slot.done(status)
+                self._report(RequestMeasurement(method, endpoint, status, seconds, problem))
             deadline.close()
-            raise
-        finally:
-            self._report(
-                RequestMeasurement(method, endpoint, status, time.monotonic() - started, problem)
-            )
-        deadline.close()
-        return failure
+            return failure
+
+    def _gate(self) -> AbstractContextManager[Slot | None]:
+        """A slot of the adaptive concurrency for one try; nothing without one."""
+        if self._concurrency is None:
+            return contextlib.nullcontext()
+        return self._concurrency.slot()
 
     def _report(self, measurement: RequestMeasurement) -> None:
         for observe in self._observers:

@@ -17,6 +17,7 @@ from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.singerlib.catalog import Catalog
 
 from recras_api.client import RecrasClient
+from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.plugin_settings import connection_properties, max_workers_property
 from recras_api.sdk_compat import SecretSafeConfigValidation
 from recras_api.sdk_metrics import HttpRequestMetrics
@@ -141,6 +142,8 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
             self.logger,
             pool_size=self.max_workers + 1,
             observers=[self.http_metrics],
+            # Detail requests back off when Recras answers 429 or 503 (recras_api.concurrency).
+            concurrency=AdaptiveConcurrency(self.max_workers, self.logger),
         )
 
     @cached_property

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from recras_api import RecrasClient, RecrasError
+from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.sdk_metrics import HttpRequestMetrics
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
@@ -87,6 +88,8 @@ class TargetSession:
                 logger,
                 pool_size=options.max_workers,
                 observers=[self.http_metrics],
+                # Writes back off when Recras answers 429 or 503 (recras_api.concurrency).
+                concurrency=AdaptiveConcurrency(options.max_workers, logger),
             )
             self._upserter = Upserter(
                 client=self.client,
