@@ -18,10 +18,12 @@ if [ ! -x "$MELTANO_VENV/bin/uv" ]; then
     echo "==> installing uv $UV_VERSION into $MELTANO_VENV"
     "$MELTANO_VENV/bin/python" -m pip install --quiet "uv==$UV_VERSION"
 fi
-if [ "$("$MELTANO_VENV/bin/meltano" --version 2>/dev/null || true)" != "meltano, version $MELTANO_VERSION" ]; then
-    echo "==> installing meltano $MELTANO_VERSION into $MELTANO_VENV"
+# The postgres extra: Meltano's system database (state) in PostgreSQL, MELTANO_DATABASE_URI.
+if [ "$("$MELTANO_VENV/bin/meltano" --version 2>/dev/null || true)" != "meltano, version $MELTANO_VERSION" ] \
+    || ! "$MELTANO_VENV/bin/python" -c "import psycopg" 2>/dev/null; then
+    echo "==> installing meltano[postgres] $MELTANO_VERSION into $MELTANO_VENV"
     "$MELTANO_VENV/bin/uv" pip install --quiet --python "$MELTANO_VENV/bin/python" \
-        "meltano==$MELTANO_VERSION"
+        "meltano[postgres]==$MELTANO_VERSION"
 fi
 
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS=false
