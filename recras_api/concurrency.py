@@ -6,9 +6,10 @@ overloaded). :class:`AdaptiveConcurrency` is the gate every try of the shared cl
 (:class:`~recras_api.client.RecrasClient` takes it as ``concurrency``), so it sees every 429
 and 503, retried ones included, and applies the classic rule:
 
-* a 429 or 503 halves the limit (never below 1), once per round: the answers to tries sent
-  together with the first one say nothing new, and only tries sent at the current limit
-  count;
+* a 429 or 503 halves the limit (never below 1), or, when a lower level has been answered
+  a whole round without one, returns to that level: once per change, as the answers to
+  tries sent together with the first one say nothing new (only tries sent since the last
+  change count);
 * every ``limit * GROWTH_ROUNDS`` tries answered without one raise it by 1 (never above the
   maximum);
 * growing back to a level that was answered 429 before takes ``limit * probe_rounds``
@@ -49,6 +50,7 @@ class AdaptiveConcurrency:
         self._round = 0  # bumped by every change: tries of an older round are not counted
         self._successes = 0
         self._ceiling: int | None = None  # the lowest level limited since the last probe
+        self._proven: int | None = None  # the highest level answered a round without a 429
         self._probe_rounds = FIRST_PROBE_ROUNDS
         self._lock = threading.Lock()
         self._free = threading.Condition(self._lock)
@@ -85,7 +87,11 @@ class AdaptiveConcurrency:
         if self._ceiling is not None and self.limit >= self._ceiling:
             self._probe_rounds = min(self._probe_rounds * 2, MAX_PROBE_ROUNDS)
         self._ceiling = self.limit if self._ceiling is None else min(self._ceiling, self.limit)
-        self._change(max(self.limit // 2, 1))
+        if self._proven is not None and self._proven < self.limit:
+            self._change(self._proven)
+        else:
+            self._proven = None  # that level is limited now too
+            self._change(max(self.limit // 2, 1))
         self.logger.info(
             "Recras answered %d: concurrency reduced to %d request(s) at once (max_workers %d)",
             status,
@@ -95,6 +101,8 @@ class AdaptiveConcurrency:
 
     def _succeeded(self) -> None:
         self._successes += 1
+        if self._successes >= self.limit:
+            self._proven = max(self._proven or 0, self.limit)
         probing = self._ceiling is not None and self.limit + 1 >= self._ceiling
         rounds = self._probe_rounds if probing else GROWTH_ROUNDS
         if self._successes < self.limit * rounds:

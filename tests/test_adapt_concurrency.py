@@ -23,6 +23,7 @@ from target_support import customer, run_target, singer_input, target_config
 
 from recras_api.concurrency import AdaptiveConcurrency
 from recras_sandbox.testing import SandboxProcess
+from tap_recras.details import fetch_in_order
 from tap_recras.testing import make_catalog, run_tap
 
 SandboxFactory = Callable[..., SandboxProcess]
@@ -131,3 +132,40 @@ def test_no_more_tries_are_in_flight_than_the_limit() -> None:
     for thread in threads:
         thread.join(timeout=10)
     assert most == 4
+
+
+def test_one_detail_waiting_out_a_429_does_not_hold_up_the_others() -> None:
+    # A request waiting a second for its Retry-After must not stop the tap: the other
+    # workers keep fetching (a second's worth at 4 in flight is hundreds of customers),
+    # while the records still come out in list order.
+    released = threading.Event()
+    fetched: list[int] = []
+
+    def fetch(item: int) -> int:
+        if item == 0:
+            released.wait(timeout=10)
+        else:
+            fetched.append(item)
+            if len(fetched) >= 200:
+                released.set()
+        return item
+
+    started = time.monotonic()
+    results = [result for _, result in fetch_in_order(range(400), fetch, max_workers=4)]
+
+    assert results == list(range(400))
+    assert released.is_set() and time.monotonic() - started < 5
+
+
+def test_a_limited_step_up_returns_to_the_level_that_held() -> None:
+    limit = AdaptiveConcurrency(8)
+    with limit.slot() as slot:
+        slot.done(429)
+    assert limit.limit == 4
+    while limit.limit == 4:  # a few rounds at 4, then one more at once
+        with limit.slot() as slot:
+            slot.done(200)
+    assert limit.limit == 5
+    with limit.slot() as slot:
+        slot.done(429)
+    assert limit.limit == 4  # not halved: 4 was answered without a 429 for whole rounds
