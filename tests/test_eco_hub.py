@@ -48,7 +48,9 @@ def test_hub_definitions_have_the_hub_fields() -> None:
         settings = {s["name"]: s for s in plugin["settings"]}
         for entry in settings.values():
             assert {"name", "kind", "label", "description", "sensitive"} <= set(entry)
-        assert {n for n, s in settings.items() if s["sensitive"]} == {"api_key", "password"}
+        # The loader's id_map_url may carry a PostgreSQL password.
+        secrets = {"api_key", "password"} | ({"id_map_url"} if kind == "loader" else set())
+        assert {n for n, s in settings.items() if s["sensitive"]} == secrets
         assert ["base_url", "api_key"] in plugin["settings_group_validation"]
 
 
