@@ -1,12 +1,14 @@
-"""tap-recras against a server that limits concurrency (issue 13 item 2), in one run.
+"""tap-recras and target-recras against a server that limits concurrency (issue 13 item 2).
 
-A fresh ``recras-sandbox`` with ``--max-concurrent 4`` (429 with ``Retry-After: 1`` above 4
-``/api2`` requests in flight per key) and 5 ms added latency serves 2,000 customers. The
-plain script that knows the limit (``tap_plain.py --details 4``) is the bound; ``tap-recras``
-runs with ``max_workers`` 16 and has to find the limit itself (``recras_api.concurrency``).
-Printed: the wall times (best of ``--repeat``, both sides alike), their ratio (goal <= 1.3)
-and the share of the tap's requests answered 429 in each run (goal <= 5%). Nothing is
-asserted: the numbers depend on the machine and its load.
+A ``recras-sandbox`` with ``--max-concurrent 4`` (429 with ``Retry-After: 1`` above 4
+``/api2`` requests in flight per key) and 5 ms added latency. The plain scripts that know the
+limit, with 4 threads, are the bounds: ``tap_plain.py --details 4`` reading the contact
+persons of 2,000 customers, and ``target_plain.py post`` creating 2,000 customers (a fresh,
+empty sandbox per run). The plugins run with ``max_workers`` 16 and have to find the limit
+themselves (``recras_api.concurrency``). Printed per run: the wall times and the 429 answers;
+then the ratio of the best times (goal <= 1.3) and the largest share of a plugin's requests
+answered 429 in any run (goal <= 5%). Nothing is asserted: the numbers depend on the machine
+and its load.
 
 Usage: ``.venv/bin/python benchmarks/concurrency_benchmark.py [--repeat N] [--customers N]``
 """
@@ -14,16 +16,74 @@ Usage: ``.venv/bin/python benchmarks/concurrency_benchmark.py [--repeat N] [--cu
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tap_benchmark import PLAIN, measure, tap_args
+from target_benchmark import TARGET
+from target_data import customers, write_singer_file
 
 from recras_sandbox.testing import SandboxProcess
 
 #: The server's limit, which the plain script is told and the tap is not.
 LIMIT = 4
 TAP_WORKERS = 16
+HERE = Path(__file__).parent
+
+
+def limited_sandbox(customers: int, retry_after: int) -> SandboxProcess:
+    return SandboxProcess(
+        customers=customers, latency_ms=5, max_concurrent=LIMIT, limit_retry_after=retry_after
+    )
+
+
+def limited(sandbox: SandboxProcess) -> tuple[int, int]:
+    """(429 answers, all answers) since the last reset."""
+    responses: dict[str, Any] = sandbox.stats()["responses"]
+    return responses.get("429", 0), sum(responses.values())
+
+
+def bench_target(work: Path, count: int, retry_after: int, repeat: int) -> tuple[float, float]:
+    """Creates of ``count`` customers: best plain time, best target time (printed per run)."""
+    records = list(customers(count))
+    bodies = work / "bodies.jsonl"
+    bodies.write_text(
+        "".join(
+            json.dumps({k: v for k, v in r.items() if k != "external_id"}) + "\n" for r in records
+        )
+    )
+    singer = write_singer_file(work / "upserts.singer", count)
+    plain_times, target_times, shares = [], [], []
+    for run in range(repeat):
+        with limited_sandbox(0, retry_after) as sandbox:
+            command = [sys.executable, str(HERE / "target_plain.py"), "post", sandbox.base_url]
+            plain_times.append(measure([*command, sandbox.api_key, str(bodies), str(LIMIT)])[0])
+            plain_limited, _ = limited(sandbox)
+        with limited_sandbox(0, retry_after) as sandbox:
+            config = sandbox.config(
+                max_workers=TAP_WORKERS,
+                rejects_path=str(work / f"rejects-{run}.jsonl"),
+                id_map_path=str(work / f"id-map-{run}.sqlite3"),
+            )
+            config_path = work / f"config-{run}.json"
+            config_path.write_text(json.dumps(config))
+            target_times.append(
+                measure([TARGET, "--config", str(config_path), "--input", str(singer)])[0]
+            )
+            count_429, answers = limited(sandbox)
+            shares.append(count_429 / answers)
+            if sandbox.stats()["customers"] != count:
+                raise SystemExit(f"target-recras did not create all {count} customers")
+        print(
+            f"plain post, {LIMIT} threads: {plain_times[-1]:.2f} s ({plain_limited} x 429)   "
+            f"target-recras, max_workers={TAP_WORKERS}: {target_times[-1]:.2f} s "
+            f"({count_429} x 429 of {answers} requests)",
+            flush=True,
+        )
+    return min(target_times) / min(plain_times), max(shares)
 
 
 def main() -> None:
@@ -33,19 +93,16 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=2_000)
     parser.add_argument("--retry-after", type=int, default=1, help="Retry-After of the 429s")
     options = parser.parse_args()
+    repeat = max(options.repeat, 1)
+    print("== tap-recras: contact persons", flush=True)
     with (
-        SandboxProcess(
-            customers=options.customers,
-            latency_ms=5,
-            max_concurrent=LIMIT,
-            limit_retry_after=options.retry_after,
-        ) as sandbox,
+        limited_sandbox(options.customers, options.retry_after) as sandbox,
         tempfile.TemporaryDirectory(prefix="concurrency-bench-") as tmp,
     ):
         plain_args = [*PLAIN, sandbox.base_url, sandbox.api_key, "--details", str(LIMIT)]
         tap = tap_args(Path(tmp), sandbox, persons=True, workers=TAP_WORKERS)
         plain_times, tap_times, shares = [], [], []
-        for _ in range(max(options.repeat, 1)):
+        for _ in range(repeat):
             sandbox.reset_stats()
             plain_times.append(measure(plain_args)[0])
             plain_limited = sandbox.stats()["responses"].get("429", 0)
@@ -59,10 +116,22 @@ def main() -> None:
                 f"({responses.get('429', 0)} x 429 of {sum(responses.values())} requests)",
                 flush=True,
             )
-    plain, best = min(plain_times), min(tap_times)
-    print(f"\n== {options.customers:,} customers, limit {LIMIT} per key, Retry-After 1 s")
-    print(f"tap/plain = {best / plain:.2f}x (<= 1.3)")
-    print(f"429 share of the tap's requests: at most {max(shares):.1%} per run (<= 5%)")
+    print("== target-recras: creates", flush=True)
+    with tempfile.TemporaryDirectory(prefix="concurrency-bench-") as tmp:
+        target_ratio, target_share = bench_target(
+            Path(tmp), options.customers, options.retry_after, repeat
+        )
+    where = f"{options.customers:,} customers, limit {LIMIT} per key"
+    where += f", Retry-After {options.retry_after} s"
+    print(f"\n== Ratios ({where})")
+    print(
+        f"tap:    tap/plain = {min(tap_times) / min(plain_times):.2f}x (<= 1.3), "
+        f"429 on at most {max(shares):.1%} of requests per run (<= 5%)"
+    )
+    print(
+        f"target: target/plain = {target_ratio:.2f}x (<= 1.3), "
+        f"429 on at most {target_share:.1%} of requests per run (<= 5%)"
+    )
 
 
 if __name__ == "__main__":
