@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -49,7 +49,7 @@ def _run_quietly(config: dict, input_path: Path) -> None:
         target.listen(lines)
 
 
-def _report(title: str, times: dict[str, float], labels: tuple[str, str], goal: float) -> None:
+def report(title: str, times: dict[str, float], labels: tuple[str, str], goal: float) -> None:
     print(f"\n== {title}")
     for mode in ("cli", "in-process"):
         plain, target = times[f"plain {mode}"], times[f"target {mode}"]
@@ -106,11 +106,15 @@ def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> No
                 times[f"target {mode}"] = _timed(lambda c=config: _run_quietly(c, singer))
             _check(sandbox, count)
     title = f"{count} upserts, {latency_ms:g} ms added latency, {workers} workers"
-    _report(title, times, ("plain script", "target-recras"), goal=1.2)
+    report(title, times, ("plain script", "target-recras"), goal=1.2)
 
 
-def bench_dry_run(work: Path, count: int) -> None:
-    """Print dry-run vs json.loads times for ``count`` records."""
+def dry_run_times(work: Path, count: int, target: Sequence[str] = (TARGET,)) -> dict[str, float]:
+    """Dry-run and json.loads times for ``count`` records, as executables and in-process.
+
+    ``target`` is the command that runs target-recras (benchmarks/validator_benchmark.py
+    passes one that swaps the validator's fast path).
+    """
     singer = write_singer_file(work / "dry.singer", count)
     config = {"base_url": "https://recras.invalid", "dry_run": True}
     config["rejects_path"] = str(work / "dry-rejects.jsonl")
@@ -118,15 +122,20 @@ def bench_dry_run(work: Path, count: int) -> None:
     config_path = work / "dry-config.json"
     config_path.write_text(json.dumps(config))
     plain_cli = [sys.executable, str(HERE / "target_plain.py"), "read", str(singer)]
-    target_cli = [TARGET, "--config", str(config_path), "--input", str(singer)]
-    times = {
+    target_cli = [*target, "--config", str(config_path), "--input", str(singer)]
+    return {
         "plain cli": _timed(lambda: subprocess.run(plain_cli, check=True, capture_output=True)),
         "target cli": _timed(lambda: subprocess.run(target_cli, check=True, capture_output=True)),
         "plain in-process": _timed(lambda: read_all(singer)),
         "target in-process": _timed(lambda: _run_quietly(config, singer)),
     }
+
+
+def bench_dry_run(work: Path, count: int) -> None:
+    """Print dry-run vs json.loads times for ``count`` records."""
+    times = dry_run_times(work, count)
     labels = ("json.loads per line", "target-recras dry run")
-    _report(f"dry run with validation, {count} records", times, labels, goal=4)
+    report(f"dry run with validation, {count} records", times, labels, goal=4)
 
 
 def main() -> None:

@@ -1,17 +1,20 @@
 """Compile a JSON Schema (a draft 7 subset) into one Python function that returns a bool.
 
-Validating 100,000 customers must cost about as much as parsing them. Validators that
-collect error messages (jsonschema) or raise an exception for every failing ``if``/``not``
-branch (fastjsonschema) spend most of their time on bookkeeping a valid record never needs.
-This compiler generates straight-line code that only answers "valid or not": a record with
-two contact persons and two extra fields takes ~3 µs instead of fastjsonschema's ~18 µs.
+Hand-written because no library reaches the target's dry-run goal (at most 4 times the cost
+of ``json.loads`` per line): validators that collect error messages (jsonschema) or raise an
+exception for every failing ``if``/``not`` branch (fastjsonschema: the customer schema has an
+``if`` per extra-field type and a ``not`` per contact person) spend most of their time on
+bookkeeping a valid record never needs. This compiler generates straight-line code that only
+answers "valid or not". ``benchmarks/validator_benchmark.py`` measures all three, per record
+and in the dry run; the numbers are in ``benchmarks/README.md``.
 
 Each keyword follows jsonschema's draft 7 implementation exactly (``type`` with draft 7's
 "1.0 is an integer" and "true is not an integer", keywords that only apply to their own
 type, ``enum`` equality that keeps ``true`` and ``1`` apart, ``pattern`` as ``re.search``).
-A keyword outside the supported set raises :class:`UnsupportedSchemaError`, so a schema
-change can never be validated half-way; tests/test_target_validation.py checks equivalence
-with jsonschema on a corpus and on generated records.
+A keyword outside the supported set raises :class:`UnsupportedSchemaError` when the schema is
+compiled, naming the keyword and where it is, so a schema change can never be validated
+half-way nor by another validator; tests/test_target_validation.py compiles the target's
+schema and checks equivalence with jsonschema on a corpus and on generated records.
 """
 
 from __future__ import annotations
@@ -50,6 +53,18 @@ class UnsupportedSchemaError(ValueError):
     """The schema uses a keyword (or value) this compiler does not implement."""
 
 
+def _unsupported(what: str, at: str) -> UnsupportedSchemaError:
+    return UnsupportedSchemaError(
+        f"the schema uses {what} at {at or 'its top level'}, which target_recras/fastcheck.py "
+        "does not compile: implement it there as jsonschema does (tests/test_target_validation.py "
+        "checks that both agree)"
+    )
+
+
+def _below(at: str, part: str) -> str:
+    return f"{at}.{part}" if at else part
+
+
 class _Compiler:
     def __init__(self) -> None:
         self.functions: list[str] = []
@@ -62,53 +77,58 @@ class _Compiler:
 
     # -- keywords that fit in one expression ------------------------------------------------
 
-    def _enum(self, values: list[Any], v: str) -> str:
+    def _enum(self, values: list[Any], v: str, at: str) -> str:
         if not all(value is None or isinstance(value, str) for value in values):
-            msg = f"enum/const values other than strings and null: {values!r}"
-            raise UnsupportedSchemaError(msg)
+            raise _unsupported(f"enum/const values other than strings and null {values!r}", at)
         strings = self.constant(frozenset(value for value in values if value is not None))
         test = f"(isinstance({v}, str) and {v} in {strings})"
         return f"({v} is None or {test})" if None in values else test
 
-    def _inline(self, keyword: str, value: Any, v: str) -> str | None:
+    def _inline(self, keyword: str, value: Any, v: str, at: str) -> str | None:
         """The test for a keyword that fits in an expression; None for the others."""
         if keyword == "type":
             kinds = value if isinstance(value, list) else [value]
             if any(kind not in _TYPE_TESTS for kind in kinds):
-                raise UnsupportedSchemaError(f"type {value!r}")
+                raise _unsupported(f"type {value!r}", at)
             return "(" + " or ".join(_TYPE_TESTS[kind].format(v=v) for kind in kinds) + ")"
         if keyword in {"enum", "const"}:
-            return self._enum(list(value) if keyword == "enum" else [value], v)
+            return self._enum(list(value) if keyword == "enum" else [value], v, at)
         if keyword == "pattern":
             value = self.constant(re.compile(value))
         template = _BOUND_TESTS.get(keyword)
         return None if template is None else template.format(v=v, value=value)
 
-    def expression(self, schema: Any, v: str) -> str:
-        """A boolean expression testing ``v`` against ``schema``."""
+    def expression(self, schema: Any, v: str, at: str) -> str:
+        """A boolean expression testing ``v`` against ``schema`` (found at ``at``)."""
         if schema is True or schema == {}:
             return "True"
         if schema is False:
             return "False"
         if not isinstance(schema, dict):
-            msg = f"a schema must be an object or a boolean, got {schema!r}"
-            raise UnsupportedSchemaError(msg)
+            raise _unsupported(f"{schema!r} where an object or a boolean belongs", at)
         tests, rest = [], {}
         for keyword, value in schema.items():
             if keyword in _ANNOTATIONS:
                 continue
-            test = self._inline(keyword, value, v)
+            test = self._inline(keyword, value, v, at)
             if test is None:
                 rest[keyword] = value
             else:
                 tests.append(test)
         if rest:
-            tests.append(f"{self.function(rest)}({v})")
+            tests.append(f"{self.function(rest, at)}({v})")
         return " and ".join(tests) or "True"
+
+    def _each(self, schemas: list[Any], at: str, keyword: str = "allOf") -> list[str]:
+        """The expressions testing ``x`` against each of an ``allOf``/``anyOf`` list."""
+        return [
+            self.expression(sub, "x", _below(at, f"{keyword}[{index}]"))
+            for index, sub in enumerate(schemas)
+        ]
 
     # -- keywords that need statements -------------------------------------------------------
 
-    def function(self, schema: dict[str, Any]) -> str:
+    def function(self, schema: dict[str, Any], at: str) -> str:
         """Compile the structural keywords of ``schema`` into a function; return its name."""
         name = f"_f{len(self.functions)}"
         self.functions.append("")  # reserve the slot: nested functions compile first
@@ -121,31 +141,32 @@ class _Compiler:
                 body.append("if isinstance(x, dict):")
                 for key, subschema in value.items():
                     body.append(f"    v = x.get({key!r}, _MISSING)")
-                    test = self.expression(subschema, "v")
+                    test = self.expression(subschema, "v", _below(at, f"properties.{key}"))
                     body.append(f"    if v is not _MISSING and not ({test}): return False")
             elif keyword == "items":
                 if not isinstance(value, dict | bool):
-                    raise UnsupportedSchemaError("items as a list (tuple validation)")
+                    raise _unsupported("'items' as a list (tuple validation)", at)
                 body.append("if isinstance(x, list):")
                 body.append("    for v in x:")
-                body.append(f"        if not ({self.expression(value, 'v')}): return False")
+                test = self.expression(value, "v", _below(at, "items"))
+                body.append(f"        if not ({test}): return False")
             elif keyword == "allOf":
-                body.extend(f"if not ({self.expression(sub, 'x')}): return False" for sub in value)
+                body.extend(f"if not ({test}): return False" for test in self._each(value, at))
             elif keyword == "anyOf":
-                anyof = " or ".join(f"({self.expression(sub, 'x')})" for sub in value)
+                anyof = " or ".join(f"({test})" for test in self._each(value, at, "anyOf"))
                 body.append(f"if not ({anyof}): return False")
             elif keyword == "not":
-                body.append(f"if {self.expression(value, 'x')}: return False")
+                body.append(f"if {self.expression(value, 'x', _below(at, 'not'))}: return False")
             elif keyword == "if":
-                then = self.expression(schema.get("then", True), "x")
-                otherwise = self.expression(schema.get("else", True), "x")
-                body.append(f"if {self.expression(value, 'x')}:")
+                then = self.expression(schema.get("then", True), "x", _below(at, "then"))
+                otherwise = self.expression(schema.get("else", True), "x", _below(at, "else"))
+                body.append(f"if {self.expression(value, 'x', _below(at, 'if'))}:")
                 body.append(f"    if not ({then}): return False")
                 body.append(f"elif not ({otherwise}): return False")
             elif keyword in {"then", "else"}:
                 continue  # without "if" they have no effect; with it, handled above
             else:
-                raise UnsupportedSchemaError(f"keyword {keyword!r}")
+                raise _unsupported(f"keyword {keyword!r}", at)
         lines = [f"def {name}(x):", *(f"    {line}" for line in body), "    return True"]
         self.functions[int(name[2:])] = "\n".join(lines)
         return name
@@ -154,7 +175,7 @@ class _Compiler:
 def compile_checker(schema: dict[str, Any]) -> Callable[[Any], bool]:
     """A function ``check(instance) -> bool`` equivalent to jsonschema's ``is_valid``."""
     compiler = _Compiler()
-    top = compiler.expression(schema, "x")
+    top = compiler.expression(schema, "x", "")
     source = "\n\n".join([*compiler.functions, f"def check(x):\n    return bool({top})"])
     namespace = dict(compiler.constants)
     exec(compile(source, "<compiled klant schema>", "exec"), namespace)  # noqa: S102

@@ -3,8 +3,8 @@
 Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``):
 
 * the fast path, :func:`target_recras.fastcheck.compile_checker`, decides *whether* a record
-  is valid (fastjsonschema's compiled code, should the schema ever use a keyword that
-  compiler does not support);
+  is valid; a schema keyword it cannot compile stops the target when the validator is built
+  (:class:`~target_recras.fastcheck.UnsupportedSchemaError`), there is no second fast path;
 * jsonschema, the reference implementation, explains *why* an invalid record is invalid
   (message and field path). It only runs for records the fast path refused.
 
@@ -13,16 +13,15 @@ tests/test_target_validation.py proves that both accept and refuse exactly the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import fastjsonschema
 import jsonschema
 
 from recras_api.schemas import KLANT_CREATE_REQUIRED, KLANT_PAYLOAD_SCHEMA
-from target_recras.fastcheck import UnsupportedSchemaError, compile_checker
+from target_recras.fastcheck import compile_checker
 
 #: Longest reason kept from a validator message (messages quote the offending value).
 MAX_REASON_CHARS = 300
@@ -34,23 +33,6 @@ class Problem:
 
     reason: str
     field_path: str | None
-
-
-def fast_checker(schema: dict[str, Any]) -> Callable[[Any], bool]:
-    """The quickest available yes/no validator for ``schema``."""
-    try:
-        return compile_checker(schema)
-    except UnsupportedSchemaError:
-        validate = fastjsonschema.compile(schema)
-
-    def check(instance: Any) -> bool:
-        try:
-            validate(instance)
-        except fastjsonschema.JsonSchemaValueException:
-            return False
-        return True
-
-    return check
 
 
 def format_path(parts: Iterable[str | int]) -> str | None:
@@ -94,7 +76,7 @@ class RecordValidator:
     """Checks records against the payload schema plus the rules draft 7 cannot express."""
 
     def __init__(self, schema: dict[str, Any] = KLANT_PAYLOAD_SCHEMA) -> None:
-        self.is_schema_valid = fast_checker(schema)
+        self.is_schema_valid = compile_checker(schema)
         self._reference = jsonschema.Draft7Validator(schema)
 
     def check(self, record: dict[str, Any]) -> Problem | None:

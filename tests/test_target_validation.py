@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
 from target_recras.fastcheck import UnsupportedSchemaError, compile_checker
-from target_recras.validation import RecordValidator, fast_checker, format_path
+from target_recras.validation import RecordValidator, format_path
 
 REFERENCE = jsonschema.Draft7Validator(KLANT_PAYLOAD_SCHEMA)
 FAST = compile_checker(KLANT_PAYLOAD_SCHEMA)
@@ -250,13 +250,13 @@ def test_exactly_one_main_contact(mains: int) -> None:
     assert RecordValidator().check(VALID) is None
 
 
-def test_unsupported_keyword_falls_back_to_fastjsonschema() -> None:
+def test_unsupported_keyword_is_refused_when_the_validator_is_built() -> None:
+    # No second fast path (issue 10 item 2): tests/test_valid_single_fast_path.py.
     schema = {"type": "object", "properties": {"naam": {"type": "string", "maxLength": 3}}}
     with pytest.raises(UnsupportedSchemaError):
         compile_checker(schema)
-    check = fast_checker(schema)
-    assert check({"naam": "abc"}) is True
-    assert check({"naam": "abcd"}) is False
+    with pytest.raises(UnsupportedSchemaError):
+        RecordValidator(schema)
 
 
 def test_format_path() -> None:
