@@ -21,8 +21,8 @@ ResultT = TypeVar("ResultT")
 
 #: Futures kept pending per worker: enough that the other workers keep going for about a
 #: second while one request waits out a 429's ``Retry-After`` (with 4 per worker, the tap
-#: stood still for nearly that second at every 429: 2.2x the plain script in
-#: benchmarks/concurrency_benchmark.py, 1.4x with 64), small enough that memory stays
+#: stood still for nearly that second at every 429: benchmarks/concurrency_benchmark.py,
+#: numbers in benchmarks/README.md), small enough that memory stays
 #: bounded (a thousand customers for 16 workers).
 WINDOW_PER_WORKER = 64
 

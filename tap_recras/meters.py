@@ -1,8 +1,8 @@
 """Run-wide metrics for a child stream that the SDK syncs once per parent record.
 
 The SDK opens a record counter and a sync timer for every child sync and logs both when it
-ends: two METRIC lines per customer, which at 100,000 customers buries the log (and cost
-a fifth of the run time). These meters span the whole run instead: the counter logs on its
+ends: two METRIC lines per customer, which buries the log (and costs run time:
+benchmarks/README.md). These meters span the whole run instead: the counter logs on its
 usual interval, and both log once when :meth:`RunMeters.finish` is called.
 """
 

@@ -38,7 +38,7 @@ class RecrasStream(CompatStream):
     """Common ground: records are decoded JSON already, and carry only schema properties."""
 
     # Values come straight from json.loads (str, int, bool, None, list, dict): conforming
-    # them to the schema changes nothing and cost a third of the run time at 100,000 rows.
+    # them to the schema changes nothing and was a large share of the run time.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -78,10 +78,10 @@ class RecrasStream(CompatStream):
 
         This replaces a private SDK method (see :mod:`tap_recras.sdk_compat`). The SDK walks
         every record with ``pop_deselected_record_properties``, which builds a breadcrumb per
-        property and recurses into every object: at 100,000 customers that walk was 6.5 µs
-        per record, a third of the tap's own run time. Deselection is worked out once from
-        the selection mask instead; a catalog that deselects anything below the top level
-        gets the SDK's walk. Conformance is skipped because the level is NONE.
+        property and recurses into every object: a large share of the tap's own run time in a
+        profile (benchmarks/README.md). Deselection is worked out once from the selection
+        mask instead; a catalog that deselects anything below the top level gets the SDK's
+        walk. Conformance is skipped because the level is NONE.
         """
         deselected = self._top_level_deselected()
         if deselected is None:
@@ -304,8 +304,8 @@ class ContactpersonenStream(RecrasStream):
     # "automatic" in the catalog, so ``klant_id`` is always sent.
     primary_keys: ClassVar[list[str]] = ["klant_id", "id"]
     schema = copy.deepcopy(CONTACTPERSOON_RECORD_SCHEMA)
-    # One state entry for the whole stream, not one per customer (which grew the state
-    # with every customer: 62 MB of STATE output for 2,000 customers).
+    # One state entry for the whole stream, not one per customer (which grew the state,
+    # and every STATE message, with every customer: benchmarks/README.md).
     state_partitioning_keys: ClassVar[list[str]] = []
     # No STATE per customer sync (one per customer, carrying only the parent's progress):
     # the parent writes STATE every STATE_MSG_FREQUENCY customers and at the end.

@@ -2,11 +2,11 @@
 
 singer-sdk's reader parses every line with ``json.loads(parse_float=Decimal)`` and ends the
 run at the first line that is not JSON. This reader reads the input as bytes (so a line of
-invalid UTF-8 is one bad line, not the end of the run), decodes with msgspec (about 2.5x
-faster; Recras bodies contain no fractional numbers, so floats stay floats) and hands every
-line it cannot use -- not UTF-8, not JSON, nested too deeply, not a Singer message, an
-unknown message type -- to ``on_bad_line``, which writes it to the rejects file. It counts
-input lines, so rejects and errors can say where a message came from.
+invalid UTF-8 is one bad line, not the end of the run), decodes with msgspec (faster:
+benchmarks/sdk_steps_benchmark.py; Recras bodies contain no fractional numbers, so floats
+stay floats) and hands every line it cannot use -- not UTF-8, not JSON, nested too deeply,
+not a Singer message, an unknown message type -- to ``on_bad_line``, which writes it to the
+rejects file. It counts input lines, so rejects and errors can say where a message came from.
 
 ``on_stop`` is told when the loop ends by an exception (a stop, a signal, a bug), so the
 run's resources are released and its summary logged wherever the loop was interrupted.
