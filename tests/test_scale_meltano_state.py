@@ -25,7 +25,8 @@ import recras_demo  # noqa: E402
 from pgcluster import PostgresCluster  # noqa: E402
 from recras_demo import Meltano, Workspace  # noqa: E402
 
-pytestmark = pytest.mark.timeout(300)
+# xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("meltano")]
 
 SEEDED = 12
 ADDED = 3
