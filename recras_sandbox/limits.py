@@ -2,21 +2,19 @@
 
 Recras does not document rate limiting; this mode (``--max-concurrent N``) is a test mode
 for clients that must adapt to a server that limits them, as many APIs do: a request that
-arrives while N others with the same credentials are being answered gets 429 with
-``Retry-After`` and is not processed (nor faulted), unless a slot frees within
-:data:`SLOT_GRACE_SECONDS`. Requests in turn are never limited.
+arrives while N others with the same credentials are being processed gets 429 with
+``Retry-After`` and is not processed (nor faulted). A request stops counting just before its
+answer is written, so requests in turn are never limited.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-#: How long an arriving request waits for a slot before its 429. A slot is freed only after
-#: the answer was written, so a client asking in turn can be a moment ahead of that.
-SLOT_GRACE_SECONDS = 0.05
+Release = Callable[[], None]
 
 
 class InFlightLimit:
@@ -24,25 +22,35 @@ class InFlightLimit:
 
     def __init__(self, maximum: int) -> None:
         self.maximum = maximum
-        self._freed = threading.Condition()
+        self._lock = threading.Lock()
         self._in_flight: Counter[str] = Counter()
 
     @contextmanager
-    def admit(self, key: str) -> Iterator[bool]:
-        """Yield whether a request with ``key`` may be processed; while it is, it counts."""
+    def admit(self, key: str) -> Iterator[Release | None]:
+        """Yield a release function if a request with ``key`` may be processed, else None.
+
+        The request counts until the release is called (idempotent) or the block ends.
+        """
         if self.maximum <= 0:
-            yield True
+            yield lambda: None
             return
-        with self._freed:
-            admitted = self._freed.wait_for(
-                lambda: self._in_flight[key] < self.maximum, timeout=SLOT_GRACE_SECONDS
-            )
+        with self._lock:
+            admitted = self._in_flight[key] < self.maximum
             if admitted:
                 self._in_flight[key] += 1
-        try:
-            yield admitted
-        finally:
-            if admitted:
-                with self._freed:
+        if not admitted:
+            yield None
+            return
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
                     self._in_flight[key] -= 1
-                    self._freed.notify_all()
+
+        try:
+            yield release
+        finally:
+            release()

@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from recras_sandbox.faults import FaultInjector
-from recras_sandbox.limits import InFlightLimit
+from recras_sandbox.limits import InFlightLimit, Release
 from recras_sandbox.model import dumps
 from recras_sandbox.store import Store
 from recras_sandbox.validation import ValidationError, extra_field_error, validate_customer
@@ -141,6 +141,8 @@ class Handler(BaseHTTPRequestHandler):
     server: SandboxServer
 
     _counting = False
+    #: Frees this request's concurrency-limit slot; called just before its answer leaves.
+    _release_slot: Release | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         """Per-request logging would cost more than serving; stay quiet."""
@@ -194,7 +196,15 @@ class Handler(BaseHTTPRequestHandler):
             lines.append("Connection: close")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
+    def _free_slot(self) -> None:
+        # Before the answer is written: a client that asks again once it has read the
+        # answer never finds its own previous request still counted.
+        release, self._release_slot = self._release_slot, None
+        if release is not None:
+            release()
+
     def _send(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+        self._free_slot()
         if self._counting:
             self.server.stats.response(str(status))
         # One write: headers and body leave in the same segment(s).
@@ -210,6 +220,7 @@ class Handler(BaseHTTPRequestHandler):
         self, items: list[bytes], headers: dict[str, str] | None = None, status: int = 200
     ) -> None:
         """Send a JSON array of pre-serialized items in ~1 MB writes."""
+        self._free_slot()
         if self._counting:
             self.server.stats.response(str(status))
         count = len(items)
@@ -229,6 +240,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         """Close the socket without answering."""
+        self._free_slot()
         self.close_connection = True
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -272,9 +284,13 @@ class Handler(BaseHTTPRequestHandler):
     def _api(self, path: str, query: str, body: bytes) -> None:
         self._counting = True
         self.server.stats.request(_route(self.command, path))
-        with self.server.in_flight.admit(self.headers.get("Authorization", "")) as admitted:
-            if admitted:
-                self._api_admitted(path, query, body)
+        with self.server.in_flight.admit(self.headers.get("Authorization", "")) as release:
+            if release is not None:
+                self._release_slot = release
+                try:
+                    self._api_admitted(path, query, body)
+                finally:
+                    self._release_slot = None
             else:
                 retry_after = str(self.server.config.limit_retry_after)
                 self._error(429, "Too many concurrent requests", {"Retry-After": retry_after})
