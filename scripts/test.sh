@@ -32,6 +32,6 @@ echo "==> ruff"
 echo "==> mypy"
 "$VENV/bin/mypy"
 echo "==> pytest"
-# Four workers: most tests wait on sandboxes, retries and subprocesses, not on the 2 cores.
+# Three workers: most tests wait on sandboxes, retries and subprocesses, not on the 2 cores.
 # Files that run Meltano in this checkout share one xdist_group, so they never overlap.
-"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-4}" --dist loadgroup "$@"
+"$VENV/bin/pytest" -n "${PYTEST_WORKERS:-3}" --dist loadgroup "$@"
