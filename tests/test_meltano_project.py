@@ -20,17 +20,11 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from hub_definitions import KIND_FOR_TYPE  # noqa: E402 - the Hub files use the same table
+
 MELTANO_YML = ROOT / "meltano.yml"
 
-#: Meltano setting kind for each JSON Schema type.
-KIND_FOR_TYPE = {
-    "string": "string",
-    "integer": "integer",
-    "number": "decimal",
-    "boolean": "boolean",
-    "object": "object",
-    "array": "array",
-}
 #: Built-in SDK settings a project may leave undeclared (Meltano passes them through anyway).
 SDK_BUILTINS = {
     "stream_maps",
