@@ -28,7 +28,7 @@ from typing import Any
 
 import requests
 
-from recras_api.client import STREAM_CHUNK_BYTES
+from recras_api.bodies import STREAM_CHUNK_BYTES
 from recras_api.jsonstream import iter_json_array
 from recras_sandbox.testing import SandboxProcess
 

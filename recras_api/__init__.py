@@ -5,14 +5,7 @@ config validation (the SDK side) are in :mod:`recras_api.plugin_settings` and
 :mod:`recras_api.sdk_compat`, which only the plugins import.
 """
 
-from recras_api.client import (
-    UNPROCESSED_FAILURES,
-    RecrasClient,
-    RetryHook,
-    RetryPolicy,
-    WriteResult,
-    klant_path,
-)
+from recras_api.client import RecrasClient, WriteResult, klant_path
 from recras_api.errors import (
     RecrasAuthError,
     RecrasConfigError,
@@ -25,6 +18,7 @@ from recras_api.errors import (
     RecrasRedirectError,
     RecrasUnavailableError,
 )
+from recras_api.retry_policy import UNPROCESSED_FAILURES, RetryHook, RetryPolicy
 from recras_api.settings import ConnectionSettings
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The client's retries (backoff's decorator driving recras_api.client's wait generator).
+"""The client's retries (backoff's decorator driving recras_api.retry_policy's wait generator).
 
 Against a small server on 127.0.0.1: a ``Retry-After`` is waited exactly (no jitter), one
 that would end past ``max_seconds`` gives up at once instead of retrying early, ``max_tries``

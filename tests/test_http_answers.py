@@ -13,7 +13,7 @@ import pytest
 import requests
 from hostile_server import HostileServer, Reply, hostile_servers
 
-from recras_api.client import _retry_after_seconds
+from recras_api.retry_policy import retry_after_seconds
 from tap_recras.testing import run_tap
 
 __all__ = ["hostile_servers"]
@@ -26,13 +26,13 @@ CUSTOMER = {"id": 7, "naam": "Zeven"}
 def test_unusable_retry_after_falls_back_to_backoff(value: str) -> None:
     response = requests.Response()
     response.headers["Retry-After"] = value
-    assert _retry_after_seconds(response) is None
+    assert retry_after_seconds(response) is None
 
 
 def test_usable_retry_after_is_honoured() -> None:
     response = requests.Response()
     response.headers["Retry-After"] = "2.5"
-    assert _retry_after_seconds(response) == 2.5
+    assert retry_after_seconds(response) == 2.5
 
 
 @pytest.mark.parametrize("value", ["nan", "inf"])

@@ -18,7 +18,7 @@ import pytest
 from hostile_server import HostileServer, Reply, hostile_servers
 
 from recras_api import ConnectionSettings, RecrasClient, RecrasUnavailableError, RetryPolicy
-from recras_api.client import MAX_BODY_BYTES
+from recras_api.bodies import MAX_BODY_BYTES
 from tap_recras.testing import TapRun, parse_messages, tap_command, write_inputs
 
 __all__ = ["hostile_servers"]
