@@ -15,15 +15,11 @@ rule: a record's extra fields are set by name, the customer's others are left al
 from __future__ import annotations
 
 import json
-import re
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_server import HostileServer, Reply, Seen
 from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
 
 SIZE = {"name": "Schoenmaat", "type": "number", "value": 42}
@@ -70,59 +66,34 @@ def test_unshown_extra_fields_are_sent_with_a_warning(
     assert _extra(sandbox) == expected
 
 
-@contextmanager
-def recras_showing_extra_fields(extra_fields: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+class RecrasShowingExtraFields(HostileServer):
     """Customer 5 with its extra fields in the detail; a PUT replaces the list (and records)."""
-    state: dict[str, Any] = {"extra_fields": list(extra_fields), "puts": []}
-    person = {"id": 1, "voornaam": "Anna", "email1": "anna1@example.com", "hoofdcontact": True}
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def __init__(self, extra_fields: list[dict[str, Any]]) -> None:
+        self.extra_fields = list(extra_fields)
+        self.puts: list[dict[str, Any]] = []
+        super().__init__({"GET /api2/klanten/5": self._detail, "PUT /api2/klanten/*": self._put})
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
+    def _detail(self, request: Seen) -> Reply:
+        person = {"id": 1, "voornaam": "Anna", "email1": "anna1@example.com", "hoofdcontact": True}
+        detail = {"id": 5, "naam": "Klant 1", "contactpersonen": [person]}
+        return Reply.json({**detail, "extra_fields": self.extra_fields})
 
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            if re.fullmatch(r"/api2/klanten/5", self.path):
-                detail = {"id": 5, "naam": "Klant 1", "contactpersonen": [person]}
-                self._send(200, {**detail, "extra_fields": state["extra_fields"]})
-            else:
-                self._send(404, {"error": {"message": "not found"}})
-
-        def do_PUT(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            state["puts"].append(body)
-            if "extra_fields" in body:
-                state["extra_fields"] = body["extra_fields"]
-            self._send(200, {"id": 5, "naam": "Klant 1"})
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    state["base_url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    def _put(self, request: Seen) -> Reply:
+        body = json.loads(request.body)
+        self.puts.append(body)
+        if "extra_fields" in body:
+            self.extra_fields = body["extra_fields"]
+        return Reply.json({"id": 5, "naam": "Klant 1"})
 
 
 def test_shown_extra_fields_are_merged_before_a_replacing_put(tmp_path: Path) -> None:
-    with recras_showing_extra_fields([SIZE, SINCE]) as recras:
-        config = target_config(tmp_path, {"base_url": recras["base_url"], "api_key": SECRET_KEY})
+    with RecrasShowingExtraFields([SIZE, SINCE]) as recras:
+        config = target_config(tmp_path, recras.config(api_key=SECRET_KEY))
         record = customer(1, id=5, extra_fields=[{**SIZE, "value": 43}])
         result = run_target(config, singer_input([record], key_properties=["id"]))
         assert result.returncode == 0, result.stderr
         assert NOT_SHOWN not in result.stderr
-        assert recras["extra_fields"] == [{**SIZE, "value": 43}, SINCE]
-        (put,) = recras["puts"]
+        assert recras.extra_fields == [{**SIZE, "value": 43}, SINCE]
+        (put,) = recras.puts
         assert put["contactpersonen"] == [{"id": 1, "hoofdcontact": True}]

@@ -9,15 +9,11 @@ sandbox looks them up and writes every record exactly once.
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hostile_server import HostileServer, Reply
 from target_support import (
     SECRET_KEY,
     customer,
@@ -30,44 +26,14 @@ from target_support import (
 from target_recras.id_map import IdMap
 
 
-@contextmanager
-def hostile_server(post_ids: list[int]) -> Iterator[str]:
+def recras_answering_posts_with(post_ids: list[int]) -> HostileServer:
     """Recras look-alike: an empty list, 404 details, POSTs answered 201 with ``post_ids``."""
-    answers = iter(post_ids)
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-        def _send(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            if self.path.split("?")[0] == "/api2/klanten":
-                self._send(200, [])
-            else:
-                self._send(404, {"error": {"message": "not found"}})
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self._send(201, {"id": next(answers), "type": "klant"})
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return HostileServer(
+        {
+            "GET /api2/klanten": Reply.json([]),
+            "POST /api2/klanten": [Reply.json({"id": i, "type": "klant"}, 201) for i in post_ids],
+        }
+    )
 
 
 CASES = {
@@ -87,10 +53,8 @@ def test_untrusted_post_answer_stops_and_the_rerun_resolves_it(
 ) -> None:
     post_ids, records, message = CASES[case]
     text = singer_input([customer(n) for n in range(1, records + 1)], state_every=1)
-    with hostile_server(post_ids) as base_url:
-        config = target_config(
-            tmp_path, {"base_url": base_url, "api_key": SECRET_KEY}, max_workers=1
-        )
+    with recras_answering_posts_with(post_ids) as recras:
+        config = target_config(tmp_path, recras.config(api_key=SECRET_KEY), max_workers=1)
         result = run_target(config, text, timeout=60)
     assert result.returncode == 1, result.stderr
     critical = [line for line in result.stderr.splitlines() if "CRITICAL" in line]
