@@ -32,15 +32,24 @@ def _extra(sandbox: Any) -> dict[str, Any]:
     return {field["name"]: field["value"] for field in item["extra_fields"]}
 
 
-@pytest.mark.parametrize("put_extra_fields", ["merge", "replace"])
-def test_empty_extra_fields_change_nothing(
+def _customer_with_two_extra_fields(
     sandbox_factory: Any, tmp_path: Path, put_extra_fields: str
-) -> None:
+) -> tuple[Any, Path]:
+    """A sandbox under the ``put_extra_fields`` reading where the target created customer 1
+    with SIZE and SINCE; the sandbox and the target config."""
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, put_extra_fields=put_extra_fields)
     config = target_config(tmp_path, sandbox.config())
     assert (
         run_target(config, singer_input([customer(1, extra_fields=[SIZE, SINCE])])).returncode == 0
     )
+    return sandbox, config
+
+
+@pytest.mark.parametrize("put_extra_fields", ["merge", "replace"])
+def test_empty_extra_fields_change_nothing(
+    sandbox_factory: Any, tmp_path: Path, put_extra_fields: str
+) -> None:
+    sandbox, config = _customer_with_two_extra_fields(sandbox_factory, tmp_path, put_extra_fields)
     result = run_target(config, singer_input([customer(1, plaats="Assen", extra_fields=[])]))
     assert result.returncode == 0, result.stderr
     assert "1 updated" in result.stderr
@@ -51,11 +60,7 @@ def test_empty_extra_fields_change_nothing(
 def test_unshown_extra_fields_are_sent_with_a_warning(
     sandbox_factory: Any, tmp_path: Path, put_extra_fields: str
 ) -> None:
-    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, put_extra_fields=put_extra_fields)
-    config = target_config(tmp_path, sandbox.config())
-    assert (
-        run_target(config, singer_input([customer(1, extra_fields=[SIZE, SINCE])])).returncode == 0
-    )
+    sandbox, config = _customer_with_two_extra_fields(sandbox_factory, tmp_path, put_extra_fields)
     changed = [customer(1, extra_fields=[{**SIZE, "value": v}]) for v in (43, 44)]
     result = run_target(config, singer_input(changed))
     assert result.returncode == 0, result.stderr
