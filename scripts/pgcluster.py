@@ -20,7 +20,6 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
-from types import TracebackType
 
 DATABASE = "customers"
 USER = "postgres"
@@ -175,12 +174,7 @@ class PostgresCluster:
     def __enter__(self) -> PostgresCluster:
         return self.start()
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
 
