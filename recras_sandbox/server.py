@@ -147,21 +147,6 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Per-request logging would cost more than serving; stay quiet."""
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
     # ------------------------------------------------------------ plumbing
 
     def _read_body(self) -> bytes:
@@ -266,6 +251,9 @@ class Handler(BaseHTTPRequestHandler):
             self._api(path, query, body)
         else:
             self._error(404, f"No route for {path}")
+
+    #: Every method goes to the one dispatcher, which decides what a method may do.
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 - http.server names
 
     def _run(self, func: Any, *args: Any) -> None:
         try:

@@ -293,21 +293,6 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the proxy's own log is ``FaultProxy.log``."""
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
     def _handle(self) -> None:
         proxy = self.server.proxy
         length = int(self.headers.get("Content-Length") or 0)
@@ -337,6 +322,9 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         self.wfile.write(answer)
+
+    #: Every method is logged, faulted and forwarded the same way.
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _handle  # noqa: N815 - http.server names
 
     @staticmethod
     def _call_hooks(fired: list[Rule], exchange: Exchange) -> None:
