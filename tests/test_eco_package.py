@@ -25,6 +25,8 @@ import pytest
 import recras_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The import packages the distribution ships.
+PACKAGES = ("recras_api", "tap_recras", "target_recras", "recras_sandbox", "airbyte_recras")
 
 
 def _run(*args: str | Path, cwd: Path, timeout: float = 300, **kwargs: object) -> str:
@@ -58,13 +60,7 @@ def test_sdist_and_wheel_carry_license_metadata_and_every_package(dist: Path) ->
         names = whl.namelist()
         (meta_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
         metadata = whl.read(meta_name).decode()
-    for package in (
-        "recras_api",
-        "tap_recras",
-        "target_recras",
-        "recras_sandbox",
-        "airbyte_recras",
-    ):
+    for package in PACKAGES:
         assert f"{package}/__init__.py" in names
         assert f"{package}/py.typed" in names
     assert any(n.endswith("licenses/LICENSE") for n in names)
@@ -127,17 +123,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(dist: Path, tmp_path: 
 def test_the_version_is_written_once_in_pyproject() -> None:
     """Code reads the version from the installed metadata; no module repeats it."""
     assert recras_sandbox.__version__ == importlib.metadata.version("recras-singer")
-    sources = [
-        path
-        for package in (
-            "recras_api",
-            "tap_recras",
-            "target_recras",
-            "recras_sandbox",
-            "airbyte_recras",
-        )
-        for path in (ROOT / package).glob("*.py")
-    ]
+    sources = [path for package in PACKAGES for path in (ROOT / package).glob("*.py")]
     assert sources
     for path in sources:
         assert '__version__ = "' not in path.read_text(encoding="utf-8"), path
