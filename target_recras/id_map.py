@@ -26,6 +26,16 @@ closing it, so two runs never write the same customers; a read-only (dry-run) ma
 Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
 sends; after the answer the id is filled in. A pending row at start-up means the previous run
 stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
+
+A ``source`` row also keeps the *digest* of the payload last written to its customer and
+confirmed by Recras (:func:`~target_recras.upsert.payload_digest`), so that a record sent
+again unchanged is skipped. It is set in the statement that records the confirmed write,
+and cleared before a write of other data is sent: a write that fails or is cut off (Recras
+may have applied it) leaves no digest, so whatever comes next is sent.
+
+The schema is versioned (:data:`SCHEMA_VERSION`; SQLite keeps it in ``PRAGMA user_version``,
+PostgreSQL in table ``id_map_version``): a map of an older version is migrated in place when
+a run holds it, and a map written by a newer target-recras is refused rather than misread.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -44,14 +55,17 @@ from target_recras.errors import TargetStopError
 from target_recras.id_map_lock import FileHold, hold_exclusively
 from target_recras.matching import KeyKind
 
+#: The schema this code writes: 2 added ``digest``. Version 1 is a map without it (SQLite
+#: maps of that time recorded no version: ``user_version`` 0). A higher version is refused.
+SCHEMA_VERSION = 2
 #: The upsert both back ends run (``?`` placeholders; PostgreSQL's become
-#: ``%s``). Every write names its columns: SQLite maps made before ``floor`` have it last.
+#: ``%s``). Every write names its columns: migrated SQLite maps have the later ones last.
 UPSERT = (
-    "INSERT INTO id_map (map_key, kind, klant_id, identity, run_id, seq, updated_at, floor) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "INSERT INTO id_map (map_key, kind, klant_id, identity, run_id, seq, updated_at, floor, "
+    "digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (map_key) DO UPDATE SET kind = excluded.kind, klant_id = excluded.klant_id, "
     "identity = excluded.identity, run_id = excluded.run_id, seq = excluded.seq, "
-    "updated_at = excluded.updated_at, floor = excluded.floor"
+    "updated_at = excluded.updated_at, floor = excluded.floor, digest = excluded.digest"
 )
 _SQLITE_SCHEMA = """
 CREATE TABLE IF NOT EXISTS id_map (
@@ -62,15 +76,32 @@ CREATE TABLE IF NOT EXISTS id_map (
     run_id     TEXT NOT NULL,
     seq        INTEGER NOT NULL,
     updated_at REAL NOT NULL,
-    floor      INTEGER
+    floor      INTEGER,
+    digest     TEXT
 )
 """
+#: Columns later schemas added, in order: ``floor`` (pending creates), ``digest`` (version 2).
+_ADDED_COLUMNS = (("floor", "INTEGER"), ("digest", "TEXT"))
+#: What a run keeps in memory: every resolved entry (an older map read-only: no digests).
+_LOAD = "SELECT map_key, klant_id, digest FROM id_map WHERE klant_id > 0"
+_LOAD_WITHOUT_DIGESTS = "SELECT map_key, klant_id, NULL FROM id_map WHERE klant_id > 0"
 SQLITE_URL_PREFIX = "sqlite:///"
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 
 
 class IdMapError(TargetStopError):
     """The id map cannot be opened or written; the message names it (never a password)."""
+
+
+def check_schema_version(name: str, version: int) -> None:
+    """Refuse a map whose schema version is newer than :data:`SCHEMA_VERSION`."""
+    if version > SCHEMA_VERSION:
+        msg = (
+            f"The id map {name} has schema version {version}, newer than this "
+            f"target-recras knows ({SCHEMA_VERSION}): a newer target-recras wrote it. "
+            "Upgrade target-recras on this worker; the run stopped before writing anything."
+        )
+        raise IdMapError(msg)
 
 
 @dataclass(frozen=True)
@@ -90,6 +121,9 @@ class MapStore(Protocol):
     name: str
     #: The exceptions of this back end that mean "cannot open or write the map".
     errors: tuple[type[Exception], ...]
+    #: Set by :meth:`open`: the map has the ``digest`` column (false only for a map of an
+    #: older schema opened read-only, which is not migrated).
+    has_digests: bool
 
     def open(self, read_only: bool, lock_timeout: float, logger: logging.Logger) -> bool:
         """Connect, hold (unless read-only) and create the schema; False: no map to read."""
@@ -136,6 +170,7 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.name = str(path)
+        self.has_digests = True
         self._db: sqlite3.Connection | None = None
         self._hold: FileHold | None = None
 
@@ -167,18 +202,52 @@ class SqliteStore:
                 return False
             uri = f"{self.path.resolve().as_uri()}?mode=ro"
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            check_schema_version(self.name, self._version(self._db))
+            self.has_digests = "digest" in self._columns(self._db)
             return True
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._hold = FileHold(self.path)
         hold_exclusively(self._hold, lock_timeout, logger)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SQLITE_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(id_map)")}
-        if "floor" not in columns:  # a map written before pending creates kept a floor
-            self._db.execute("ALTER TABLE id_map ADD COLUMN floor INTEGER")
+        self._db = db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        check_schema_version(self.name, self._version(db))
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        if self._version(db) < SCHEMA_VERSION:
+            self._migrate(db, logger)
         return True
+
+    @staticmethod
+    def _version(db: sqlite3.Connection) -> int:
+        return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+    @staticmethod
+    def _columns(db: sqlite3.Connection) -> set[str]:
+        return {str(row[1]) for row in db.execute("PRAGMA table_info(id_map)")}
+
+    def _migrate(self, db: sqlite3.Connection, logger: logging.Logger) -> None:
+        """Create the table, or bring an older one to :data:`SCHEMA_VERSION`, in one commit.
+
+        The columns are added with no value: old rows keep working, with no digest yet.
+        """
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute(_SQLITE_SCHEMA)
+            columns = self._columns(db)
+            added = [(name, sql_type) for name, sql_type in _ADDED_COLUMNS if name not in columns]
+            for name, sql_type in added:
+                db.execute(f"ALTER TABLE id_map ADD COLUMN {name} {sql_type}")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        if added:
+            logger.info(
+                "Id map %s migrated to schema version %d (added %s).",
+                self.name,
+                SCHEMA_VERSION,
+                ", ".join(name for name, _ in added),
+            )
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """One autocommitted statement."""
@@ -243,6 +312,10 @@ class IdMap:
         self.run_id = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}
+        #: How many entries name each customer (a customer of several keys is never skipped).
+        self._keys_per_id: Counter[int] = Counter()
+        #: The digest of the payload last written and confirmed, per map key.
+        self._digests: dict[str, str] = {}
         self._logger = logger or logging.getLogger(__name__)
         self._store: MapStore | None = None
         store = open_store(location)
@@ -252,8 +325,11 @@ class IdMap:
                 store.close(read_only, self._logger)  # read-only, and no map yet: all empty
                 return
             self._store = store
-            rows = store.query("SELECT map_key, klant_id FROM id_map WHERE klant_id > 0")
-            self._ids = {str(key): int(str(klant_id)) for key, klant_id in rows}
+            rows = store.query(_LOAD if store.has_digests else _LOAD_WITHOUT_DIGESTS)
+            for key, klant_id, stored in rows:
+                self._set_id(str(key), int(str(klant_id)))
+                if stored is not None:
+                    self._digests[str(key)] = str(stored)
         except store.errors as exc:
             store.close(read_only, self._logger)
             self._store = None
@@ -284,10 +360,59 @@ class IdMap:
         """The Recras customer id stored for ``map_key``, if any."""
         return self._ids.get(map_key)
 
+    def _set_id(self, map_key: str, klant_id: int | None) -> None:
+        """Point ``map_key`` at ``klant_id`` (None: at nothing) in memory."""
+        with self._lock:
+            old = self._ids.pop(map_key, None)
+            if old is not None:
+                self._keys_per_id[old] -= 1
+            if klant_id is not None:
+                self._ids[map_key] = klant_id
+                self._keys_per_id[klant_id] += 1
+
+    def unchanged(self, map_key: str, klant_id: int, digest: str) -> bool:
+        """Was exactly this payload the last one written to ``klant_id`` for ``map_key``?
+
+        Only when the entry names ``klant_id`` (not pending), its confirmed digest is
+        ``digest``, and no other entry names that customer (the keys would overwrite each
+        other's data, so each of their records is sent).
+        """
+        with self._lock:
+            return (
+                self._ids.get(map_key) == klant_id
+                and self._digests.get(map_key) == digest
+                and self._keys_per_id[klant_id] == 1
+            )
+
+    def digest(self, map_key: str) -> str | None:
+        """The digest of the payload last written and confirmed for ``map_key``, if any."""
+        return self._digests.get(map_key)
+
+    def before_write(self, map_key: str, digest: str | None) -> None:
+        """A write with payload ``digest`` is about to be sent: drop a confirmed other one.
+
+        Recras may apply the write and the answer never arrive (or the run be killed), so
+        the old digest would no longer say what Recras has.
+        """
+        stored = self._digests.get(map_key)
+        if stored is not None and stored != digest:
+            self._digests.pop(map_key, None)
+            self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (map_key,))
+
+    def confirm(self, map_key: str, digest: str | None) -> None:
+        """Recras confirmed the write of payload ``digest`` (None: of unknown effect)."""
+        if self._digests.get(map_key) == digest:
+            return
+        self._write("UPDATE id_map SET digest = ? WHERE map_key = ?", (digest, map_key))
+        if digest is None:
+            self._digests.pop(map_key, None)
+        else:
+            self._digests[map_key] = digest
+
     def mapped_ids(self) -> set[int]:
         """Every customer id some entry names (a look-up after a lost answer skips them)."""
         with self._lock:
-            return set(self._ids.values())
+            return {klant_id for klant_id, keys in self._keys_per_id.items() if keys > 0}
 
     def pending(self) -> list[PendingCreate]:
         """Creates a previous run started but never saw answered."""
@@ -320,24 +445,46 @@ class IdMap:
         ``floor`` is the highest customer id Recras had before it: only a customer above it
         can be the one this ``POST`` made, so a rerun never takes an older one for it.
         """
-        self._ids.pop(map_key, None)
-        self._write(UPSERT, (map_key, kind, None, identity, self.run_id, seq, time.time(), floor))
+        self._set_id(map_key, None)
+        self._digests.pop(map_key, None)
+        row = (map_key, kind, None, identity, self.run_id, seq, time.time(), floor, None)
+        self._write(UPSERT, row)
 
-    def store(self, map_key: str, kind: KeyKind, identity: str, klant_id: int, seq: int) -> None:
-        """Record that ``map_key`` is Recras customer ``klant_id``."""
-        self._write(
-            UPSERT, (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None)
-        )
-        self._ids[map_key] = klant_id
+    def store(
+        self,
+        map_key: str,
+        kind: KeyKind,
+        identity: str,
+        klant_id: int,
+        seq: int,
+        *,
+        digest: str | None = None,
+    ) -> None:
+        """Record that ``map_key`` is Recras customer ``klant_id``.
+
+        ``digest``: Recras confirmed that this write carried that payload (one statement
+        records both); None when what Recras holds is not known (e.g. a merge).
+        """
+        row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
+        self._write(UPSERT, row)
+        self._set_id(map_key, klant_id)
+        if digest is None:
+            self._digests.pop(map_key, None)
+        else:
+            self._digests[map_key] = digest
 
     def resolve(self, map_key: str, klant_id: int) -> None:
-        """Fill in the customer a pending create turned out to have made."""
-        self._write("UPDATE id_map SET klant_id = ? WHERE map_key = ?", (klant_id, map_key))
-        self._ids[map_key] = klant_id
+        """Fill in the customer a pending create turned out to have made (no digest yet)."""
+        self._write(
+            "UPDATE id_map SET klant_id = ?, digest = NULL WHERE map_key = ?", (klant_id, map_key)
+        )
+        self._set_id(map_key, klant_id)
+        self._digests.pop(map_key, None)
 
     def forget(self, map_key: str) -> None:
         """Drop ``map_key`` (a create that was refused, or a customer deleted in Recras)."""
-        self._ids.pop(map_key, None)
+        self._set_id(map_key, None)
+        self._digests.pop(map_key, None)
         self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
 
     def prune_natural(self, below_seq: int | None = None) -> None:
@@ -352,4 +499,4 @@ class IdMap:
             sql += " AND run_id = ? AND seq < ?"
             params += (self.run_id, below_seq)
         for (map_key,) in self._write(sql + " RETURNING map_key", params):
-            self._ids.pop(str(map_key), None)
+            self._set_id(str(map_key), None)

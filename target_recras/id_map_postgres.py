@@ -11,8 +11,10 @@ worker ends (a SIGKILL or a lost machine included, once the server notices). The
 read from ``pg_locks`` and ``pg_stat_activity``: its backend pid, client address and
 ``application_name`` (``target-recras pid <pid> on <host>``), and since when it is connected.
 
-The schema is created on first use, under the hold, and versioned in ``id_map_version``; a
-map written by a newer target-recras is refused rather than misread.
+The schema is created on first use, under the hold, and versioned in ``id_map_version``
+(:data:`~target_recras.id_map.SCHEMA_VERSION`); a map of an older version is migrated in
+place, in one transaction, and a map written by a newer target-recras is refused rather than
+misread.
 """
 
 from __future__ import annotations
@@ -26,11 +28,9 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from recras_api.redact import register_credentials
-from target_recras.id_map import IdMapError
+from target_recras.id_map import SCHEMA_VERSION, IdMapError, check_schema_version
 from target_recras.id_map_lock import Holder, hold_exclusively
 
-#: The schema this code writes; a map with a higher version is refused.
-SCHEMA_VERSION = 1
 #: The first key of the advisory lock pair ("RC"): keeps clear of other users' locks.
 LOCK_CLASS = 0x5243
 CONNECT_TIMEOUT_SECONDS = 10
@@ -45,9 +45,12 @@ _CREATE = (
         run_id     text NOT NULL,
         seq        bigint NOT NULL,
         updated_at double precision NOT NULL,
-        floor      bigint
+        floor      bigint,
+        digest     text
     )""",
 )
+#: From each older schema version to the next (version 1 had no ``digest``).
+_MIGRATIONS = {1: "ALTER TABLE id_map ADD COLUMN IF NOT EXISTS digest text"}
 _HOLDER = """
 SELECT a.pid, coalesce(host(a.client_addr), 'local socket'), a.application_name,
        to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"')
@@ -119,6 +122,7 @@ class PostgresStore:
         self._url = url
         self._db: psycopg.Connection | None = None
         self._hold: PostgresHold | None = None
+        self.has_digests = True
         try:
             password = conninfo_to_dict(url).get("password")
         except psycopg.Error:
@@ -155,14 +159,33 @@ class PostgresStore:
         lock_name = f"{row[0]}.{row[1]}"
         if read_only:
             self._db.execute("SET default_transaction_read_only = on")
-            return self._schema_version() is not None
+            version = self._schema_version()
+            self.has_digests = version is not None and version >= SCHEMA_VERSION
+            return version is not None
         self._hold = PostgresHold(self.name, self._db, lock_name)
         hold_exclusively(self._hold, lock_timeout, logger)
         for statement in _CREATE:
             self._db.execute(statement)
-        if self._schema_version() is None:
+        version = self._schema_version()
+        if version is None:
             self._db.execute("INSERT INTO id_map_version (version) VALUES (%s)", (SCHEMA_VERSION,))
+        elif version < SCHEMA_VERSION:
+            self._migrate(version, logger)
         return True
+
+    def _migrate(self, version: int, logger: logging.Logger) -> None:
+        """Bring a map of an older schema to :data:`SCHEMA_VERSION` in one transaction.
+
+        Old rows keep working: they get no digest, so their next record is sent.
+        """
+        assert self._db is not None
+        with self._db.transaction():
+            for step in range(version, SCHEMA_VERSION):
+                self._db.execute(_MIGRATIONS[step])
+            self._db.execute("UPDATE id_map_version SET version = %s", (SCHEMA_VERSION,))
+        logger.info(
+            "Id map %s migrated from schema version %d to %d.", self.name, version, SCHEMA_VERSION
+        )
 
     def _schema_version(self) -> int | None:
         """The map's schema version (None: none recorded yet); refuses a newer one."""
@@ -172,14 +195,10 @@ class PostgresStore:
             return None
         row = self._db.execute("SELECT max(version) FROM id_map_version").fetchone()
         version = row[0] if row else None
-        if version is not None and version > SCHEMA_VERSION:
-            msg = (
-                f"The id map {self.name} has schema version {version}, newer than this "
-                f"target-recras knows ({SCHEMA_VERSION}): a newer target-recras wrote it. "
-                "Upgrade target-recras on this worker; the run stopped before writing anything."
-            )
-            raise IdMapError(msg)
-        return None if version is None else int(version)
+        if version is None:
+            return None
+        check_schema_version(self.name, int(version))
+        return int(version)
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """One autocommitted statement (``?`` becomes ``%s``; enum values go as text)."""

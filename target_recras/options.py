@@ -28,6 +28,8 @@ class TargetOptions:
     #: Where the id map is: a file path, ``sqlite:///path`` or ``postgresql://...``.
     id_map_url: str
     id_map_lock_timeout: float
+    #: Skip a keyed record whose payload was the last one written and confirmed.
+    skip_unchanged: bool = True
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -55,4 +57,5 @@ class TargetOptions:
             id_map_lock_timeout=DEFAULT_ID_MAP_LOCK_TIMEOUT
             if lock_timeout is None
             else float(lock_timeout),
+            skip_unchanged=config.get("skip_unchanged") is not False,
         )

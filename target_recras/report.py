@@ -20,6 +20,8 @@ class Outcome(StrEnum):
     CREATED = "created"
     MERGED = "merged"
     UPDATED = "updated"
+    #: Skipped without a request: the payload last written and confirmed (skip_unchanged).
+    UNCHANGED = "unchanged"
     RECREATED = "recreated"
     REJECTED = "rejected"
     WOULD_CREATE = "would_create"
@@ -73,7 +75,8 @@ class RunStats:
         c = self.counts
         text = (
             f"{self.read} records read: {c[Outcome.CREATED]} created, {c[Outcome.MERGED]} merged, "
-            f"{c[Outcome.UPDATED]} updated, {c[Outcome.RECREATED]} recreated after a 404, "
+            f"{c[Outcome.UPDATED]} updated, {c[Outcome.UNCHANGED]} unchanged (skipped), "
+            f"{c[Outcome.RECREATED]} recreated after a 404, "
             f"{c[Outcome.REJECTED]} rejected, {retried} requests retried"
         )
         text += "".join(f"; {n} {note}" for note, n in self.notes.items() if n)

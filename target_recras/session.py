@@ -28,6 +28,7 @@ from target_recras.errors import TargetStopError, termination_signals_blocked
 from target_recras.id_map import IdMap
 from target_recras.lanes import OrderedLanes
 from target_recras.options import TargetOptions
+from target_recras.payload import build_body
 from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
 from target_recras.report import Outcome
@@ -98,6 +99,7 @@ class TargetSession:
                 stats=self.stats,
                 checkpoints=self.checkpoints,
                 logger=logger,
+                skip_unchanged=options.skip_unchanged,
             )
             self._guard(resolve_pending_creates, self.client, self.id_map, logger)
         with termination_signals_blocked():  # the threads below never get SIGTERM
@@ -149,7 +151,17 @@ class TargetSession:
         """Write a validated record (or, in a dry run, count what would happen)."""
         if self.lanes is None or self._upserter is None:
             known = job.klant_id is not None or self.id_map.lookup(str(job.map_key)) is not None
-            self.stats.count(Outcome.WOULD_UPDATE if known else Outcome.WOULD_CREATE)
+            # The digest only where one is stored: a dry run of new records stays cheap.
+            stored = job.map_key is not None and self.id_map.digest(job.map_key) is not None
+            if (
+                stored
+                and self.options.skip_unchanged
+                and job.unchanged(self.id_map, job.digest(build_body(job.record)))
+            ):
+                outcome = Outcome.UNCHANGED
+            else:
+                outcome = Outcome.WOULD_UPDATE if known else Outcome.WOULD_CREATE
+            self.stats.count(outcome)
             self.checkpoints.finish(job.seq)
             return
         self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.write, job))

@@ -135,6 +135,19 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             ),
         ),
         th.Property(
+            "skip_unchanged",
+            th.BooleanType,
+            default=True,
+            title="Skip unchanged records",
+            description=(
+                "Send no request for a record with a source key whose payload (the fields sent "
+                "to Recras, after stream maps) is the one last written to its customer and "
+                "confirmed by Recras: the id map keeps a digest of it. Counted as unchanged in "
+                "the summary. A change made in Recras itself, or a customer deleted there, is "
+                "not seen by this check: set false for one run to send every record again."
+            ),
+        ),
+        th.Property(
             "id_map_lock_timeout",
             th.NumberType(minimum=0),
             default=DEFAULT_ID_MAP_LOCK_TIMEOUT,

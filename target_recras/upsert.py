@@ -25,6 +25,12 @@ record goes, unless another create or source key already has it (records may sha
 and main contact): it is sent to it with ``PUT`` (the lost ``POST`` may have merged, or another
 writer may have made it), and counts as *created* because it cannot have existed before.
 
+A record with a source key whose payload is the one last written to its customer and
+confirmed (the id map keeps its :func:`payload_digest`) is skipped without any request and
+counted *unchanged* (setting ``skip_unchanged``). A write of other data first drops the
+stored digest, and only a confirmed write stores the new one; a ``POST`` that Recras merged
+(200) stores none, since what the merge kept is not known.
+
 Answers that cannot be right stop the run: a ``POST`` answered without a customer id, with an
 id below 1, or a 201 with an id that another create of this run was already given. The
 creates concerned stay *pending* in the id map, so the rerun looks them up in Recras.
@@ -32,9 +38,12 @@ creates concerned stay *pending* in the id map, so the rerun looks them up in Re
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +75,33 @@ from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
+#: Part of every digest: raised when what a digest covers changes, so that stored digests
+#: no longer match and each record is sent once more.
+DIGEST_FORMAT = 1
+
+
+def _canonical(value: Any) -> Any:
+    """``value`` with every integral float as an integer (``1.0`` and ``1`` are one number)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    return value
+
+
+def payload_digest(body: Mapping[str, Any], klant_id: int | None) -> str:
+    """What a record would write, as a digest: its body and the customer ``id`` it names.
+
+    ``body`` is :func:`~target_recras.payload.build_body`'s: the record after stream maps and
+    flattening, only the Recras fields, integers normalised. The JSON is canonical (sorted
+    keys, integral floats as integers), so field order and number forms do not matter; list
+    order does (the main contact, the contact list as sent).
+    """
+    material = [DIGEST_FORMAT, klant_id, _canonical(body)]
+    text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(slots=True)
@@ -84,6 +120,19 @@ class UpsertJob:
     identity: str | None = None
     #: The highest customer id Recras had before this record's POST (set when it is sent).
     floor: int | None = None
+
+    def digest(self, body: Mapping[str, Any]) -> str | None:
+        """The :func:`payload_digest` of a record with a source key (None without one)."""
+        if self.kind != KeyKind.SOURCE:
+            return None
+        return payload_digest(body, self.klant_id)
+
+    def unchanged(self, id_map: IdMap, digest: str | None) -> bool:
+        """Is this payload the one last written to the record's customer and confirmed?"""
+        if digest is None or self.map_key is None:
+            return False
+        klant_id = self.klant_id if self.klant_id is not None else id_map.lookup(self.map_key)
+        return klant_id is not None and id_map.unchanged(self.map_key, klant_id, digest)
 
     def customer_identity(self) -> str:
         """The record's :func:`~target_recras.matching.customer_identity`, computed once."""
@@ -124,8 +173,10 @@ class Upserter:
         stats: report.RunStats,
         checkpoints: Checkpoints,
         logger: logging.Logger,
+        skip_unchanged: bool = True,
     ) -> None:
         self.client = client
+        self.skip_unchanged = skip_unchanged
         self.id_map = id_map
         self.rejects = rejects
         self.stats = stats
@@ -181,21 +232,37 @@ class Upserter:
     def _apply(self, job: UpsertJob) -> Outcome:
         # Built here rather than on the main thread, which only validates and plans.
         body = build_body(job.record)
+        digest = job.digest(body)
+        if self.skip_unchanged and job.unchanged(self.id_map, digest):
+            return Outcome.UNCHANGED
+        if job.map_key is not None:
+            self.id_map.before_write(job.map_key, digest)
         if job.klant_id is not None:
-            try:
-                unsent = self._put(job, job.klant_id, body)
-            except RecrasNotFoundError as exc:
-                msg = (
-                    f"customer {job.klant_id} does not exist in Recras (deleted?); the record "
-                    "names it by id, so it is not created again"
-                )
-                raise _RejectError(Problem(msg, "id")) from exc
-            if job.map_key is not None and job.kind is not None:
-                self.id_map.store(
-                    job.map_key, job.kind, job.customer_identity(), job.klant_id, job.seq
-                )
-            self._written(job, job.klant_id, unsent)
-            return Outcome.UPDATED
+            return self._update_named_customer(job, job.klant_id, body, digest)
+        return self._upsert_by_map_key(job, body, digest)
+
+    def _update_named_customer(
+        self, job: UpsertJob, klant_id: int, body: dict[str, Any], digest: str | None
+    ) -> Outcome:
+        """Rule 1: the record names its customer by ``id``."""
+        try:
+            unsent = self._put(job, klant_id, body)
+        except RecrasNotFoundError as exc:
+            msg = (
+                f"customer {klant_id} does not exist in Recras (deleted?); the record "
+                "names it by id, so it is not created again"
+            )
+            raise _RejectError(Problem(msg, "id")) from exc
+        if job.map_key is not None and job.kind is not None:
+            identity = job.customer_identity()
+            self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq, digest=digest)
+        self._written(job, klant_id, unsent)
+        return Outcome.UPDATED
+
+    def _upsert_by_map_key(
+        self, job: UpsertJob, body: dict[str, Any], digest: str | None
+    ) -> Outcome:
+        """Rules 2 and 3: update the customer the id map names, else create it."""
         assert job.map_key is not None and job.kind is not None  # set for records without id
         outcome = Outcome.CREATED
         known = self.id_map.lookup(job.map_key)
@@ -212,6 +279,7 @@ class Upserter:
                 )
                 outcome = Outcome.RECREATED
             else:
+                self.id_map.confirm(job.map_key, digest)
                 self._written(job, known, unsent)
                 return Outcome.UPDATED
         # Decided here, not when the record was read: an earlier record of this lane may
@@ -232,7 +300,9 @@ class Upserter:
             self.id_map.forget(job.map_key)  # refused: nothing was created
             raise
         klant_id = self._trusted_new_id(job, result)
-        self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq)
+        # A merge (200) confirms the customer, not that it now holds exactly this payload.
+        confirmed = digest if result.status == 201 else None
+        self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq, digest=confirmed)
         if result.status != 201:
             self.logger.info(
                 "Input line %s (%s) was merged into the existing customer %d (Recras answered %d).",

@@ -84,8 +84,11 @@ def _summary(stderr: str) -> str:
     return stderr.rsplit("Summary: ", maxsplit=1)[-1].splitlines()[0]
 
 
-def _counts(read: int, *, created: int, updated: int = 0) -> str:
-    return f"{read} records read: {created} created, 0 merged, {updated} updated"
+def _counts(read: int, *, created: int, updated: int = 0, unchanged: int = 0) -> str:
+    return (
+        f"{read} records read: {created} created, 0 merged, {updated} updated, "
+        f"{unchanged} unchanged (skipped)"
+    )
 
 
 def _assert_no_local_map(*directories: Path) -> None:
@@ -110,11 +113,12 @@ def test_two_workers_share_the_map_and_a_fresh_worker_updates(
     expected = Counter(f"Klant {n}" for n in range(total))
     assert Counter(item["naam"] for item in sandbox.customers()) == expected
     summaries = sorted(_summary(stderr).split(", 0 recreated")[0] for _, stderr in outputs)
-    assert summaries == [_counts(total, created=0, updated=total), _counts(total, created=total)]
+    # The second worker finds every record written by the first: unchanged, skipped.
+    assert summaries == [_counts(total, created=0, unchanged=total), _counts(total, created=total)]
     assert any(f"The id map {_shown(map_url)} is in use" in err for _, err in outputs)
 
     # A worker with nothing local at all (a fresh container) updates every customer.
-    code, stdout, stderr = _run(tmp_path / "fresh", config, text)
+    code, stdout, stderr = _run(tmp_path / "fresh", {**config, "skip_unchanged": False}, text)
     assert code == 0, stderr
     assert _summary(stderr).startswith(_counts(total, created=0, updated=total))
     assert Counter(item["naam"] for item in sandbox.customers()) == expected
@@ -209,7 +213,7 @@ def test_a_newer_schema_version_is_refused(
     assert code == 1 and "Traceback" not in stderr
     assert (
         f"The id map {_shown(map_url)} has schema version 99, newer than this target-recras "
-        "knows (1)"
+        "knows (2)"
     ) in stderr
 
 

@@ -70,7 +70,12 @@ def test_tap_to_target_copies_every_customer(sandbox_factory: Any, tmp_path: Pat
     assert _comparable(copied) == _comparable(source.customers())
 
     # Copying again updates the same 60 customers: the id map knows every source id.
-    again = run_target(config, tap_output)
+    again = run_target(
+        target_config(
+            tmp_path, destination.config(stream_maps=COPY_MAPS), max_workers=4, skip_unchanged=False
+        ),
+        tap_output,
+    )
     assert again.returncode == 0, again.stderr
     assert "0 created, 0 merged, 60 updated" in again.stderr
     assert destination.stats()["customers"] == 60

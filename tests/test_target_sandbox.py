@@ -56,7 +56,7 @@ def test_same_input_twice_creates_then_only_updates(sandbox_factory: Any, tmp_pa
     assert after_first["customers"] == 3 + 20
 
     sandbox.reset_stats()
-    second = run_target(config, text)
+    second = run_target(target_config(tmp_path, sandbox.config(), skip_unchanged=False), text)
     assert second.returncode == 0, second.stderr
     assert "0 created, 0 merged, 20 updated" in second.stderr
     stats = sandbox.stats()

@@ -68,7 +68,8 @@ def test_fields_recras_already_has_are_not_warned(sandbox_factory: Any, tmp_path
     config = target_config(tmp_path, sandbox.config())
     record = customer(1)
     assert run_target(config, singer_input([record])).returncode == 0
-    again = run_target(config, singer_input([record]))
+    resend = target_config(tmp_path, sandbox.config(), skip_unchanged=False)
+    again = run_target(resend, singer_input([record]))
     assert again.returncode == 0, again.stderr
     assert "1 updated" in again.stderr
     assert "not sent" not in again.stderr
