@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs PyAirbyte (the `airbyte` package) into its own virtual environment
-# (.venv-airbyte, never the project's .venv: PyAirbyte pins airbyte-cdk, whose `backoff`
-# overwrites python-backoff's files, and many libraries). tests/test_eco_pyairbyte.py runs
-# source-recras and destination-recras from the project's .venv through it.
-# Idempotent: a second run only checks the version.
+# Installs the peers the connectors are tested with, each into its own virtual environment
+# (never the project's .venv):
+# - PyAirbyte (the `airbyte` package) into .venv-airbyte: it pins airbyte-cdk, whose `backoff`
+#   overwrites python-backoff's files, and many libraries. tests/test_eco_pyairbyte.py runs
+#   source-recras and destination-recras from the project's .venv through it.
+# - Dagster with dagster-meltano into .venv-dagster, every package pinned by
+#   orchestrate/dagster/requirements.txt. tests/test_orch_dagster.py runs the Meltano project's
+#   hourly job through it (Meltano itself stays in .venv-meltano).
+# Idempotent: a second run only checks the versions.
 #
 # Usage: ./scripts/install_peers.sh
 set -euo pipefail
@@ -12,6 +16,8 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/venv.sh
 source scripts/venv.sh
 AIRBYTE_VENV="${AIRBYTE_VENV:-.venv-airbyte}"
+DAGSTER_VENV="${DAGSTER_VENV:-.venv-dagster}"
+DAGSTER_REQUIREMENTS="orchestrate/dagster/requirements.txt"
 PYAIRBYTE_VERSION="0.71.3"
 UV_VERSION="0.13.9"
 
@@ -27,3 +33,13 @@ if [ "$installed" != "$PYAIRBYTE_VERSION" ]; then
     "$AIRBYTE_VENV/bin/uv" pip install --quiet --python "$AIRBYTE_VENV/bin/python" \
         "airbyte==$PYAIRBYTE_VERSION"
 fi
+
+ensure_venv "$DAGSTER_VENV"
+if [ ! -x "$DAGSTER_VENV/bin/uv" ]; then
+    echo "==> installing uv $UV_VERSION into $DAGSTER_VENV"
+    "$DAGSTER_VENV/bin/python" -m pip install --quiet "uv==$UV_VERSION"
+fi
+# With every pin met this checks them in well under a second, prints nothing and installs
+# nothing; a changed pin in requirements.txt is installed on the next run.
+"$DAGSTER_VENV/bin/uv" pip install --quiet --python "$DAGSTER_VENV/bin/python" \
+    -r "$DAGSTER_REQUIREMENTS"
