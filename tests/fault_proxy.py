@@ -17,11 +17,12 @@ the client's timeout). This proxy produces both kinds, on a deterministic schedu
         proxy.faulted()     # only the faulted ones
 
 A rule matches a request by method and path (``fnmatch`` pattern on the path without the
-query) and fires on the ``nth`` matching request (1-based; an int or a set of ints). The first
-rule that fires decides the fault; every firing rule's ``hook`` is called (once per firing),
-after the upstream answered for an ``after`` fault or a rule without fault, before forwarding
-for a ``before`` fault. A ``schedule`` callable may decide instead of (or in addition to)
-rules: it gets the :class:`Exchange` (index, method, path) and returns a :class:`Fault` or None.
+query) and fires on the ``nth`` matching request (1-based; an int, a set of ints, or None for
+every one). The first rule that fires decides the fault; every firing rule's ``hook`` is
+called (once per firing), after the upstream answered for an ``after`` fault or a rule
+without fault, before forwarding for a ``before`` fault. A ``schedule`` callable may decide
+instead of (or in addition to) rules: it gets the :class:`Exchange` (index, method, path)
+and returns a :class:`Fault` or None.
 
 Only loopback addresses: the proxy listens on 127.0.0.1 and refuses a non-loopback upstream.
 Every wait is bounded (the upstream timeout, the stall time, the close timeout).
@@ -109,11 +110,11 @@ class Fault:
 
 @dataclass(frozen=True)
 class Rule:
-    """Fire on the ``nth`` request (1-based) matching ``method`` and ``path``."""
+    """Fire on the ``nth`` request (1-based) matching ``method`` and ``path`` (None: on each)."""
 
     method: str = "*"
     path: str = "*"
-    nth: int | Collection[int] = 1
+    nth: int | Collection[int] | None = 1
     fault: Fault | None = None
     hook: Callable[[Exchange], None] | None = None
 
@@ -123,6 +124,8 @@ class Rule:
 
     def fires_at(self, count: int) -> bool:
         """True when the ``count``-th matching request is one this rule fires on."""
+        if self.nth is None:
+            return True
         return count == self.nth if isinstance(self.nth, int) else count in self.nth
 
 

@@ -162,6 +162,20 @@ def test_rules_fire_on_the_nth_matching_request_only(sandbox: SandboxProcess) ->
     assert [e.index for e in proxy.faulted()] == [2, 3, 5]
 
 
+def test_a_rule_with_nth_none_fires_on_every_matching_request(sandbox: SandboxProcess) -> None:
+    rules = [Rule("POST", "/api2/klanten", nth=None, fault=Fault.before_status(503))]
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        posts = [_post(proxy, sandbox).status_code for _ in range(3)]
+        listed = requests.get(
+            proxy.base_url + "/api2/klanten",
+            headers={"Authorization": f"Bearer {sandbox.api_key}"},
+            timeout=10,
+        ).status_code
+    assert posts == [503, 503, 503]
+    assert listed == 200
+    assert [e.index for e in proxy.faulted()] == [1, 2, 3]
+
+
 def test_hook_runs_after_the_upstream_answered(sandbox: SandboxProcess) -> None:
     seen: list[tuple[int, int | None, int]] = []
 
