@@ -5,16 +5,14 @@ Every run logs at DEBUG and every run's stdout and stderr are searched for the A
 
 from __future__ import annotations
 
-import http.client
 import json
 import signal
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
+from fault_proxy import Fault, FaultProxy, Rule
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import TapRun, make_catalog, parse_messages, start_tap
@@ -262,71 +260,14 @@ def test_full_table_run_brackets_its_records_with_activate_version(
 # -- errors ----------------------------------------------------------------------------------
 
 
-class ErrorProxy:
-    """Forwards to the sandbox, but answers chosen paths with a chosen error status."""
-
-    def __init__(self, target_port: int, errors: dict[str, tuple[int, str]]) -> None:
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                if path in proxy.errors:
-                    status, message = proxy.errors[path]
-                    self._answer(status, [], json.dumps({"error": {"message": message}}).encode())
-                    return
-                upstream = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
-                upstream.request("GET", self.path, headers=dict(self.headers))
-                response = upstream.getresponse()
-                self._answer(response.status, response.getheaders(), response.read())
-                upstream.close()
-
-            def _answer(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-                self.send_response(status)
-                for name, value in headers:
-                    if name.lower() not in {"content-length", "transfer-encoding", "connection"}:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.errors = errors
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def proxy_factory() -> Iterator[Callable[[SandboxProcess, dict[str, tuple[int, str]]], ErrorProxy]]:
-    proxies: list[ErrorProxy] = []
-
-    def make(sandbox: SandboxProcess, errors: dict[str, tuple[int, str]]) -> ErrorProxy:
-        proxy = ErrorProxy(sandbox.port, errors)
-        proxies.append(proxy)
-        return proxy
-
-    yield make
-    for proxy in proxies:
-        proxy.close()
-
-
-def test_customer_deleted_before_its_detail_is_a_warning(
-    start: SandboxFactory, proxy_factory: Callable[..., ErrorProxy]
-) -> None:
+def test_customer_deleted_before_its_detail_is_a_warning(start: SandboxFactory) -> None:
     sandbox = start(customers=20)
     truth = [c["id"] for c in sandbox.customers()]
     gone = truth[5]
-    proxy = proxy_factory(sandbox, {f"/api2/klanten/{gone}": (404, f"Customer {gone} not found")})
+    rules = [Rule("GET", f"/api2/klanten/{gone}", nth=None, fault=Fault.before_status(404))]
 
-    run = run_tap(sandbox.config(base_url=proxy.base_url))
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        run = run_tap(sandbox.config(base_url=proxy.base_url))
 
     assert run.returncode == 0, run.stderr
     assert ids(run.records("klanten")) == [i for i in truth if i != gone]
@@ -346,13 +287,12 @@ def test_wrong_api_key_stops_with_a_hint_at_api_key(start: SandboxFactory) -> No
     assert run.records("klanten") == []
 
 
-def test_missing_permission_stops_naming_the_permission(
-    start: SandboxFactory, proxy_factory: Callable[..., ErrorProxy]
-) -> None:
+def test_missing_permission_stops_naming_the_permission(start: SandboxFactory) -> None:
     sandbox = start(customers=5)
-    proxy = proxy_factory(sandbox, {"/api2/klanten": (403, "User lacks a permission")})
+    rules = [Rule("GET", "/api2/klanten", nth=None, fault=Fault.before_status(403))]
 
-    run = run_tap(sandbox.config(base_url=proxy.base_url))
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        run = run_tap(sandbox.config(base_url=proxy.base_url))
 
     assert run.returncode != 0
     assert "(403)" in run.stderr
