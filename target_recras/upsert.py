@@ -101,7 +101,8 @@ def payload_digest(body: Mapping[str, Any], klant_id: int | None) -> str:
     """
     material = [DIGEST_FORMAT, klant_id, _canonical(body)]
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    # 128 bits: no accidental collision in any map, and half the memory of SHA-256 per key.
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass(slots=True)

@@ -28,6 +28,8 @@ from target_support import (
     target_config,
 )
 
+from target_recras.upsert import payload_digest
+
 pytestmark = pytest.mark.timeout(120)
 
 #: The goal of issue 13 item 1: a rerun of 500 customers with 10 changed.
@@ -80,6 +82,19 @@ def assert_data(sandbox: Any, expected: dict[int, dict[str, Any]]) -> None:
         got = held[record["contactpersonen"][0]["email1"]]
         fields = ("naam", "plaats", "adres", "provinciecode", "bedrijf_id")
         assert {f: got.get(f) for f in fields} == {f: record[f] for f in fields}, n
+
+
+def test_digest_covers_the_payload_in_canonical_form() -> None:
+    body = {"naam": "A", "contactpersonen": [{"voornaam": "B", "hoofdcontact": True}], "x": 1}
+    same = {"x": 1.0, "contactpersonen": [{"hoofdcontact": True, "voornaam": "B"}], "naam": "A"}
+    assert payload_digest(body, None) == payload_digest(same, None)
+    assert payload_digest(body, None) != payload_digest({**body, "x": 1.5}, None)
+    assert payload_digest(body, None) != payload_digest(body, 7)  # the customer it names
+    persons = [{"voornaam": "B", "hoofdcontact": False}, {"voornaam": "C", "hoofdcontact": True}]
+    swapped = persons[::-1]
+    assert payload_digest({"contactpersonen": persons}, None) != payload_digest(
+        {"contactpersonen": swapped}, None
+    )
 
 
 def test_digest_rerun_of_500_with_10_changed_sends_only_the_changes(
