@@ -7,6 +7,10 @@ in a buffer of :data:`BUFFER_BYTES`; every other message (SCHEMA, STATE, ACTIVAT
 writes the buffer out first and then itself, and flushes. Order is kept, so whoever reads a
 STATE line has read every record before it, and a run killed midway loses only records that
 no emitted STATE covers.
+
+:meth:`BufferedMsgSpecWriter.write_record` writes a RECORD line from its parts, without the
+SDK's message object and its ``to_dict`` (a large share of the tap's time per record): the
+same dict, encoded by the SDK's own msgspec encoder, so the bytes are those the SDK writes.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import atexit
 import copy
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, SchemaMessage
 
 #: Records are written in pieces of about this size.
@@ -30,6 +35,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
+        self._line = bytearray()  # one encoded line, added to the buffer in one step
         # A child stream is synced once per parent record, and the SDK sends its SCHEMA on
         # every sync: one line per customer. Only a changed schema is worth a line (and the
         # check comes before encoding, which deep-copies the schema).
@@ -57,6 +63,25 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self._last_schema[message.stream] = copy.deepcopy(key)
         self._buffer += self.format_message(message)
         if len(self._buffer) >= BUFFER_BYTES or not isinstance(message, RecordMessage):
+            self.flush()
+
+    def write_record(
+        self, stream: str, record: dict[str, Any], version: int | None, time_extracted: datetime
+    ) -> None:
+        """Buffer the RECORD line the SDK writes for ``RecordMessage`` of these values.
+
+        ``time_extracted`` must be in UTC (the message object converts it; this does not).
+        """
+        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = time_extracted
+        line = self._line
+        encoder.encode_into(message, line)
+        line += b"\n"
+        # One step: a signal handler that flushes never sees half a line.
+        self._buffer += line
+        if len(self._buffer) >= BUFFER_BYTES:
             self.flush()
 
     def flush(self) -> None:

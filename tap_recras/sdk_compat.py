@@ -1,26 +1,24 @@
 """Every private singer-sdk name tap-recras relies on, and only here.
 
-singer-sdk has no public hook for a few steps the tap needs (a cheaper RECORD path, a child
-stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide metrics, a non-zero
-exit on SIGTERM, a capped bookmark). Each use is wrapped below under a public name, and
-:data:`PRIVATE_NAMES` lists them with the singer-sdk version they were checked against.
-``tests/test_tapfix_sdk_compat.py`` fails when the installed SDK changes one of them (gone,
-new signature, or new source code) and when another tap module names one directly, so an SDK
-upgrade is reviewed here instead of being found out in production.
+singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and bookmark
+steps, a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide
+metrics, a non-zero exit on SIGTERM, a capped bookmark). Each use is wrapped below under a
+public name, and :data:`PRIVATE_NAMES` lists them with the singer-sdk version they were
+checked against. ``tests/test_tapfix_sdk_compat.py`` fails when the installed SDK changes one
+of them (gone, new signature, or new source code) and when another tap module names one
+directly, so an SDK upgrade is reviewed here instead of being found out in production.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
 from dataclasses import dataclass
 from types import FrameType
 from typing import ClassVar
 
 from singer_sdk import Stream, Tap, metrics
 from singer_sdk.helpers import _state
-from singer_sdk.helpers.types import Record
+from singer_sdk.helpers.types import Context, Record
 from singer_sdk.plugin_base import PluginBase
-from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 #: The singer-sdk release every name below was read in and tested against.
 CHECKED_AGAINST = "0.54.9"
@@ -39,8 +37,13 @@ class PrivateName:
 PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName(
         Stream,
-        "_generate_record_messages",
-        "overridden: RECORD messages without the SDK's per-record deselection walk",
+        "_write_record_message",
+        "overridden: RECORD lines without the SDK's deselection walk and message objects",
+    ),
+    PrivateName(
+        Stream,
+        "_increment_stream_state",
+        "overridden: the pending bookmark kept up in place after the SDK set it up",
     ),
     PrivateName(Stream, "_write_state_message", "overridden: the child stream writes no STATE"),
     PrivateName(Stream, "_write_schema_message", "called: the child's SCHEMA before its version"),
@@ -66,12 +69,33 @@ class CompatStream(Stream):
     #: False for a stream whose parent writes STATE for it (the SDK writes one per sync).
     writes_state_messages: ClassVar[bool] = True
 
-    def _generate_record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        return self.record_messages(record)
+    def _write_record_message(self, record: Record) -> None:
+        self.write_record(record)
 
-    def record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """RECORD messages for one record; by default the SDK's own steps."""
-        return super()._generate_record_messages(record)
+    def write_record(self, record: Record) -> None:
+        """Write the RECORD message(s) of one record; by default the SDK's own steps.
+
+        An override that writes the lines itself calls :meth:`records_written` after them.
+        """
+        super()._write_record_message(record)
+
+    def records_written(self) -> None:
+        """Note that records went out since the last STATE (the SDK then sends a new one)."""
+        self.state_manager.is_flushed = False
+
+    def _increment_stream_state(
+        self, latest_record: Record, *, context: Context | None = None
+    ) -> None:
+        self.advance_bookmark(latest_record, context)
+
+    def advance_bookmark(self, record: Record, context: Context | None) -> None:
+        """Move the bookmark past ``record``; by default the SDK's own step."""
+        super()._increment_stream_state(record, context=context)
+
+    def pending_bookmark(self) -> dict | None:
+        """The progress markers where an unsorted stream's highest value waits, if any."""
+        markers: dict | None = self.stream_state.get(_state.PROGRESS_MARKERS)
+        return markers
 
     def _write_state_message(self) -> None:
         if self.writes_state_messages:
@@ -106,7 +130,7 @@ class CompatStream(Stream):
         promotes it at the end of the sync; lowering it there is the only way to hold the
         bookmark back without re-implementing the SDK's state handling.
         """
-        markers = self.stream_state.get(_state.PROGRESS_MARKERS) or {}
+        markers = self.pending_bookmark() or {}
         value = markers.get("replication_key_value")
         if isinstance(value, int) and value > ceiling:
             markers["replication_key_value"] = ceiling

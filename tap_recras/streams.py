@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
-from singer_sdk.singerlib.encoding.simple import RecordMessage
 
 from recras_api.client import klant_path
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
@@ -21,6 +20,7 @@ from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
 from tap_recras.inputs import MAX_ID
 from tap_recras.meters import RunMeters
+from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.sdk_compat import CompatStream
 
 if TYPE_CHECKING:
@@ -73,31 +73,32 @@ class RecrasStream(CompatStream):
         """The tap: its HTTP client and settings."""
         return cast("TapRecras", self.plugin)
 
-    def record_messages(self, record: Record) -> Generator[RecordMessage, None, None]:
-        """RECORD messages for one record: the SDK's steps, with a cheaper deselection.
+    def write_record(self, record: Record) -> None:
+        """Write one record's RECORD lines: the SDK's steps, cheaper where they can be.
 
-        This replaces a private SDK method (see :mod:`tap_recras.sdk_compat`). The SDK walks
-        every record with ``pop_deselected_record_properties``, which builds a breadcrumb per
-        property and recurses into every object: a large share of the tap's own run time in a
-        profile (benchmarks/README.md). Deselection is worked out once from the selection
-        mask instead; a catalog that deselects anything below the top level gets the SDK's
-        walk. Conformance is skipped because the level is NONE.
+        This replaces a private SDK method (see :mod:`tap_recras.sdk_compat`). Two of the
+        SDK's steps were a large share of the tap's own run time in a profile
+        (benchmarks/README.md): it walks every record with ``pop_deselected_record_properties``,
+        which builds a breadcrumb per property and recurses into every object, and it builds
+        a message object per line, which the writer turns back into a dict to encode.
+        Deselection is worked out once from the selection mask instead, and the writer
+        encodes the same dict from its parts. A catalog that deselects anything below the
+        top level gets the SDK's steps. Conformance is skipped because the level is NONE.
         """
+        writer = self.recras.message_writer
         deselected = self._top_level_deselected()
-        if deselected is None:
-            yield from super().record_messages(record)
+        if deselected is None or not isinstance(writer, BufferedMsgSpecWriter):
+            super().write_record(record)
             return
         for name in deselected:
             record.pop(name, None)
+        now = datetime.now(UTC)
+        version = self.stream_version
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
-                yield RecordMessage(
-                    stream=stream_map.stream_alias,
-                    record=mapped,
-                    version=self.stream_version,
-                    time_extracted=datetime.now(UTC),
-                )
+                writer.write_record(stream_map.stream_alias, mapped, version, now)
+        self.records_written()
 
     def _top_level_deselected(self) -> tuple[str, ...] | None:
         """Deselected top-level properties, or None if the catalog deselects deeper ones."""
@@ -131,6 +132,26 @@ class KlantenStream(RecrasStream):
     # costs nothing and lets a scheduler see progress.
     STATE_MSG_FREQUENCY = 1000
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # This sync's progress markers once the SDK set them up (False: nothing to keep).
+        self._bookmark_markers: dict[str, Any] | Literal[False] | None = None
+
+    def advance_bookmark(self, record: Record, context: Context | None) -> None:
+        """Keep the highest id seen as the bookmark this run promotes when it completes.
+
+        The SDK's step per record looks the state entry up and converts both values for
+        JSON, a noticeable share of the run (benchmarks/README.md). Its first step sets the
+        progress markers up (incremental runs only), and ids are checked integers: from the
+        second customer on, the highest is kept in those markers directly, as the SDK would.
+        """
+        markers = self._bookmark_markers
+        if markers:
+            markers["replication_key_value"] = max(markers["replication_key_value"], record["id"])
+        elif markers is None:
+            super().advance_bookmark(record, context)
+            self._bookmark_markers = self.pending_bookmark() or False
+
     @property
     def emit_activate_version_messages(self) -> bool:
         """A full-table run announces its version so targets can drop vanished customers."""
@@ -160,6 +181,7 @@ class KlantenStream(RecrasStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
+        self._bookmark_markers = None  # set up again by this sync's first customer
         self.logger.info(
             "Listing customers %s",
             f"from id {min_id}" if min_id is not None else "(all ids)",

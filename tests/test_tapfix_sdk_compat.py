@@ -21,7 +21,8 @@ from tap_recras.sdk_compat import CHECKED_AGAINST, PRIVATE_NAMES, PrivateName
 #: sha256 (first 16 hex digits) of each callable's source in singer-sdk 0.54.9. When one
 #: changes, read the new SDK code, adapt tap_recras/sdk_compat.py, then update the value.
 SOURCE_FINGERPRINTS = {
-    "Stream._generate_record_messages": "9b5f9fbcdedb7a1a",
+    "Stream._write_record_message": "292b7bed39883bd9",
+    "Stream._increment_stream_state": "cabc0edb2fd4f000",
     "Stream._write_state_message": "f82ecd8d16986823",
     "Stream._write_schema_message": "4077b24e5440fdef",
     "Stream._write_activate_version_message": "b5295d35a81b3da6",
