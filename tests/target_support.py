@@ -86,6 +86,19 @@ def run_target(config: Path, input_text: str, timeout: float = 120) -> subproces
     return result
 
 
+def start_target(config: Path, **popen: Any) -> subprocess.Popen[str]:
+    """The real ``target-recras`` executable, running, with text pipes (``popen`` overrides)."""
+    options: dict[str, Any] = {
+        "stdin": subprocess.PIPE,
+        "stdout": subprocess.PIPE,
+        "stderr": subprocess.PIPE,
+        "text": True,
+        "env": {**os.environ, "PYTHONUNBUFFERED": "1"},
+        **popen,
+    }
+    return subprocess.Popen([TARGET, "--config", str(config)], **options)
+
+
 def states(stdout: str) -> list[dict[str, Any]]:
     """The STATE values a target printed."""
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]

@@ -6,7 +6,6 @@ input; the second keeps one run open and lets another give up after its bounded 
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -15,18 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from target_support import SECRET_KEY, TARGET, customer, singer_input, states, target_config
-
-
-def _start(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [TARGET, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+from target_support import (
+    SECRET_KEY,
+    TARGET,
+    customer,
+    singer_input,
+    start_target,
+    states,
+    target_config,
+)
 
 
 def test_two_runs_at_once_create_every_customer_exactly_once(
@@ -37,7 +33,7 @@ def test_two_runs_at_once_create_every_customer_exactly_once(
     config = target_config(tmp_path, sandbox.config(), max_workers=2, id_map_lock_timeout=60)
     count = 40
     text = singer_input([customer(n) for n in range(count)], state_every=10)
-    runs = [_start(config), _start(config)]
+    runs = [start_target(config), start_target(config)]
     with ThreadPoolExecutor(2) as pool:  # both runs get their input at once
         outputs = list(pool.map(lambda run: run.communicate(text, timeout=90), runs))
     for run, (stdout, stderr) in zip(runs, outputs, strict=True):
@@ -60,7 +56,7 @@ def test_second_run_stops_after_its_bounded_wait_naming_the_holder(
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config())
-    first = _start(config)
+    first = start_target(config)
     assert first.stdin is not None
     first.stdin.write(singer_input([customer(1)]))  # stdin stays open: the run goes on
     first.stdin.flush()

@@ -10,10 +10,8 @@ sandbox's "never merge" reading, where a lost id map entry would show as a dupli
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,10 +19,10 @@ from typing import Any
 import pytest
 from target_support import (
     SECRET_KEY,
-    TARGET,
     customer,
     run_target,
     singer_input,
+    start_target,
     states,
     target_config,
 )
@@ -44,14 +42,7 @@ def test_sigterm_drains_emits_last_safe_state_and_exits_143(
     config = target_config(tmp_path, sandbox.config(), max_workers=workers)
     count = 400
     records = [customer(n) for n in range(count)]
-    process = subprocess.Popen(
-        [TARGET, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    process = start_target(config)
     assert process.stdin and process.stdout and process.stderr
     process.stdin.write(singer_input(records, state_every=10))
     process.stdin.flush()  # stdin stays open: the target waits for more input

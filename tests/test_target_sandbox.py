@@ -16,11 +16,11 @@ from typing import Any
 
 from target_support import (
     SECRET_KEY,
-    TARGET,
     customer,
     rejects,
     run_target,
     singer_input,
+    start_target,
     states,
     target_config,
 )
@@ -191,13 +191,7 @@ def test_sigkill_and_rerun_from_last_state(sandbox_factory: Any, tmp_path: Path)
     config = target_config(tmp_path, sandbox.config(), max_workers=4)
     count = 400
     records = [customer(n) for n in range(count)]
-    process = subprocess.Popen(
-        [TARGET, "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    process = start_target(config, stderr=subprocess.DEVNULL)
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(singer_input(records, state_every=10))
     process.stdin.flush()
