@@ -24,7 +24,7 @@ from typing import Any
 
 from tap_benchmark import PLAIN, measure, tap_args
 from target_benchmark import TARGET
-from target_data import customers, write_singer_file
+from target_data import write_bodies_file, write_singer_file
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -48,13 +48,7 @@ def limited(sandbox: SandboxProcess) -> tuple[int, int]:
 
 def bench_target(work: Path, count: int, retry_after: int, repeat: int) -> tuple[float, float]:
     """Creates of ``count`` customers: best plain time, best target time (printed per run)."""
-    records = list(customers(count))
-    bodies = work / "bodies.jsonl"
-    bodies.write_text(
-        "".join(
-            json.dumps({k: v for k, v in r.items() if k != "external_id"}) + "\n" for r in records
-        )
-    )
+    bodies = write_bodies_file(work / "bodies.jsonl", count)
     singer = write_singer_file(work / "upserts.singer", count)
     plain_times, target_times, shares = [], [], []
     for run in range(repeat):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from target_data import customers, write_singer_file
+from target_data import write_bodies_file, write_singer_file
 from target_plain import post_all, read_all
 
 from recras_sandbox.testing import SandboxProcess
@@ -67,13 +67,7 @@ def _check(sandbox: SandboxProcess, expected: int) -> None:
 
 def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> None:
     """Print target vs plain-script times for ``count`` creates."""
-    records = list(customers(count))
-    bodies = work / "bodies.jsonl"
-    bodies.write_text(
-        "".join(
-            json.dumps({k: v for k, v in r.items() if k != "external_id"}) + "\n" for r in records
-        )
-    )
+    bodies = write_bodies_file(work / "bodies.jsonl", count)
     singer = write_singer_file(work / "upserts.singer", count)
     times: dict[str, float] = {}
     for mode in ("cli", "in-process"):

@@ -66,3 +66,16 @@ def write_singer_file(path: Path, count: int, *, state_every: int = 1000) -> Pat
             if n % state_every == 0:
                 out.write(json.dumps({"type": "STATE", "value": {"position": n}}) + "\n")
     return path
+
+
+def write_bodies_file(path: Path, count: int) -> Path:
+    """The same ``count`` customers as POST bodies (no source key), one JSON object a line.
+
+    ``target_plain.py post`` reads it: the bound the target's creates are measured against.
+    """
+    lines = (
+        json.dumps({k: v for k, v in record.items() if k != "external_id"}) + "\n"
+        for record in customers(count)
+    )
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
