@@ -2,10 +2,11 @@
 
 SQLite files and databases on the suite's private PostgreSQL cluster (``scripts/pgcluster.py``,
 as in tests/test_scale_pg_id_map.py): a digest is kept only for a confirmed write, dropped by
-a pending create and before a write of other data; a map of schema version 1 (no ``digest``
-column) is migrated in place when a run holds it, keeps its entries and works, with the real
-``target-recras`` (its first rerun sends each record once, the next one skips them); a map of
-a newer version is refused.
+a pending create and before a write of other data; a rerun with a few changes sends only
+those (the real ``target-recras``, requests counted by tests/fault_proxy.py); a map of
+schema version 1 (no ``digest`` column) is migrated in place when a run holds it, keeps its
+entries and works (its first rerun sends each record once, the next one skips them); a map
+of a newer version is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 from fault_proxy import FaultProxy
 from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
+from test_digest_skip_unchanged import assert_data, reshuffled, source_record, writes
 
 from target_recras.id_map import SCHEMA_VERSION, IdMap
 from target_recras.matching import KeyKind
@@ -81,6 +83,27 @@ def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) 
     read_only = IdMap(location, read_only=True)
     assert read_only.lookup(KEY) == 7 and read_only.digest(KEY) is None
     read_only.close()
+
+
+def test_digest_rerun_with_changes_sends_only_them_in_both_back_ends(
+    location: str, sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
+    records = {n: source_record(n) for n in range(40)}
+    with FaultProxy(sandbox.base_url) as proxy:
+        config = target_config(
+            tmp_path, sandbox.config(base_url=proxy.base_url), id_map_url=location, max_workers=4
+        )
+        assert run_target(config, singer_input(list(records.values()))).returncode == 0
+        before = len(proxy.log)
+        for n in (3, 17, 29):
+            records[n] = source_record(n, version=1)
+        rerun = [reshuffled(record) for record in reversed(records.values())]
+        result = run_target(config, singer_input(rerun))
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert writes(proxy, before) == {"GET /api2/klanten/<id>": 3, "PUT /api2/klanten/<id>": 3}
+        assert "3 updated, 37 unchanged (skipped)" in result.stderr
+    assert_data(sandbox, records)
 
 
 def _v1_sqlite(path: Path, klant_id: int) -> None:
