@@ -46,6 +46,15 @@ def _non_negative(text: str) -> int:
     return value
 
 
+#: The --help line of each reading flag (readings.CHOICES names the flags and their choices).
+_READING_HELP = {
+    "merge": "POST merges on equal name + main e-mail (name-email) or always creates (never)",
+    "put_extra_fields": "a PUT's extra_fields merge by name or replace the list",
+    "id_min": "id>=N keeps ids >= N (inclusive) or > N (exclusive)",
+    "linked_person_fields": "fields sent with a linked contact person id: apply or ignore",
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (flags documented in docs/sandbox.md)."""
     parser = argparse.ArgumentParser(
@@ -82,31 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add("--db", help="SQLite file; data survives a restart (default: memory only)")
     # Readings of the points the docs leave open (docs/sandbox.md, choices).
-    default = readings.Readings()
-    add(
-        "--merge",
-        choices=readings.MERGE_READINGS,
-        default=default.merge,
-        help="POST merges on equal name + main e-mail (name-email) or always creates (never)",
-    )
-    add(
-        "--put-extra-fields",
-        choices=readings.PUT_EXTRA_FIELDS_READINGS,
-        default=default.put_extra_fields,
-        help="a PUT's extra_fields merge by name or replace the list",
-    )
-    add(
-        "--id-min",
-        choices=readings.ID_MIN_READINGS,
-        default=default.id_min,
-        help="id>=N keeps ids >= N (inclusive) or > N (exclusive)",
-    )
-    add(
-        "--linked-person-fields",
-        choices=readings.LINKED_PERSON_FIELDS_READINGS,
-        default=default.linked_person_fields,
-        help="fields sent with a linked contact person id: apply or ignore",
-    )
+    for name, choices in readings.CHOICES.items():
+        add(
+            f"--{name.replace('_', '-')}",
+            choices=choices,
+            default=choices[0],
+            help=_READING_HELP[name],
+        )
     add("--list-persons", action="store_true", help="list items include contactpersonen")
     return parser
 

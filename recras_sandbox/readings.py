@@ -19,6 +19,13 @@ PUT_EXTRA_FIELDS_READINGS = ("merge", "replace")
 ID_MIN_READINGS = ("inclusive", "exclusive")
 #: Fields sent beside a linked contact ``id``: applied to that person, or ignored.
 LINKED_PERSON_FIELDS_READINGS = ("apply", "ignore")
+#: Each open point (a :class:`Readings` field) and its readings, the default first.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "merge": MERGE_READINGS,
+    "put_extra_fields": PUT_EXTRA_FIELDS_READINGS,
+    "id_min": ID_MIN_READINGS,
+    "linked_person_fields": LINKED_PERSON_FIELDS_READINGS,
+}
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,7 @@ class Readings:
     list_persons: bool = False
 
     def __post_init__(self) -> None:
-        for name, allowed in (
-            ("merge", MERGE_READINGS),
-            ("put_extra_fields", PUT_EXTRA_FIELDS_READINGS),
-            ("id_min", ID_MIN_READINGS),
-            ("linked_person_fields", LINKED_PERSON_FIELDS_READINGS),
-        ):
+        for name, allowed in CHOICES.items():
             value = getattr(self, name)
             if value not in allowed:
                 msg = f"{name} must be one of {', '.join(allowed)}, got {value!r}"
