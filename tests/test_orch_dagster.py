@@ -27,9 +27,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import recras_demo  # noqa: E402
 from recras_demo import Meltano, Workspace  # noqa: E402
 
-# The project is a copy in tmp_path with a .meltano of its own (Workspace.fresh): nothing of
-# the checkout's .meltano/run is written, so no xdist_group is needed.
-pytestmark = pytest.mark.timeout(300)
+# The project is a copy in tmp_path with a .meltano of its own (Workspace.fresh), but its
+# plugins are the checkout's, linked in, which test_meltano_e2e.py's fixture (re)installs:
+# xdist_group puts this file on the one worker that runs every file that runs Meltano.
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("meltano")]
 
 DAGSTER_PYTHON = ROOT / ".venv-dagster" / "bin" / "python"
 DEFINITIONS = ROOT / "orchestrate" / "dagster" / "definitions.py"
