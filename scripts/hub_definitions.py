@@ -68,9 +68,12 @@ def about(executable: str) -> dict[str, Any]:
         [str(BIN / executable), "--about", "--format=json"],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=120,
     )
+    if done.returncode != 0:
+        msg = f"{executable} --about --format=json failed:\n{done.stderr}"
+        raise RuntimeError(msg)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 

@@ -8,9 +8,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
-from hub_definitions import KIND_FOR_TYPE  # noqa: E402 - the Hub files use the same table
+# The Hub files use the same table and read the same --about.
+from hub_definitions import KIND_FOR_TYPE  # noqa: E402
+from hub_definitions import about as plugin_about  # noqa: E402
 
 MELTANO_YML = ROOT / "meltano.yml"
 
@@ -58,20 +58,6 @@ def _plugins(project: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _about(executable: str) -> dict[str, Any]:
-    path = Path(sys.executable).parent / executable
-    proc = subprocess.run(
-        [str(path), "--about", "--format=json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    assert proc.returncode == 0, f"{executable} --about failed:\n{proc.stderr}"
-    about: dict[str, Any] = json.loads(proc.stdout)
-    return about
-
-
 def _json_types(schema: dict[str, Any]) -> set[str]:
     declared = schema.get("type")
     if declared is None and "anyOf" in schema:
@@ -100,7 +86,7 @@ def test_recras_plugins_declare_what_the_code_has(
     project: dict[str, Any], meltano_schema: dict[str, Any], plugin_name: str
 ) -> None:
     plugin = _plugins(project)[plugin_name]
-    about = _about(plugin["executable"])
+    about = plugin_about(plugin["executable"])
     properties: dict[str, Any] = about["settings"]["properties"]
     declared = {setting["name"]: setting for setting in plugin["settings"]}
 
@@ -144,7 +130,9 @@ def test_registry_plugins_are_pinned(project: dict[str, Any]) -> None:
             continue
         pip_url = plugin["pip_url"]
         pins = pip_url.split()
-        assert pip_url in {"-e .", "-e .[postgres]"} or all(re.fullmatch(r"[\w.-]+==[\w.]+", pin) for pin in pins), (
+        assert pip_url in {"-e .", "-e .[postgres]"} or all(
+            re.fullmatch(r"[\w.-]+==[\w.]+", pin) for pin in pins
+        ), (
             name,
             pip_url,
         )
