@@ -63,9 +63,10 @@ def get(sandbox: SandboxProcess, path: str, **kwargs: Any) -> requests.Response:
 
 
 def send(
-    sandbox: SandboxProcess, method: str, path: str, body: Any, key: str | None = None
+    sandbox: SandboxProcess, method: str, path: str, body: Any = None, key: str | None = None
 ) -> requests.Response:
-    """POST/PUT a JSON body with a Bearer key (the full one by default)."""
+    """One request (with a JSON body unless ``body`` is None) with a Bearer key (the full one
+    by default); the other sandbox test modules use it too."""
     return requests.request(
         method,
         sandbox.base_url + path,

@@ -14,19 +14,9 @@ from typing import Any
 
 import pytest
 import requests
+from test_sandbox import get, send
 
 from recras_sandbox.testing import SandboxError, SandboxProcess, sandbox_command
-
-
-def call(sandbox: SandboxProcess, method: str, path: str, body: Any = None) -> requests.Response:
-    """One /api2 request with the full-access Bearer key."""
-    return requests.request(
-        method,
-        sandbox.base_url + path,
-        json=body,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-        timeout=30,
-    )
 
 
 def new_customer(naam: str, email: str) -> dict[str, Any]:
@@ -49,12 +39,7 @@ def by_name(extra_fields: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def list_ids(sandbox: SandboxProcess, **params: Any) -> list[int]:
-    response = requests.get(
-        sandbox.base_url + "/api2/klanten",
-        params=params,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-        timeout=30,
-    )
+    response = get(sandbox, "/api2/klanten", params=params)
     assert response.status_code == 200
     return [c["id"] for c in response.json()]
 
@@ -68,8 +53,8 @@ def test_merge_reading_decides_whether_an_equal_post_merges(
 ) -> None:
     box = sandbox_factory(customers=5, merge=merge)
     body = new_customer("Dubbelgroep", "dubbel@example.com")
-    first = call(box, "POST", "/api2/klanten", body)
-    second = call(box, "POST", "/api2/klanten", body)
+    first = send(box, "POST", "/api2/klanten", body)
+    second = send(box, "POST", "/api2/klanten", body)
     assert first.status_code == 201
     assert second.status_code == second_status
     same = second.json()["id"] == first.json()["id"]
@@ -84,7 +69,7 @@ def test_merge_never_also_creates_beside_a_seeded_customer(sandbox_factory: Any)
         c for c in customers if c["naam"] and (c["contactpersonen"][0]["email1"] or "").strip()
     )
     main = seeded["contactpersonen"][0]
-    response = call(box, "POST", "/api2/klanten", new_customer(seeded["naam"], main["email1"]))
+    response = send(box, "POST", "/api2/klanten", new_customer(seeded["naam"], main["email1"]))
     assert response.status_code == 201
     assert response.json()["id"] == customers[-1]["id"] + 1
     assert dumped(box, seeded["id"]) == seeded
@@ -108,7 +93,7 @@ def test_put_extra_fields_reading(
     sandbox_factory: Any, reading: str, after_one: list[Any], after_empty: list[Any]
 ) -> None:
     box = sandbox_factory(customers=3, put_extra_fields=reading)
-    created = call(
+    created = send(
         box,
         "POST",
         "/api2/klanten",
@@ -117,12 +102,12 @@ def test_put_extra_fields_reading(
     cid = created.json()["id"]
     assert by_name(dumped(box, cid)["extra_fields"]) == by_name([EXTRA_A, EXTRA_B])
 
-    assert call(box, "PUT", f"/api2/klanten/{cid}", {"extra_fields": [EXTRA_A2]}).ok
+    assert send(box, "PUT", f"/api2/klanten/{cid}", {"extra_fields": [EXTRA_A2]}).ok
     assert by_name(dumped(box, cid)["extra_fields"]) == by_name(after_one)
-    assert call(box, "PUT", f"/api2/klanten/{cid}", {"extra_fields": []}).ok
+    assert send(box, "PUT", f"/api2/klanten/{cid}", {"extra_fields": []}).ok
     assert by_name(dumped(box, cid)["extra_fields"]) == by_name(after_empty)
     # A PUT without extra_fields leaves them alone under both readings.
-    assert call(box, "PUT", f"/api2/klanten/{cid}", {"naam": "Extra 2"}).ok
+    assert send(box, "PUT", f"/api2/klanten/{cid}", {"naam": "Extra 2"}).ok
     assert by_name(dumped(box, cid)["extra_fields"]) == by_name(after_empty)
 
 
@@ -146,12 +131,7 @@ def test_id_min_exclusive_pages_and_keeps_the_sent_bound_in_links(sandbox_factor
     box = sandbox_factory(customers=40, id_min="exclusive", page_size=7)
     ids = [c["id"] for c in box.customers()]
     pivot = ids[10]
-    response = requests.get(
-        box.base_url + "/api2/klanten",
-        params={"id>": pivot},
-        headers={"Authorization": f"Bearer {box.api_key}"},
-        timeout=30,
-    )
+    response = get(box, "/api2/klanten", params={"id>": pivot})
     assert response.headers["X-Total-Count"] == str(len(ids) - 11)
     assert f"id%3E={pivot}&page=2" in response.headers["Link"]
     assert [c["id"] for c in response.json()] == ids[11:18]
@@ -166,7 +146,7 @@ def test_linked_person_fields_reading_on_put(sandbox_factory: Any, reading: str)
     customer = box.customers()[0]
     main = customer["contactpersonen"][0]
     body = {"contactpersonen": [{"id": main["id"], "hoofdcontact": True, "telefoon1": "06-999"}]}
-    assert call(box, "PUT", f"/api2/klanten/{customer['id']}", body).ok
+    assert send(box, "PUT", f"/api2/klanten/{customer['id']}", body).ok
     person = dumped(box, customer["id"])["contactpersonen"]
     assert [p["id"] for p in person] == [main["id"]]
     assert person[0]["telefoon1"] == ("06-999" if reading == "apply" else main["telefoon1"])
@@ -180,7 +160,7 @@ def test_linked_person_fields_reading_on_post(sandbox_factory: Any, reading: str
         "naam": "Nieuwe klant met bestaand contact",
         "contactpersonen": [{"id": linked["id"], "hoofdcontact": True, "plaats": "Goes"}],
     }
-    response = call(box, "POST", "/api2/klanten", body)
+    response = send(box, "POST", "/api2/klanten", body)
     assert response.status_code == 201
     person = dumped(box, response.json()["id"])["contactpersonen"][0]
     assert person["id"] == linked["id"]
@@ -192,7 +172,7 @@ def test_linked_person_fields_ignored_are_still_validated(sandbox_factory: Any) 
     customer = box.customers()[0]
     main_id = customer["contactpersonen"][0]["id"]
     body = {"contactpersonen": [{"id": main_id, "hoofdcontact": True, "geslacht": "male"}]}
-    response = call(box, "PUT", f"/api2/klanten/{customer['id']}", body)
+    response = send(box, "PUT", f"/api2/klanten/{customer['id']}", body)
     assert response.status_code == 406
     assert "geslacht" in response.json()["error"]["message"]
 
@@ -203,14 +183,10 @@ def test_linked_person_fields_ignored_are_still_validated(sandbox_factory: Any) 
 @pytest.mark.parametrize("page_size", [0, 6])
 def test_list_persons_reading_lists_the_detail(sandbox_factory: Any, page_size: int) -> None:
     box = sandbox_factory(customers=20, list_persons=True, page_size=page_size)
-    items = requests.get(
-        box.base_url + "/api2/klanten",
-        headers={"Authorization": f"Bearer {box.api_key}"},
-        timeout=30,
-    ).json()
+    items = get(box, "/api2/klanten").json()
     assert len(items) == (20 if page_size == 0 else page_size)
     for item in items:
-        detail = call(box, "GET", f"/api2/klanten/{item['id']}").json()
+        detail = send(box, "GET", f"/api2/klanten/{item['id']}").json()
         assert item == detail
         assert item["contactpersonen"][0]["hoofdcontact"] is True
 
@@ -269,8 +245,8 @@ def test_delete_customer_route(sandbox_factory: Any) -> None:
     unlinked = box.delete_customer(victim["id"])
 
     assert unlinked == [p["id"] for p in victim["contactpersonen"]]
-    assert call(box, "GET", f"/api2/klanten/{victim['id']}").status_code == 404
-    assert call(box, "PUT", f"/api2/klanten/{victim['id']}", {"naam": "x"}).status_code == 404
+    assert send(box, "GET", f"/api2/klanten/{victim['id']}").status_code == 404
+    assert send(box, "PUT", f"/api2/klanten/{victim['id']}", {"naam": "x"}).status_code == 404
     assert victim["id"] not in list_ids(box)
     assert [c["id"] for c in box.customers()] == [c["id"] for c in customers if c is not victim]
     # Persons are unlinked, not deleted: the shared one stays with the other customer,
@@ -278,7 +254,7 @@ def test_delete_customer_route(sandbox_factory: Any) -> None:
     assert shared_id in [p["id"] for p in dumped(box, other_id)["contactpersonen"]]
     assert box.stats()["contact_persons"] == persons_before
     relink = {"naam": "Opnieuw", "contactpersonen": [{"id": unlinked[-1], "hoofdcontact": True}]}
-    assert call(box, "POST", "/api2/klanten", relink).status_code == 201
+    assert send(box, "POST", "/api2/klanten", relink).status_code == 201
     with pytest.raises(SandboxError, match="404"):
         box.delete_customer(victim["id"])
 
@@ -288,14 +264,14 @@ def test_deleted_ids_are_never_given_out_again(sandbox_factory: Any, tmp_path: P
     box = sandbox_factory(customers=8, db=db)
     highest = box.customers()[-1]["id"]
     box.delete_customer(highest)
-    created = call(box, "POST", "/api2/klanten", new_customer("Na verwijderen", "na@example.com"))
+    created = send(box, "POST", "/api2/klanten", new_customer("Na verwijderen", "na@example.com"))
     assert created.json()["id"] == highest + 1
     box.delete_customer(highest + 1)
     assert box.stop() == 0
 
     again = sandbox_factory(customers=8, db=db)
     assert highest not in [c["id"] for c in again.customers()]
-    created = call(again, "POST", "/api2/klanten", new_customer("Na herstart", "hh@example.com"))
+    created = send(again, "POST", "/api2/klanten", new_customer("Na herstart", "hh@example.com"))
     assert created.json()["id"] == highest + 2
     assert min(again.add_customers(1)) > highest + 2
 
@@ -313,7 +289,7 @@ def test_delete_route_rules(sandbox_factory: Any) -> None:
         assert box.request("DELETE", f"/_sandbox/customers/{raw}")[0] == 404
     assert box.request("GET", f"/_sandbox/customers/{first}")[0] == 405
     # The API itself has no DELETE.
-    assert call(box, "DELETE", f"/api2/klanten/{first}").status_code == 405
+    assert send(box, "DELETE", f"/api2/klanten/{first}").status_code == 405
     assert box.stats()["customers"] == 5
 
 

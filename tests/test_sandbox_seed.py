@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+from test_sandbox import send
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -21,16 +21,6 @@ def seeded() -> Iterator[list[dict[str, Any]]]:
     """The full dump of a 400-customer sandbox (read only)."""
     with SandboxProcess(customers=400, seed=1) as process:
         yield process.customers()
-
-
-def post(sandbox: SandboxProcess, method: str, path: str, body: Any) -> requests.Response:
-    return requests.request(
-        method,
-        sandbox.base_url + path,
-        json=body,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-        timeout=30,
-    )
 
 
 def test_seed_count_is_configurable(seeded: list[dict[str, Any]]) -> None:
@@ -118,10 +108,10 @@ def test_sqlite_data_survives_restart(sandbox_factory: Any, tmp_path: Path) -> N
     first = sandbox_factory(customers=30, db=db)
     body = {"naam": "Blijvend", "contactpersonen": [{"voornaam": "Ë", "hoofdcontact": True}],
             "extra_fields": [{"name": "x", "type": "text", "value": "y"}]}  # fmt: skip
-    created = post(first, "POST", "/api2/klanten", body)
+    created = send(first, "POST", "/api2/klanten", body)
     assert created.status_code == 201
     target = first.customers()[3]
-    assert post(first, "PUT", f"/api2/klanten/{target['id']}", {"naam": "Aangepast"}).ok
+    assert send(first, "PUT", f"/api2/klanten/{target['id']}", {"naam": "Aangepast"}).ok
     added = first.add_customers(5)
     before = first.customers()
     assert first.stop() == 0
@@ -130,7 +120,7 @@ def test_sqlite_data_survives_restart(sandbox_factory: Any, tmp_path: Path) -> N
     second = sandbox_factory(customers=99, seed=42, db=db)
     assert second.customers() == before
     assert second.stats()["customers"] == 36
-    again = post(second, "POST", "/api2/klanten", {**body, "naam": "Nog een"})
+    again = send(second, "POST", "/api2/klanten", {**body, "naam": "Nog een"})
     assert again.status_code == 201
     assert again.json()["id"] > max(added)
 
@@ -139,7 +129,7 @@ def test_sqlite_survives_a_kill(sandbox_factory: Any, tmp_path: Path) -> None:
     db = tmp_path / "sandbox.sqlite3"
     first = sandbox_factory(customers=10, db=db)
     body = {"naam": "Na crash", "contactpersonen": [{"voornaam": "A", "hoofdcontact": True}]}
-    customer_id = post(first, "POST", "/api2/klanten", body).json()["id"]
+    customer_id = send(first, "POST", "/api2/klanten", body).json()["id"]
     first.kill()
     second = sandbox_factory(db=db)
     names = {c["id"]: c["naam"] for c in second.customers()}
@@ -150,7 +140,7 @@ def test_sqlite_survives_a_kill(sandbox_factory: Any, tmp_path: Path) -> None:
 def test_memory_storage_starts_fresh(sandbox_factory: Any) -> None:
     first = sandbox_factory(customers=10)
     body = {"naam": "Vluchtig", "contactpersonen": [{"voornaam": "A", "hoofdcontact": True}]}
-    assert post(first, "POST", "/api2/klanten", body).status_code == 201
+    assert send(first, "POST", "/api2/klanten", body).status_code == 201
     first.stop()
     second = sandbox_factory(customers=10)
     assert "Vluchtig" not in {c["naam"] for c in second.customers()}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import requests
+from test_sandbox import send
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -197,10 +198,5 @@ def test_linked_id_of_existing_person_is_accepted(sandbox: SandboxProcess) -> No
     """Control case: the rules reject only what is wrong."""
     person_id = sandbox.customers()[0]["contactpersonen"][0]["id"]
     body = {"naam": "Gekoppeld", "contactpersonen": [{"id": person_id, "hoofdcontact": True}]}
-    response = requests.post(
-        sandbox.base_url + "/api2/klanten",
-        json=body,
-        headers={"Authorization": f"Bearer {sandbox.api_key}"},
-        timeout=30,
-    )
+    response = send(sandbox, "POST", "/api2/klanten", body)
     assert response.status_code == 201
