@@ -62,19 +62,30 @@ def project_urls() -> dict[str, str]:
     return urls
 
 
-def about(executable: str) -> dict[str, Any]:
-    """``<executable> --about --format=json`` from the venv running this script."""
+def about_text(executable: str, output_format: str) -> str:
+    """``<executable> --about --format=<output_format>``: the venv's console script, else PATH's.
+
+    Also what scripts/readme_settings.py reads (the markdown) and tests/test_meltano_project.py
+    (the JSON).
+    """
+    candidate = BIN / executable
+    command = str(candidate) if candidate.exists() else executable
     done = subprocess.run(
-        [str(BIN / executable), "--about", "--format=json"],
+        [command, "--about", f"--format={output_format}"],
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
     if done.returncode != 0:
-        msg = f"{executable} --about --format=json failed:\n{done.stderr}"
+        msg = f"{executable} --about --format={output_format} failed:\n{done.stderr}"
         raise RuntimeError(msg)
-    result: dict[str, Any] = json.loads(done.stdout)
+    return done.stdout
+
+
+def about(executable: str) -> dict[str, Any]:
+    """``<executable> --about --format=json``, parsed."""
+    result: dict[str, Any] = json.loads(about_text(executable, "json"))
     return result
 
 

@@ -28,10 +28,11 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+
+from hub_definitions import about_text
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -48,26 +49,6 @@ def end_marker(plugin: str) -> str:
     return f"<!-- END GENERATED: {plugin} --about --format=markdown -->"
 
 
-def executable(plugin: str) -> str:
-    """The plugin's console script in the running interpreter's environment."""
-    candidate = Path(sys.executable).parent / plugin
-    return str(candidate) if candidate.exists() else plugin
-
-
-def about_markdown(plugin: str) -> str:
-    proc = subprocess.run(
-        [executable(plugin), "--about", "--format=markdown"],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
-    if proc.returncode != 0:
-        msg = f"{plugin} --about --format=markdown failed:\n{proc.stderr}"
-        raise RuntimeError(msg)
-    return proc.stdout
-
-
 def sections(markdown: str) -> dict[str, str]:
     """The ``## <title>`` sections of the --about markdown, by title, bodies stripped."""
     found: dict[str, str] = {}
@@ -79,7 +60,7 @@ def sections(markdown: str) -> dict[str, str]:
 
 def generated_block(plugin: str) -> str:
     """What the README holds between the markers for ``plugin``."""
-    found = sections(about_markdown(plugin))
+    found = sections(about_text(plugin, "markdown"))
     missing = [title for title in SECTIONS if title not in found]
     if missing:
         msg = f"{plugin} --about --format=markdown has no section(s) {missing}"
