@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 
 from recras_api.client import klant_path
@@ -85,20 +86,45 @@ class RecrasStream(CompatStream):
         encodes the same dict from its parts. A catalog that deselects anything below the
         top level gets the SDK's steps. Conformance is skipped because the level is NONE.
         """
-        writer = self.recras.message_writer
+        writer = self._buffered_writer
         deselected = self._top_level_deselected()
-        if deselected is None or not isinstance(writer, BufferedMsgSpecWriter):
+        if deselected is None or writer is None:
             super().write_record(record)
             return
         for name in deselected:
             record.pop(name, None)
         now = datetime.now(UTC)
         version = self.stream_version
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                writer.write_record(stream_map.stream_alias, mapped, version, now)
+        if self._unmapped_alias is not None:
+            writer.write_record(self._unmapped_alias, record, version, now)
+        else:
+            for stream_map in self.stream_maps:
+                mapped = stream_map.transform(record)
+                if mapped is not None:
+                    writer.write_record(stream_map.stream_alias, mapped, version, now)
         self.records_written()
+
+    @cached_property
+    def _unmapped_alias(self) -> str | None:
+        """The stream's name in its RECORD lines if no stream map changes any record.
+
+        Without a ``stream_maps`` setting the SDK gives a stream one map, a
+        ``SameRecordTransform``, which returns the record as it is unless flattening is on:
+        calling it for every record changes nothing.
+        """
+        maps = self.stream_maps
+        unmapped = (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+        )
+        return maps[0].stream_alias if unmapped else None
+
+    @cached_property
+    def _buffered_writer(self) -> BufferedMsgSpecWriter | None:
+        """The tap's writer, if it can write RECORD lines from their parts."""
+        writer = self.recras.message_writer
+        return writer if isinstance(writer, BufferedMsgSpecWriter) else None
 
     def _top_level_deselected(self) -> tuple[str, ...] | None:
         """Deselected top-level properties, or None if the catalog deselects deeper ones."""
@@ -136,6 +162,7 @@ class KlantenStream(RecrasStream):
         super().__init__(*args, **kwargs)
         # This sync's progress markers once the SDK set them up (False: nothing to keep).
         self._bookmark_markers: dict[str, Any] | Literal[False] | None = None
+        self._persons_selected = False  # looked up when a sync starts
 
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Keep the highest id seen as the bookmark this run promotes when it completes.
@@ -182,6 +209,7 @@ class KlantenStream(RecrasStream):
         """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
         self._bookmark_markers = None  # set up again by this sync's first customer
+        self._persons_selected = self._persons_stream.selected
         self.logger.info(
             "Listing customers %s",
             f"from id {min_id}" if min_id is not None else "(all ids)",
@@ -265,10 +293,12 @@ class KlantenStream(RecrasStream):
         """A child context only when the child stream is selected.
 
         The SDK asks for one per record and then finds no selected child to sync; skipping
-        that saves a dict, a copy and a selection lookup per customer.
+        that saves a dict, a copy and a selection lookup per customer. The selection is
+        looked up once per sync (:meth:`get_records`), and no generator is made per customer.
         """
-        if self._persons_stream.selected:
-            yield self.get_child_context(record, context)
+        if self._persons_selected:
+            return (self.get_child_context(record, context),)
+        return ()
 
     def get_child_context(self, record: Record, context: Context | None) -> Context | None:
         """Hand the customer's contact persons to the child stream (no second request)."""

@@ -132,6 +132,8 @@ def _deselect(catalog: dict[str, Any], crumbs: list[list[str]]) -> None:
         (None, None, None, [["properties", "_links", "properties", "self"]]),
         ({"klanten": {"adres": None, "__filter__": "id % 3 != 0"}}, None, None, []),
         ({"klanten": {"__alias__": "customers"}}, None, "metadata", []),
+        # No stream map, but flattening on: the SDK's one map changes every record.
+        ({"flattening_enabled": True, "flattening_max_depth": 2}, None, None, []),
     ],
 )
 def test_a_run_sends_the_messages_the_sdk_steps_send(
@@ -145,7 +147,9 @@ def test_a_run_sends_the_messages_the_sdk_steps_send(
 ) -> None:
     sandbox = sandbox_factory(customers=2500, shuffle=True)
     config: dict[str, Any] = sandbox.config(max_workers=4)
-    if stream_maps:
+    if stream_maps and "flattening_enabled" in stream_maps:
+        config.update(stream_maps)
+    elif stream_maps:
         config["stream_maps"] = stream_maps
     # klanten alone: the list is the path the tap's own steps speed up.
     catalog = make_catalog(
@@ -161,6 +165,9 @@ def test_a_run_sends_the_messages_the_sdk_steps_send(
     sdks = _messages_of_a_run(config, catalog, state, capsysbinary)
 
     assert ours == sdks
+    if "flattening_enabled" in config:
+        # _links declares no properties: flattened, it is sent as a JSON string.
+        assert all(isinstance(m["record"]["_links"], str) for m in ours if m["type"] == "RECORD")
     records = [m["record"] for m in ours if m["type"] == "RECORD"]
     for crumb in deselect:
         if len(crumb) == 2:
