@@ -399,6 +399,24 @@ class IdMap:
             self._digests.pop(map_key, None)
             self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (map_key,))
 
+    def outdate_others(self, klant_id: int, map_key: str | None) -> None:
+        """A write for ``map_key`` (None: a record without one) changes customer ``klant_id``.
+
+        The other entries naming that customer no longer know what Recras holds, so their
+        digests are dropped: their next records are sent, even once no longer shared.
+        """
+        with self._lock:
+            own = 1 if map_key is not None and self._ids.get(map_key) == klant_id else 0
+            if self._keys_per_id[klant_id] <= own:
+                return
+            others = [
+                key for key in self._digests if key != map_key and self._ids.get(key) == klant_id
+            ]
+            for key in others:
+                del self._digests[key]
+        for key in others:
+            self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (key,))
+
     def confirm(self, map_key: str, digest: str | None) -> None:
         """Recras confirmed the write of payload ``digest`` (None: of unknown effect)."""
         if self._digests.get(map_key) == digest:
@@ -465,6 +483,9 @@ class IdMap:
         ``digest``: Recras confirmed that this write carried that payload (one statement
         records both); None when what Recras holds is not known (e.g. a merge).
         """
+        # First: a merge answered already, and until this row is written the create stays
+        # pending, so a stop here resolves it on the next run, which drops them then.
+        self.outdate_others(klant_id, map_key)
         row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
         self._write(UPSERT, row)
         self._set_id(map_key, klant_id)
@@ -475,6 +496,7 @@ class IdMap:
 
     def resolve(self, map_key: str, klant_id: int) -> None:
         """Fill in the customer a pending create turned out to have made (no digest yet)."""
+        self.outdate_others(klant_id, map_key)
         self._write(
             "UPDATE id_map SET klant_id = ?, digest = NULL WHERE map_key = ?", (klant_id, map_key)
         )

@@ -28,7 +28,8 @@ writer may have made it), and counts as *created* because it cannot have existed
 A record with a source key whose payload is the one last written to its customer and
 confirmed (the id map keeps its :func:`payload_digest`) is skipped without any request and
 counted *unchanged* (setting ``skip_unchanged``). A write of other data first drops the
-stored digest, and only a confirmed write stores the new one; a ``POST`` that Recras merged
+stored digest (and any write to a customer the digests of the other keys naming it), and
+only a confirmed write stores the new one; a ``POST`` that Recras merged
 (200) stores none, since what the merge kept is not known.
 
 Answers that cannot be right stop the run: a ``POST`` answered without a customer id, with an
@@ -436,6 +437,7 @@ class Upserter:
             body = {**body, "contactpersonen": persons}
         if extra_fields:
             body = {**body, "extra_fields": self._complete_extra_fields(extra_fields, detail)}
+        self.id_map.outdate_others(klant_id, job.map_key)
         self.client.update_klant(klant_id, body)
         return unsent_person_fields(record_persons, persons, existing)
 
