@@ -4,13 +4,16 @@
 arguments of :class:`recras_sandbox.testing.SandboxProcess`, mirroring the CLI flags);
 every sandbox it started is stopped at teardown. ``sandbox`` is a default one:
 200 customers, seed 1, no paging, no faults. ``meltano_schema`` is the JSON schema of
-meltano.yml from the Meltano installed in .venv-meltano.
+meltano.yml from the Meltano installed in .venv-meltano. ``in_flight`` counts the calls
+running at once (tests of a concurrency limit).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,3 +55,30 @@ def meltano_schema() -> dict[str, Any]:
     assert schemas, "Meltano is not installed in .venv-meltano: run ./scripts/install_meltano.sh"
     schema: dict[str, Any] = json.loads(schemas[0].read_text(encoding="utf-8"))
     return schema
+
+
+class InFlight:
+    """Counts the callers inside :meth:`one` at the same time, and the most there ever were."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._now = 0
+        self.most = 0
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        """One caller in flight for the ``with`` block."""
+        with self._lock:
+            self._now += 1
+            self.most = max(self.most, self._now)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._now -= 1
+
+
+@pytest.fixture
+def in_flight() -> InFlight:
+    """A fresh :class:`InFlight` counter."""
+    return InFlight()

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from target_support import customer, run_target, singer_input, target_config
 
@@ -107,31 +108,22 @@ def test_slots_grow_back_slowly_and_never_above_the_maximum() -> None:
     assert grown.index(3) >= 2 * 2  # at least a few rounds at each level
 
 
-def test_no_more_tries_are_in_flight_than_the_limit() -> None:
+def test_no_more_tries_are_in_flight_than_the_limit(in_flight: Any) -> None:
     limit = AdaptiveConcurrency(8)
     with limit.slot() as slot:
         slot.done(429)
     assert limit.limit == 4
-    in_flight = 0
-    most = 0
-    lock = threading.Lock()
 
     def work() -> None:
-        nonlocal in_flight, most
-        with limit.slot():
-            with lock:
-                in_flight += 1
-                most = max(most, in_flight)
+        with limit.slot(), in_flight.one():
             time.sleep(0.01)
-            with lock:
-                in_flight -= 1
 
     threads = [threading.Thread(target=work) for _ in range(24)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=10)
-    assert most == 4
+    assert in_flight.most == 4
 
 
 def test_one_detail_waiting_out_a_429_does_not_hold_up_the_others() -> None:

@@ -7,7 +7,6 @@ import logging
 import random
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -38,23 +37,15 @@ def test_results_come_back_in_input_order_despite_uneven_latency() -> None:
     assert list(fetch_in_order(range(60), fetch, max_workers=6)) == [(i, i * 10) for i in range(60)]
 
 
-def test_requests_run_concurrently_up_to_max_workers() -> None:
-    lock = threading.Lock()
-    running = peak = 0
-
+def test_requests_run_concurrently_up_to_max_workers(in_flight: Any) -> None:
     def fetch(item: int) -> int:
-        nonlocal running, peak
-        with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.02)
-        with lock:
-            running -= 1
+        with in_flight.one():
+            time.sleep(0.02)
         return item
 
     list(fetch_in_order(range(24), fetch, max_workers=4))
 
-    assert peak == 4
+    assert in_flight.most == 4
 
 
 def test_input_is_read_only_a_bounded_window_ahead() -> None:
