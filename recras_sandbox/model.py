@@ -2,6 +2,9 @@
 
 Customers are kept as their serialized list item (compact JSON bytes) because the
 list endpoint is what must be fast; everything else is derived from those bytes.
+
+The field lists restate the vendor docs rather than import ``recras_api.schemas``: the
+sandbox is the stand-in for Recras the client is tested against, so it shares none of its code.
 """
 
 from __future__ import annotations
