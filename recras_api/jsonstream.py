@@ -154,10 +154,14 @@ class _ArrayReader:
 
     def _decode_batch(self) -> list[Any]:
         """Every whole item from here to the buffer's last ``},``, or [] (read one by one)."""
-        buffer, pos = self._buffer, self._pos
-        if pos < self._one_by_one_until:
+        if self._pos < self._one_by_one_until:
             return []
-        end = buffer.rfind(_OBJECT_END, pos)
+        end = self._buffer.rfind(_OBJECT_END, self._pos)
+        if end < 0 and self._more():
+            # The rest of the buffer is the start of an item cut by the chunk edge: with the
+            # next chunk it ends a batch too, instead of going to json one by one.
+            end = self._buffer.rfind(_OBJECT_END, self._pos)
+        buffer, pos = self._buffer, self._pos
         if end < 0:
             self._one_by_one_until = len(buffer)
             return []
