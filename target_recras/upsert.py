@@ -78,7 +78,7 @@ from target_recras.validation import Problem, create_problem
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
 #: Part of every digest: raised when what a digest covers changes, so that stored digests
 #: no longer match and each record is sent once more.
-DIGEST_FORMAT = 1
+DIGEST_FORMAT = 2
 
 
 def _canonical(value: Any) -> Any:
@@ -92,15 +92,18 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def payload_digest(body: Mapping[str, Any], klant_id: int | None) -> str:
+def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = None) -> str:
     """What a record would write, as a digest: its body and the customer ``id`` it names.
 
     ``body`` is :func:`~target_recras.payload.build_body`'s: the record after stream maps and
-    flattening, only the Recras fields, integers normalised. The JSON is canonical (sorted
-    keys, integral floats as integers), so field order and number forms do not matter; list
-    order does (the main contact, the contact list as sent).
+    flattening, only the Recras fields, integers normalised. ``persons`` are the record's
+    ``contactpersonen`` as given: their fields that are not sent (beside a linked ``id``,
+    outside the documented shape) count too, so that a change to one is written and warned
+    about, never skipped in silence. The JSON is canonical (sorted keys, integral floats as
+    integers), so field order and number forms do not matter; list order does (the main
+    contact, the contact list as sent).
     """
-    material = [DIGEST_FORMAT, klant_id, _canonical(body)]
+    material = [DIGEST_FORMAT, klant_id, _canonical(body), _canonical(persons)]
     text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     # 128 bits: no accidental collision in any map, and half the memory of SHA-256 per key.
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
@@ -127,7 +130,7 @@ class UpsertJob:
         """The :func:`payload_digest` of a record with a source key (None without one)."""
         if self.kind != KeyKind.SOURCE:
             return None
-        return payload_digest(body, self.klant_id)
+        return payload_digest(body, self.klant_id, self.record.get("contactpersonen"))
 
     def unchanged(self, id_map: IdMap, digest: str | None) -> bool:
         """Is this payload the one last written to the record's customer and confirmed?"""

@@ -77,3 +77,22 @@ def test_attack_digest_a_record_without_source_key_outdates_the_digest(
     assert held(sandbox, klant_id)["plaats"] == "Baarn"
     run_ok(config, singer_input([first]))
     assert held(sandbox, klant_id)["plaats"] == "Amersfoort"
+
+
+def test_attack_digest_a_changed_field_of_a_linked_person_is_still_warned_about(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
+    config = target_config(tmp_path, sandbox.config())
+    run_ok(config, singer_input([customer(1)]))
+    (person_id,) = (p["id"] for item in sandbox.customers() for p in item["contactpersonen"])
+    linked = customer(1, contactpersonen=[{"id": person_id, "hoofdcontact": True}])
+    run_ok(config, singer_input([linked]))
+
+    # The source changes the linked person's phone: /klanten cannot send it, and the docs
+    # promise that this is never silent; skipping the record as unchanged would hide it.
+    person = {"id": person_id, "hoofdcontact": True, "telefoon1": "0612345678"}
+    changed = customer(1, contactpersonen=[person])
+    stderr = run_ok(config, singer_input([changed]))
+    assert f"contact person {person_id} is linked, not changed: field(s) telefoon1" in stderr
+    assert "1 contact person fields not sent" in stderr
