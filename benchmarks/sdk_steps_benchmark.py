@@ -2,7 +2,7 @@
 
 1. tap-recras: the SDK removes deselected properties from every record with a walk of the
    record against the schema and the selection mask; the tap pops the deselected top-level
-   names it worked out once (``RecrasStream.record_messages``). Timed on the customers of a
+   names it worked out once (``RecrasStream.write_record``). Timed on the customers of a
    fresh sandbox's ``GET /api2/klanten``.
 2. target-recras: the SDK's reader parses each line with ``json.loads(parse_float=Decimal)``;
    the target's (``target_recras/reader.py``) with msgspec. Timed on the RECORD lines of
