@@ -45,7 +45,6 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -312,8 +311,9 @@ class IdMap:
         self.run_id = uuid.uuid4().hex
         self._lock = threading.Lock()
         self._ids: dict[str, int] = {}
-        #: How many entries name each customer (a customer of several keys is never skipped).
-        self._keys_per_id: Counter[int] = Counter()
+        #: The entries naming each customer: its one map key, or the set of them when several
+        #: do (such a customer is never skipped; a write by one outdates the others' digests).
+        self._keys_of: dict[int, str | set[str]] = {}
         #: The digest of the payload last written and confirmed, per map key.
         self._digests: dict[str, str] = {}
         self._logger = logger or logging.getLogger(__name__)
@@ -365,10 +365,27 @@ class IdMap:
         with self._lock:
             old = self._ids.pop(map_key, None)
             if old is not None:
-                self._keys_per_id[old] -= 1
+                keys = self._keys_of[old]
+                if isinstance(keys, str):
+                    del self._keys_of[old]
+                else:
+                    keys.discard(map_key)
+                    if len(keys) == 1:
+                        self._keys_of[old] = keys.pop()
             if klant_id is not None:
                 self._ids[map_key] = klant_id
-                self._keys_per_id[klant_id] += 1
+                keys = self._keys_of.setdefault(klant_id, map_key)
+                if isinstance(keys, set):
+                    keys.add(map_key)
+                elif keys != map_key:
+                    self._keys_of[klant_id] = {keys, map_key}
+
+    def _keys_naming(self, klant_id: int) -> set[str]:
+        """The map keys whose entries name ``klant_id`` (call with ``_lock`` held)."""
+        keys = self._keys_of.get(klant_id)
+        if keys is None:
+            return set()
+        return {keys} if isinstance(keys, str) else set(keys)
 
     def unchanged(self, map_key: str, klant_id: int, digest: str) -> bool:
         """Was exactly this payload the last one written to ``klant_id`` for ``map_key``?
@@ -381,7 +398,7 @@ class IdMap:
             return (
                 self._ids.get(map_key) == klant_id
                 and self._digests.get(map_key) == digest
-                and self._keys_per_id[klant_id] == 1
+                and self._keys_of.get(klant_id) == map_key
             )
 
     def digest(self, map_key: str) -> str | None:
@@ -406,11 +423,10 @@ class IdMap:
         digests are dropped: their next records are sent, even once no longer shared.
         """
         with self._lock:
-            own = 1 if map_key is not None and self._ids.get(map_key) == klant_id else 0
-            if self._keys_per_id[klant_id] <= own:
-                return
             others = [
-                key for key in self._digests if key != map_key and self._ids.get(key) == klant_id
+                key
+                for key in self._keys_naming(klant_id)
+                if key != map_key and key in self._digests
             ]
             for key in others:
                 del self._digests[key]
@@ -430,7 +446,7 @@ class IdMap:
     def mapped_ids(self) -> set[int]:
         """Every customer id some entry names (a look-up after a lost answer skips them)."""
         with self._lock:
-            return {klant_id for klant_id, keys in self._keys_per_id.items() if keys > 0}
+            return set(self._keys_of)
 
     def pending(self) -> list[PendingCreate]:
         """Creates a previous run started but never saw answered."""
