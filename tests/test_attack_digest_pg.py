@@ -1,0 +1,49 @@
+"""Attacks on skip_unchanged with the id map in PostgreSQL (issue 13 item 1).
+
+The suite's private PostgreSQL cluster (``scripts/pgcluster.py``, as in
+tests/test_digest_id_map.py) and the real ``target-recras`` against a real sandbox: a write
+to a customer by a record without a source key outdates the digest of the key that names
+it there too, and what was outdated stays outdated in the next run's process.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from target_support import SECRET_KEY, customer, singer_input, target_config
+from test_attack_digest_shared import held, run_ok
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from pgcluster import PostgresCluster
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PostgresCluster]:
+    with PostgresCluster() as pg:
+        yield pg
+
+
+def test_attack_digest_pg_a_correction_by_id_outdates_the_digest(
+    cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
+) -> None:
+    cluster.psql("CREATE DATABASE attack_digest", database="postgres")
+    url = f"postgresql://postgres@127.0.0.1:{cluster.port}/attack_digest"
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
+    config = target_config(tmp_path, sandbox.config(), id_map_url=url)
+    first = customer(1, plaats="Amersfoort")
+    run_ok(config, singer_input([first]))
+    (klant_id,) = (item["id"] for item in sandbox.customers())
+    run_ok(config, singer_input([{"id": klant_id, "plaats": "Zeist"}], key_properties=["id"]))
+    assert held(sandbox, klant_id)["plaats"] == "Zeist"
+
+    stderr = run_ok(config, singer_input([first]))
+    assert "0 unchanged (skipped)" in stderr
+    assert held(sandbox, klant_id)["plaats"] == "Amersfoort"
+    stderr = run_ok(config, singer_input([first]))  # now Recras holds it: skipped
+    assert "1 unchanged (skipped)" in stderr
