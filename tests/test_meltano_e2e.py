@@ -65,8 +65,8 @@ def test_demo_jobs_end_to_end(meltano_installed: None, tmp_path: Path) -> None:
     extra: dict[str, Any] = {}
 
     def more_jobs(meltano: Meltano, box: Any) -> None:
-        # The export again: every accepted record is now in the id map, so target-recras
-        # updates (PUT) the customers it created instead of creating them a second time.
+        # The export again: every accepted record is now in the id map with the digest of what
+        # was written, so target-recras creates nothing and skips the unchanged records.
         extra["customers_before_rerun"] = len(box.customers())
         extra["rerun"] = meltano.run("run", "export-to-recras")
         extra["customers_after_rerun"] = len(box.customers())
@@ -103,8 +103,10 @@ def test_demo_jobs_end_to_end(meltano_installed: None, tmp_path: Path) -> None:
     assert report.workspace.id_map.exists()
     assert "Recras demo report" in report.render()
 
-    # The rerun created nothing: upserts went through the id map.
+    # The rerun created nothing: upserts went through the id map, and none had changed.
     assert extra["customers_after_rerun"] == extra["customers_before_rerun"]
+    rerun_log = extra["rerun"].log_path.read_text(encoding="utf-8")
+    assert f"0 created, 0 merged, 0 updated, {accepted} unchanged (skipped)" in rerun_log
 
     # Full table: DuckDB now has exactly the sandbox's customers.
     assert extra["full"].records("klanten", "tap-recras-full") == extra["customers_at_full"]
