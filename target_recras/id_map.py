@@ -28,7 +28,7 @@ sends; after the answer the id is filled in. A pending row at start-up means the
 stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
 
 A ``source`` row also keeps the *digest* of the payload last written to its customer and
-confirmed by Recras (:func:`~target_recras.upsert.payload_digest`), so that a record sent
+confirmed by Recras (:func:`~target_recras.digest.payload_digest`), so that a record sent
 again unchanged is skipped. It is set in the statement that records the confirmed write,
 and cleared before a write of other data is sent: a write that fails or is cut off (Recras
 may have applied it) leaves no digest, so whatever comes next is sent.

@@ -26,11 +26,11 @@ and main contact): it is sent to it with ``PUT`` (the lost ``POST`` may have mer
 writer may have made it), and counts as *created* because it cannot have existed before.
 
 A record with a source key whose payload is the one last written to its customer and
-confirmed (the id map keeps its :func:`payload_digest`) is skipped without any request and
-counted *unchanged* (setting ``skip_unchanged``). A write of other data first drops the
-stored digest (and any write to a customer the digests of the other keys naming it), and
-only a confirmed write stores the new one; a ``POST`` that Recras merged
-(200) stores none, since what the merge kept is not known.
+confirmed (the id map keeps its :func:`~target_recras.digest.payload_digest`) is skipped
+without any request and counted *unchanged* (setting ``skip_unchanged``). A write of other
+data first drops the stored digest (and any write to a customer the digests of the other keys
+naming it), and only a confirmed write stores the new one; a ``POST`` that Recras merged (200)
+stores none, since what the merge kept is not known.
 
 Answers that cannot be right stop the run: a ``POST`` answered without a customer id, with an
 id below 1, or a 201 with an id that another create of this run was already given. The
@@ -39,8 +39,6 @@ creates concerned stay *pending* in the id map, so the rerun looks them up in Re
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import threading
@@ -59,6 +57,7 @@ from recras_api import (
 )
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
+from target_recras.digest import payload_digest
 from target_recras.id_map import IdMap
 from target_recras.matching import KeyKind, customer_identity, lane
 from target_recras.payload import (
@@ -76,37 +75,6 @@ from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
-#: Part of every digest: raised when what a digest covers changes, so that stored digests
-#: no longer match and each record is sent once more.
-DIGEST_FORMAT = 2
-
-
-def _canonical(value: Any) -> Any:
-    """``value`` with every integral float as an integer (``1.0`` and ``1`` are one number)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, dict):
-        return {key: _canonical(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_canonical(item) for item in value]
-    return value
-
-
-def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = None) -> str:
-    """What a record would write, as a digest: its body and the customer ``id`` it names.
-
-    ``body`` is :func:`~target_recras.payload.build_body`'s: the record after stream maps and
-    flattening, only the Recras fields, integers normalised. ``persons`` are the record's
-    ``contactpersonen`` as given: their fields that are not sent (beside a linked ``id``,
-    outside the documented shape) count too, so that a change to one is written and warned
-    about, never skipped in silence. The JSON is canonical (sorted keys, integral floats as
-    integers), so field order and number forms do not matter; list order does (the main
-    contact, the contact list as sent).
-    """
-    material = [DIGEST_FORMAT, klant_id, _canonical(body), _canonical(persons)]
-    text = json.dumps(material, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    # 128 bits: no accidental collision in any map, and half the memory of SHA-256 per key.
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 @dataclass(slots=True)
