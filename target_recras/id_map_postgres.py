@@ -28,8 +28,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from recras_api.redact import register_credentials
-from target_recras.id_map import SCHEMA_VERSION, IdMapError, check_schema_version
 from target_recras.id_map_lock import Holder, hold_exclusively
+from target_recras.id_map_store import SCHEMA_VERSION, IdMapError, check_schema_version
 
 #: The first key of the advisory lock pair ("RC"): keeps clear of other users' locks.
 LOCK_CLASS = 0x5243
