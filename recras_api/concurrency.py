@@ -6,10 +6,13 @@ overloaded). :class:`AdaptiveConcurrency` is the gate every try of the shared cl
 (:class:`~recras_api.client.RecrasClient` takes it as ``concurrency``), so it sees every 429
 and 503, retried ones included, and applies the classic rule:
 
-* a 429 or 503 halves the limit (never below 1), or, when a lower level has been answered
-  a whole round without one, returns to that level: once per change, as the answers to
-  tries sent together with the first one say nothing new (only tries sent since the last
-  change count);
+* a 429 or 503 halves the limit (never below 1), or, when the gate grew past a lower level
+  (it held a whole growth period), returns to that level: once per change, as the answers
+  to tries sent together with the first one say nothing new (only tries sent since the
+  last change count). A few successes at a level prove nothing: a server that allows 4
+  answers a fifth request 429 only when all five overlap, so a probe at 5 usually gets
+  some answers through first (counting those as a round halved the limit to 2 at every
+  probe in the benchmark);
 * every ``limit * GROWTH_ROUNDS`` tries answered without one raise it by 1 (never above the
   maximum);
 * growing back to a level that was answered 429 before takes ``limit * probe_rounds``
@@ -50,7 +53,7 @@ class AdaptiveConcurrency:
         self._round = 0  # bumped by every change: tries of an older round are not counted
         self._successes = 0
         self._ceiling: int | None = None  # the lowest level limited since the last probe
-        self._proven: int | None = None  # the highest level answered a round without a 429
+        self._proven: int | None = None  # the level the gate last grew past (it held)
         self._probe_rounds = FIRST_PROBE_ROUNDS
         self._lock = threading.Lock()
         self._free = threading.Condition(self._lock)
@@ -101,8 +104,6 @@ class AdaptiveConcurrency:
 
     def _succeeded(self) -> None:
         self._successes += 1
-        if self._successes >= self.limit:
-            self._proven = max(self._proven or 0, self.limit)
         probing = self._ceiling is not None and self.limit + 1 >= self._ceiling
         rounds = self._probe_rounds if probing else GROWTH_ROUNDS
         if self._successes < self.limit * rounds:
@@ -110,6 +111,7 @@ class AdaptiveConcurrency:
         if self._ceiling is not None and self.limit >= self._ceiling:
             self._ceiling = None  # the level held for a whole probe: the limit was lifted
             self._probe_rounds = FIRST_PROBE_ROUNDS
+        self._proven = self.limit  # it held a whole growth period (or probe)
         if self.limit < self.maximum:
             self._change(self.limit + 1)
             self.logger.debug("Concurrency raised to %d request(s) at once", self.limit)
