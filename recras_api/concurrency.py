@@ -59,7 +59,7 @@ class AdaptiveConcurrency:
         self._free = threading.Condition(self._lock)
 
     def slot(self) -> Slot:
-        """A context manager holding one slot for one try; call ``done(status)`` in it."""
+        """A context manager holding one slot for one try; ``done(status)`` in it frees it."""
         return Slot(self)
 
     def _acquire(self) -> int:
@@ -69,17 +69,12 @@ class AdaptiveConcurrency:
             self._in_flight += 1
             return self._round
 
-    def _release(self) -> None:
+    def _release(self, sent_in_round: int, status: int | None) -> None:
+        """Free the slot and adapt to the try's answer (``None``: no answer, no change)."""
         with self._lock:
             self._in_flight -= 1
             self._free.notify()
-
-    def _answered(self, sent_in_round: int, status: int | None) -> None:
-        """Adapt to one try's answer (``None``: no answer, which changes nothing)."""
-        if status is None:
-            return
-        with self._lock:
-            if sent_in_round != self._round:
+            if status is None or sent_in_round != self._round:
                 return
             if status in LIMITED_STATUSES:
                 self._reduce(status)
@@ -126,14 +121,21 @@ class AdaptiveConcurrency:
 
 
 class Slot:
-    """One try's place in an :class:`AdaptiveConcurrency` gate."""
+    """One try's place in an :class:`AdaptiveConcurrency` gate, held until its answer is in.
+
+    ``done`` frees it (the client logs the request's metric after that, under the logging
+    handler's lock: a slot held for it is a request not in flight); leaving the block frees
+    it if ``done`` was not called (no answer).
+    """
 
     def __init__(self, gate: AdaptiveConcurrency) -> None:
         self._gate = gate
         self._round = -1
+        self._held = False
 
     def __enter__(self) -> Slot:
         self._round = self._gate._acquire()
+        self._held = True
         return self
 
     def __exit__(
@@ -142,8 +144,10 @@ class Slot:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._gate._release()
+        self.done(None)
 
     def done(self, status: int | None) -> None:
-        """The try's HTTP status (``None`` when no answer came)."""
-        self._gate._answered(self._round, status)
+        """The try's HTTP status (``None`` when no answer came); frees the slot once."""
+        if self._held:
+            self._held = False
+            self._gate._release(self._round, status)
