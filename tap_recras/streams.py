@@ -18,7 +18,6 @@ from recras_api.client import klant_path
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
 from recras_api.ids import is_json_int
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
-from tap_recras.collector import lenient_collector
 from tap_recras.details import fetch_in_order
 from tap_recras.inputs import MAX_ID
 from tap_recras.meters import RunMeters
@@ -207,16 +206,7 @@ class KlantenStream(RecrasStream):
         return int(start_id) if start_id is not None else None
 
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Yield customers; with contact persons when they are selected.
-
-        The garbage collector is set for the listing (tap_recras.collector): start-up is
-        over here, and the list (with its contact persons, synced inside this loop) is the
-        run. Restored when the list ends, also when it fails.
-        """
-        with lenient_collector():
-            yield from self._listed_records(context)
-
-    def _listed_records(self, context: Context | None) -> Iterator[Record]:
+        """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
         self._bookmark_markers = None  # set up again by this sync's first customer
         self._persons_selected = self._persons_stream.selected
