@@ -34,7 +34,7 @@ import hypothesis.strategies as st
 import pytest
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from hypothesis import HealthCheck, Phase, given, settings
-from target_support import TARGET, customer, target_config
+from target_support import customer, start_target, target_config
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -110,14 +110,7 @@ class Target:
     def run(self, config: Path, text: str) -> tuple[int, list[int], str]:
         with self._lock:
             self.killed = False
-            self._proc = subprocess.Popen(
-                [TARGET, "--config", str(config)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-            )
+            self._proc = start_target(config)
         proc = self._proc
         try:
             out, err = proc.communicate(text, timeout=RUN_TIMEOUT)

@@ -20,10 +20,10 @@ import pytest
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from target_support import (
     SECRET_KEY,
-    TARGET,
     customer,
     run_target,
     singer_input,
+    start_target,
     states,
     target_config,
 )
@@ -173,13 +173,7 @@ class FailingTarget:
 
     def fail(self, config: Path, text: str) -> None:
         self.failing = True
-        self._process = subprocess.Popen(
-            [TARGET, "--config", str(config)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self._process = start_target(config)
         _, stderr = self._process.communicate(text, timeout=60)
         self.failing = False
         assert self._process.returncode == (1 if self.how == "500" else -9), stderr[-3000:]
@@ -245,13 +239,7 @@ def test_digest_a_create_left_pending_by_a_kill_is_written_on_the_rerun(
         assert run_target(config, singer_input(records)).returncode == 0
         sandbox.delete_customer(by_email(sandbox)["anna0@example.com"]["id"])
         changed = [source_record(0, version=2), records[1]]
-        process["target"] = subprocess.Popen(
-            [TARGET, "--config", str(config)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        process["target"] = start_target(config)
         _, stderr = process["target"].communicate(singer_input(changed), timeout=60)
         assert process["target"].returncode == -9, stderr[-3000:]
         with sqlite3.connect(tmp_path / "id-map.sqlite3") as db:

@@ -10,7 +10,6 @@ trusts 127.0.0.1, so any password connects): it must never show in an output.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_support import SECRET_KEY, TARGET, customer, singer_input, states
+from target_support import SECRET_KEY, customer, singer_input, start_target, states
 
 from target_recras.id_map import IdMap, IdMapError
 from target_recras.matching import KeyKind
@@ -62,15 +61,7 @@ def _worker(directory: Path, config: dict[str, Any]) -> subprocess.Popen[str]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "config.json"
     path.write_text(json.dumps(config))
-    return subprocess.Popen(
-        [TARGET, "--config", str(path)],
-        cwd=directory,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    return start_target(path, cwd=directory)
 
 
 def _run(directory: Path, config: dict[str, Any], text: str) -> tuple[int, str, str]:
