@@ -11,6 +11,11 @@ plus last name) -- the identity Recras is reported to merge on.
 ``id>`` is "the smallest id-value to allow": inclusive by its wording, strict on some servers.
 Every look-up therefore asks ``id>`` = floor and drops ids at or below the floor itself, so
 both readings give exactly the customers above the floor.
+
+A lost ``POST`` may instead have merged into an older customer with the same name and main
+contact, one another entry names: that entry's digest then no longer says what Recras holds.
+So the look-up for pending creates lists every customer, and each match outdates the digests
+of the other entries naming it (only one above the floor can be *claimed*, issue 8 item 1).
 """
 
 from __future__ import annotations
@@ -82,7 +87,9 @@ def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging
     """Settle every pending entry of ``id_map`` against what Recras holds.
 
     Each pending create gets at most one customer, newer than its ``POST``'s floor and not
-    named by any other entry; one without such a customer is forgotten and sent again.
+    named by any other entry; one without such a customer is forgotten and sent again. Every
+    customer with its name and main contact (the lost ``POST`` may have merged into any of
+    them) has the digests of the other entries naming it dropped.
     """
     pending = id_map.pending()
     if not pending:
@@ -92,12 +99,13 @@ def resolve_pending_creates(client: RecrasClient, id_map: IdMap, logger: logging
         "in Recras so that none is created twice.",
         len(pending),
     )
-    floors = [entry.floor for entry in pending]
-    lowest = None if None in floors else min(f for f in floors if f is not None)
-    found = find_created(client, (entry.identity for entry in pending), above=lowest)
+    found = find_created(client, (entry.identity for entry in pending))
     claimed = id_map.mapped_ids()
     for entry in pending:
-        klant_id = unclaimed(found.get(entry.identity, []), claimed, entry.floor)
+        matches = found.get(entry.identity, [])
+        for match in matches:
+            id_map.outdate_others(match, entry.map_key)
+        klant_id = unclaimed(matches, claimed, entry.floor)
         if klant_id is not None:
             claimed.add(klant_id)
             id_map.resolve(entry.map_key, klant_id)
