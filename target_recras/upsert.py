@@ -267,11 +267,7 @@ class Upserter:
         identity = job.customer_identity()
         floor = job.floor = self._highest_before_post()
         self.id_map.begin_create(job.map_key, job.kind, identity, job.seq, floor)
-        try:
-            result, unsent = self._create(job, body, identity, floor)
-        except (RecrasInputRejectedError, RecrasHTTPError):
-            self.id_map.forget(job.map_key)  # refused: nothing was created
-            raise
+        result, unsent = self._create(job, body, identity, floor)
         klant_id = self._trusted_new_id(job, result)
         # A merge (200) confirms the customer, not that it now holds exactly this payload.
         confirmed = digest if result.status == 201 else None
@@ -327,9 +323,13 @@ class Upserter:
         Returns the answer and the record's contact person fields that were not sent.
         """
 
+        maybe_created = False  # a failed try that Recras may have processed
+
         def look_before_retry(failure: str) -> None:
+            nonlocal maybe_created
             if failure in UNPROCESSED_FAILURES:
                 return
+            maybe_created = True
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
             with self._highest_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
@@ -350,6 +350,13 @@ class Upserter:
             )
             unsent = self._put(job, created.klant_id, body)
             return WriteResult(status=201, klant_id=created.klant_id), unsent
+        except (RecrasInputRejectedError, RecrasHTTPError):
+            # A refusal creates nothing, but says nothing of an earlier try that Recras may
+            # have processed: then the entry stays pending, for the next run to look up.
+            if not maybe_created:
+                assert job.map_key is not None
+                self.id_map.forget(job.map_key)
+            raise
         persons = job.record.get("contactpersonen", [])
         return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
 
