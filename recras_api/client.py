@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
 
@@ -31,7 +32,7 @@ from recras_api.concurrency import AdaptiveConcurrency, Slot
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.measure import RequestMeasurement, RequestObserver, endpoint_template
-from recras_api.paging import iter_listed_klanten
+from recras_api.paging import iter_listed_klanten_batches
 from recras_api.redact import install_log_filter
 from recras_api.redirects import send_following_redirects
 from recras_api.retry_policy import (
@@ -311,6 +312,10 @@ class RecrasClient:
     # -- customers ------------------------------------------------------------------------
 
     def iter_klanten(self, min_id: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every customer of :meth:`iter_klanten_batches`, one at a time."""
+        return chain.from_iterable(self.iter_klanten_batches(min_id))
+
+    def iter_klanten_batches(self, min_id: int | None = None) -> Iterator[list[dict[str, Any]]]:
         """Yield every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
 
         The list is documented without paging, but a ``Link: rel="next"`` header is followed
@@ -332,7 +337,7 @@ class RecrasClient:
                 "GET", url, params=params, json_body=None, on_retry=None, stream=True
             )
 
-        yield from iter_listed_klanten(
+        yield from iter_listed_klanten_batches(
             fetch_page,
             self.url("/api2/klanten"),
             {"id>": min_id} if min_id is not None else None,

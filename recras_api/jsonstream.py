@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import json
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -52,7 +53,12 @@ class JSONStreamError(ValueError):
 
 def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
     """Yield the items of the JSON array whose UTF-8 text arrives in ``chunks``."""
-    return iter(_ArrayReader(chunks))
+    return chain.from_iterable(_ArrayReader(chunks).batches())
+
+
+def iter_json_array_batches(chunks: Iterable[bytes]) -> Iterator[list[Any]]:
+    """The items of the JSON array in ``chunks``, in lists of those decoded together."""
+    return _ArrayReader(chunks).batches()
 
 
 class _ArrayReader:
@@ -70,7 +76,7 @@ class _ArrayReader:
         # or found no object end in it (trying it again would make parsing quadratic).
         self._one_by_one_until = 0
 
-    def __iter__(self) -> Iterator[Any]:
+    def batches(self) -> Iterator[list[Any]]:
         try:
             if self._peek() != "[":
                 raise self._error("expected a JSON array")
@@ -82,10 +88,7 @@ class _ArrayReader:
                     if not self._peek():
                         raise self._error("the array is not closed")
                     batch = self._decode_batch()
-                    if batch:
-                        yield from batch
-                    else:
-                        yield self._decode_item()
+                    yield batch or [self._decode_item()]
                     separator = self._peek()
                     self._pos += 1
                     if separator == "]":

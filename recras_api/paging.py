@@ -26,14 +26,14 @@ from recras_api.bodies import (
     iter_chunks,
 )
 from recras_api.deadline import Deadline
-from recras_api.jsonstream import JSONStreamError, iter_json_array
+from recras_api.jsonstream import JSONStreamError, iter_json_array_batches
 from recras_api.redirects import origin
 
 #: Sends ``GET url`` (with ``params``) and returns the streamed answer and its budget.
 FetchPage = Callable[[str, Mapping[str, Any] | None], tuple[requests.Response, Deadline]]
 
 
-def iter_listed_klanten(
+def iter_listed_klanten_batches(
     fetch_page: FetchPage,
     url: str,
     params: Mapping[str, Any] | None,
@@ -41,8 +41,11 @@ def iter_listed_klanten(
     base_url: str,
     request_timeout: float,
     logger: logging.Logger,
-) -> Iterator[dict[str, Any]]:
-    """Yield every customer of the list at ``url``, following its next-page links.
+) -> Iterator[list[dict[str, Any]]]:
+    """Yield every customer of the list at ``url`` in batches, following next-page links.
+
+    Batches are the runs of customers decoded together (:mod:`recras_api.jsonstream`):
+    handing them on whole spares a generator step per customer in every layer.
 
     A page without items ends the list, no page is read twice, and no page after the count
     a ``X-Total-Count`` header announced is requested. An item beyond the announced count,
@@ -70,17 +73,18 @@ def iter_listed_klanten(
         announced = total if total is not None else announced
         on_page = 0
         try:
-            for item in _iter_page(response, deadline, request_timeout):
-                if total is not None and yielded >= total:
+            for batch in _iter_page(response, deadline, request_timeout):
+                if total is not None and yielded + len(batch) > total:
+                    yield batch[: total - yielded]
                     msg = (
                         f"GET {response.url} sent more customers than the {total} its "
                         "X-Total-Count header announced; stopping rather than guessing "
                         "which to trust. Rerun; report it if it persists."
                     )
                     raise errors.RecrasInvalidResponseError(msg, url=response.url)
-                on_page += 1
-                yielded += 1
-                yield item
+                on_page += len(batch)
+                yielded += len(batch)
+                yield batch
         finally:
             response.close()
             deadline.close()
@@ -114,14 +118,20 @@ def total_count(response: requests.Response) -> int | None:
 
 def _iter_page(
     response: requests.Response, deadline: Deadline, request_timeout: float
-) -> Iterator[dict[str, Any]]:
-    """The customers of one streamed page; a broken or slow transfer is a clear error."""
+) -> Iterator[list[dict[str, Any]]]:
+    """The customers of one streamed page, in the batches they were decoded in.
+
+    A broken or slow transfer is a clear error, and so is an item that is not an object,
+    after the items before it.
+    """
     try:
-        for item in iter_json_array(iter_chunks(response, deadline)):
-            if not isinstance(item, dict):
-                msg = f"expected customer objects, got {type(item).__name__}"
-                raise invalid_body("GET", response, msg)
-            yield item
+        for batch in iter_json_array_batches(iter_chunks(response, deadline)):
+            for position, item in enumerate(batch):
+                if type(item) is not dict:  # decoded JSON: no subclasses
+                    yield batch[:position]
+                    msg = f"expected customer objects, got {type(item).__name__}"
+                    raise invalid_body("GET", response, msg)
+            yield batch
     except JSONStreamError as exc:
         raise invalid_body("GET", response, str(exc)) from exc
     except TooSlowError as exc:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
+from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from singer_sdk import metrics
@@ -16,7 +17,6 @@ from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 
 from recras_api.client import klant_path
 from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
-from recras_api.ids import is_json_int
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
 from tap_recras.details import fetch_in_order
 from tap_recras.inputs import MAX_ID
@@ -162,7 +162,6 @@ class KlantenStream(RecrasStream):
         super().__init__(*args, **kwargs)
         # This sync's progress markers once the SDK set them up (False: nothing to keep).
         self._bookmark_markers: dict[str, Any] | Literal[False] | None = None
-        self._persons_selected = False  # looked up when a sync starts
 
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Keep the highest id seen as the bookmark this run promotes when it completes.
@@ -209,7 +208,7 @@ class KlantenStream(RecrasStream):
         """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
         self._bookmark_markers = None  # set up again by this sync's first customer
-        self._persons_selected = self._persons_stream.selected
+        self.syncs_children = self._persons_stream.selected
         self.logger.info(
             "Listing customers %s",
             f"from id {min_id}" if min_id is not None else "(all ids)",
@@ -224,16 +223,17 @@ class KlantenStream(RecrasStream):
         version = announced if announced is not None else self._full_table_version()
         if version is not None:
             self._persons_stream.start_version(version)
-        klanten = _with_min_id(self.recras.client.iter_klanten(asked), min_id)
+        batches = _with_min_id(self.recras.client.iter_klanten_batches(asked), min_id)
         if self.wants_persons:
             skipped: list[int] = []
-            yield from self._with_persons(klanten, skipped)
+            yield from self._with_persons(chain.from_iterable(batches), skipped)
             if skipped:
                 # Its higher-id neighbours were sent, but a bookmark past a customer that
                 # was not sent would lose it for good if the 404 was only temporary.
                 self.cap_pending_bookmark(min(skipped) - 1)
         else:
-            yield from klanten
+            for batch in batches:
+                yield from batch  # one generator step per customer, not one per layer
         if announced is not None:
             # The SDK announced the version before the first record; announcing it again
             # after the last one is what lets a target drop customers this run did not see.
@@ -296,7 +296,7 @@ class KlantenStream(RecrasStream):
         that saves a dict, a copy and a selection lookup per customer. The selection is
         looked up once per sync (:meth:`get_records`), and no generator is made per customer.
         """
-        if self._persons_selected:
+        if self.syncs_children:
             return (self.get_child_context(record, context),)
         return ()
 
@@ -318,28 +318,42 @@ def _checked_persons(persons: object, source: str) -> list[dict[str, Any]]:
     raise RecrasInvalidResponseError(msg)
 
 
-def _with_min_id(klanten: Iterator[dict[str, Any]], min_id: int | None) -> Iterator[Record]:
+def _with_min_id(
+    batches: Iterator[list[dict[str, Any]]], min_id: int | None
+) -> Iterator[list[Record]]:
     """Check every customer's id (1 to :data:`MAX_ID`), and drop ids below ``min_id``.
 
     Recras applies ``id>`` itself, which under its inclusive reading also sends the id just
     below ``min_id``; filtering drops that one, and keeps the no-duplicates promise on
-    instances that ignore the parameter.
+    instances that ignore the parameter. Customers come and go in the batches they were
+    decoded in; those before an unusable id are handed on before the error.
     """
-    for klant in klanten:
-        klant_id = klant.get("id")
-        if not is_json_int(klant_id):
-            msg = f"GET /api2/klanten returned a customer without an integer id: {klant_id!r}"
-            raise RecrasInvalidResponseError(msg)
-        if not 1 <= klant_id <= MAX_ID:
-            # No Recras id is below 1 or above PHP's largest integer; bookmarked, such an
-            # id would be refused by the next run's state check, run after run.
-            msg = (
-                f"GET /api2/klanten returned customer id {klant_id}, which no Recras customer "
-                f"can have (ids run from 1 to {MAX_ID}); stopping before it is bookmarked."
-            )
-            raise RecrasInvalidResponseError(msg)
-        if min_id is None or klant_id >= min_id:
-            yield klant
+    for batch in batches:
+        for position, klant in enumerate(batch):
+            klant_id = klant.get("id")
+            if type(klant_id) is not int or not 1 <= klant_id <= MAX_ID:  # bool is no id
+                yield _from_id(batch[:position], min_id)
+                raise _unusable_id(klant_id)
+        yield _from_id(batch, min_id)
+
+
+def _from_id(klanten: list[Record], min_id: int | None) -> list[Record]:
+    if min_id is None:
+        return klanten
+    return [klant for klant in klanten if klant["id"] >= min_id]
+
+
+def _unusable_id(klant_id: object) -> RecrasInvalidResponseError:
+    if type(klant_id) is not int:
+        msg = f"GET /api2/klanten returned a customer without an integer id: {klant_id!r}"
+        return RecrasInvalidResponseError(msg)
+    # No Recras id is below 1 or above PHP's largest integer; bookmarked, such an id would
+    # be refused by the next run's state check, run after run.
+    msg = (
+        f"GET /api2/klanten returned customer id {klant_id}, which no Recras customer "
+        f"can have (ids run from 1 to {MAX_ID}); stopping before it is bookmarked."
+    )
+    return RecrasInvalidResponseError(msg)
 
 
 class ContactpersonenStream(RecrasStream):

@@ -257,10 +257,22 @@ def test_persons_already_in_the_list_item_need_no_detail_request(tap: TapRecras)
 
 def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> None:
     listed = [{"id": 3}, {"id": 10}, {"id": 5}]
-    assert [k["id"] for k in _with_min_id(iter(listed), 5)] == [10, 5]
-    assert [k["id"] for k in _with_min_id(iter(listed), None)] == [3, 10, 5]
+
+    def ids(batches: list[list[dict[str, Any]]], min_id: int | None) -> list[int]:
+        return [k["id"] for batch in _with_min_id(iter(batches), min_id) for k in batch]
+
+    assert ids([listed], 5) == [10, 5]
+    assert ids([listed[:1], listed[1:]], None) == [3, 10, 5]
     with pytest.raises(RecrasInvalidResponseError, match="without an integer id: '7'"):
-        list(_with_min_id(iter([{"id": "7"}]), None))
+        ids([[{"id": "7"}]], None)
+    with pytest.raises(RecrasInvalidResponseError, match="without an integer id: True"):
+        ids([[{"id": True}]], None)
+    # The customers before an unusable id are handed on before the error.
+    handed: list[int] = []
+    with pytest.raises(RecrasInvalidResponseError, match="customer id 0"):
+        for batch in _with_min_id(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None):
+            handed.extend(k["id"] for k in batch)
+    assert handed == [4]
 
 
 def _klant() -> dict[str, Any]:

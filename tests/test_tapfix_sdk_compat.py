@@ -23,6 +23,8 @@ from tap_recras.sdk_compat import CHECKED_AGAINST, PRIVATE_NAMES, PrivateName
 SOURCE_FINGERPRINTS = {
     "Stream._write_record_message": "292b7bed39883bd9",
     "Stream._increment_stream_state": "cabc0edb2fd4f000",
+    "Stream._process_record": "8529b9f3ce2f849d",
+    "Stream._sync_records": "8928dc7f50e9bf57",
     "Stream._write_state_message": "f82ecd8d16986823",
     "Stream._write_schema_message": "4077b24e5440fdef",
     "Stream._write_activate_version_message": "b5295d35a81b3da6",
