@@ -19,5 +19,6 @@ if ! "$VENV/bin/python" -I -c "import recras_sandbox.testing, tap_recras, target
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e .
 fi
+compile_sources "$VENV"
 ./scripts/install_meltano.sh tap-recras target-recras tap-jsonl target-duckdb
 exec "$VENV/bin/python" scripts/recras_demo.py "$@"

@@ -12,6 +12,7 @@ ensure_venv "$VENV"
 echo "==> installing the project with its dev tools"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+compile_sources "$VENV"
 
 # The Meltano end-to-end tests (tests/test_meltano_e2e.py) need a PostgreSQL server (they start
 # a private cluster on a free port) and Meltano in its own venv with the plugins.

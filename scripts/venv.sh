@@ -6,3 +6,12 @@ ensure_venv() {
         "${PYTHON:-python3}" -m venv "$1"
     fi
 }
+
+# pip writes bytecode for what it installs, but an editable install runs this checkout's
+# sources, which Python compiles again at every start where PYTHONDONTWRITEBYTECODE is set
+# (as on these CI machines): about 50 ms per tap or target process. Compile them once.
+# Usage: compile_sources DIR   (DIR: the venv whose Python runs them)
+compile_sources() {
+    "$1/bin/python" -m compileall -q -j 0 \
+        recras_api tap_recras target_recras recras_sandbox airbyte_recras >/dev/null
+}
