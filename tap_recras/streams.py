@@ -46,7 +46,11 @@ class RecrasStream(CompatStream):
         super().__init__(*args, **kwargs)
         self._known = frozenset(self.schema["properties"])
         self._dropped: set[str] = set()
-        self._pruning: tuple[SelectionMask | None, tuple[str, ...] | None] = (None, None)
+        # What write_record works out once per selection mask: the writer, the deselected
+        # top-level properties and the stream's unmapped name (None: worked out per record).
+        self._write_plan: tuple[
+            SelectionMask | None, BufferedMsgSpecWriter | None, tuple[str, ...] | None, str | None
+        ] = (None, None, None, None)
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         """Drop top-level properties the schema does not declare (warning once per name).
@@ -86,8 +90,13 @@ class RecrasStream(CompatStream):
         encodes the same dict from its parts. A catalog that deselects anything below the
         top level gets the SDK's steps. Conformance is skipped because the level is NONE.
         """
-        writer = self._buffered_writer
-        deselected = self._top_level_deselected()
+        mask = self.mask
+        planned_for, writer, deselected, alias = self._write_plan
+        if planned_for is not mask:
+            writer, deselected, alias = self._buffered_writer, self._top_level_deselected(), None
+            if deselected is not None and writer is not None:
+                alias = self._unmapped_alias
+            self._write_plan = (mask, writer, deselected, alias)
         if deselected is None or writer is None:
             super().write_record(record)
             return
@@ -95,8 +104,8 @@ class RecrasStream(CompatStream):
             record.pop(name, None)
         now = datetime.now(UTC)
         version = self.stream_version
-        if self._unmapped_alias is not None:
-            writer.write_record(self._unmapped_alias, record, version, now)
+        if alias is not None:
+            writer.write_record(alias, record, version, now)
         else:
             for stream_map in self.stream_maps:
                 mapped = stream_map.transform(record)
@@ -129,15 +138,11 @@ class RecrasStream(CompatStream):
     def _top_level_deselected(self) -> tuple[str, ...] | None:
         """Deselected top-level properties, or None if the catalog deselects deeper ones."""
         mask = self.mask
-        cached_for, names = self._pruning
-        if cached_for is not mask:
-            deeper = any(
-                len(crumb) > 2 and not selected and mask[crumb[:2]]
-                for crumb, selected in mask.items()
-            )
-            names = None if deeper else tuple(n for n in self._known if not mask[("properties", n)])
-            self._pruning = (mask, names)
-        return names
+        if any(
+            len(crumb) > 2 and not selected and mask[crumb[:2]] for crumb, selected in mask.items()
+        ):
+            return None
+        return tuple(name for name in self._known if not mask[("properties", name)])
 
 
 class KlantenStream(RecrasStream):
