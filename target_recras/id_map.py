@@ -28,7 +28,11 @@ A ``source`` row also keeps the *digest* of the payload last written to its cust
 confirmed by Recras (:func:`~target_recras.digest.payload_digest`), so that a record sent
 again unchanged is skipped. It is set in the statement that records the confirmed write,
 and cleared before a write of other data is sent: a write that fails or is cut off (Recras
-may have applied it) leaves no digest, so whatever comes next is sent.
+may have applied it) leaves no digest, so whatever comes next is sent. Writer lanes run at
+once, so a write to a customer also drops the digests of the other entries naming it or
+writing to it, and those writes confirm no digest (the other write may land after theirs);
+nor does a write to a customer that another entry names. Each method that reads and changes
+the digests holds the lock throughout, its SQL included, so these steps never interleave.
 
 The schema is versioned (:data:`~target_recras.id_map_store.SCHEMA_VERSION`; SQLite keeps it
 in ``PRAGMA user_version``, PostgreSQL in table ``id_map_version``): a map of an older version
@@ -117,13 +121,20 @@ class IdMap:
         """
         self.read_only = read_only
         self.run_id = uuid.uuid4().hex
-        self._lock = threading.Lock()
+        #: Reentrant: a method holds it throughout, across the statements it runs.
+        self._lock = threading.RLock()
         self._ids: dict[str, int] = {}
         #: The entries naming each customer: its one map key, or the set of them when several
         #: do (such a customer is never skipped; a write by one outdates the others' digests).
         self._keys_of: dict[int, str | set[str]] = {}
         #: The digest of the payload last written and confirmed, per map key.
         self._digests: dict[str, str] = {}
+        #: The customer each entry's write in progress goes to, once known, and the reverse.
+        self._writing: dict[str, int] = {}
+        self._writers_of: dict[int, set[str]] = {}
+        #: Entries whose write in progress overlapped another entry's write to the customer
+        #: (which may have landed after theirs): that write confirms no digest.
+        self._overlapped: set[str] = set()
         self._logger = logger or logging.getLogger(__name__)
         self._store: MapStore | None = None
         store = open_store(location)
@@ -211,45 +222,75 @@ class IdMap:
 
     def digest(self, map_key: str) -> str | None:
         """The digest of the payload last written and confirmed for ``map_key``, if any."""
-        return self._digests.get(map_key)
+        with self._lock:
+            return self._digests.get(map_key)
 
     def before_write(self, map_key: str, digest: str | None) -> None:
         """A write with payload ``digest`` is about to be sent: drop a confirmed other one.
 
         Recras may apply the write and the answer never arrive (or the run be killed), so
-        the old digest would no longer say what Recras has.
+        the old digest would no longer say what Recras has. The write begins here: from now
+        on another entry's write to its customer keeps it from confirming a digest.
         """
-        stored = self._digests.get(map_key)
-        if stored is not None and stored != digest:
-            self._digests.pop(map_key, None)
-            self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (map_key,))
+        with self._lock:
+            self._end_write(map_key)
+            self._overlapped.discard(map_key)
+            stored = self._digests.get(map_key)
+            if stored is not None and stored != digest:
+                del self._digests[map_key]
+                self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (map_key,))
 
     def outdate_others(self, klant_id: int, map_key: str | None) -> None:
         """A write for ``map_key`` (None: a record without one) changes customer ``klant_id``.
 
-        The other entries naming that customer no longer know what Recras holds, so their
-        digests are dropped: their next records are sent, even once no longer shared.
+        The other entries naming that customer, or writing to it, no longer know what Recras
+        holds: their digests are dropped (their next records are sent, even once no longer
+        shared), and a write of theirs in progress confirms none.
         """
         with self._lock:
-            others = [
-                key
-                for key in self._keys_naming(klant_id)
-                if key != map_key and key in self._digests
-            ]
-            for key in others:
+            if map_key is not None and self._writing.get(map_key) != klant_id:
+                self._end_write(map_key)
+                self._writing[map_key] = klant_id
+                self._writers_of.setdefault(klant_id, set()).add(map_key)
+            others = self._keys_naming(klant_id) | self._writers_of.get(klant_id, set())
+            others.discard(map_key)
+            self._overlapped |= others
+            for key in others & self._digests.keys():
                 del self._digests[key]
-        for key in others:
-            self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (key,))
+                self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (key,))
+
+    def _end_write(self, map_key: str) -> None:
+        """``map_key`` writes to no customer now (call with ``_lock`` held)."""
+        klant_id = self._writing.pop(map_key, None)
+        if klant_id is not None:
+            writers = self._writers_of[klant_id]
+            writers.discard(map_key)
+            if not writers:
+                del self._writers_of[klant_id]
+
+    def _trusted(self, map_key: str, klant_id: int, digest: str | None) -> str | None:
+        """``digest``, unless another entry's write overlapped this one or names the customer.
+
+        Call with ``_lock`` held, as the write ends.
+        """
+        if map_key in self._overlapped or self._keys_naming(klant_id) - {map_key}:
+            return None
+        return digest
 
     def confirm(self, map_key: str, digest: str | None) -> None:
         """Recras confirmed the write of payload ``digest`` (None: of unknown effect)."""
-        if self._digests.get(map_key) == digest:
-            return
-        self._write("UPDATE id_map SET digest = ? WHERE map_key = ?", (digest, map_key))
-        if digest is None:
-            self._digests.pop(map_key, None)
-        else:
-            self._digests[map_key] = digest
+        with self._lock:
+            klant_id = self._ids.get(map_key)
+            if klant_id is not None:
+                digest = self._trusted(map_key, klant_id, digest)
+            self._end_write(map_key)
+            if self._digests.get(map_key) == digest:
+                return
+            self._write("UPDATE id_map SET digest = ? WHERE map_key = ?", (digest, map_key))
+            if digest is None:
+                self._digests.pop(map_key, None)
+            else:
+                self._digests[map_key] = digest
 
     def mapped_ids(self) -> set[int]:
         """Every customer id some entry names (a look-up after a lost answer skips them)."""
@@ -287,10 +328,11 @@ class IdMap:
         ``floor`` is the highest customer id Recras had before it: only a customer above it
         can be the one this ``POST`` made, so a rerun never takes an older one for it.
         """
-        self._set_id(map_key, None)
-        self._digests.pop(map_key, None)
-        row = (map_key, kind, None, identity, self.run_id, seq, time.time(), floor, None)
-        self._write(UPSERT, row)
+        with self._lock:
+            self._set_id(map_key, None)
+            self._digests.pop(map_key, None)
+            row = (map_key, kind, None, identity, self.run_id, seq, time.time(), floor, None)
+            self._write(UPSERT, row)
 
     def store(
         self,
@@ -307,31 +349,39 @@ class IdMap:
         ``digest``: Recras confirmed that this write carried that payload (one statement
         records both); None when what Recras holds is not known (e.g. a merge).
         """
-        # First: a merge answered already, and until this row is written the create stays
-        # pending, so a stop here resolves it on the next run, which drops them then.
-        self.outdate_others(klant_id, map_key)
-        row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
-        self._write(UPSERT, row)
-        self._set_id(map_key, klant_id)
-        if digest is None:
-            self._digests.pop(map_key, None)
-        else:
-            self._digests[map_key] = digest
+        with self._lock:
+            # First: a merge answered already, and until this row is written the create stays
+            # pending, so a stop here resolves it on the next run, which drops them then.
+            self.outdate_others(klant_id, map_key)
+            digest = self._trusted(map_key, klant_id, digest)
+            row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
+            self._write(UPSERT, row)
+            self._set_id(map_key, klant_id)
+            self._end_write(map_key)
+            if digest is None:
+                self._digests.pop(map_key, None)
+            else:
+                self._digests[map_key] = digest
 
     def resolve(self, map_key: str, klant_id: int) -> None:
         """Fill in the customer a pending create turned out to have made (no digest yet)."""
-        self.outdate_others(klant_id, map_key)
-        self._write(
-            "UPDATE id_map SET klant_id = ?, digest = NULL WHERE map_key = ?", (klant_id, map_key)
-        )
-        self._set_id(map_key, klant_id)
-        self._digests.pop(map_key, None)
+        with self._lock:
+            self.outdate_others(klant_id, map_key)
+            self._write(
+                "UPDATE id_map SET klant_id = ?, digest = NULL WHERE map_key = ?",
+                (klant_id, map_key),
+            )
+            self._set_id(map_key, klant_id)
+            self._end_write(map_key)
+            self._digests.pop(map_key, None)
 
     def forget(self, map_key: str) -> None:
         """Drop ``map_key`` (a create that was refused, or a customer deleted in Recras)."""
-        self._set_id(map_key, None)
-        self._digests.pop(map_key, None)
-        self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
+        with self._lock:
+            self._set_id(map_key, None)
+            self._end_write(map_key)
+            self._digests.pop(map_key, None)
+            self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
 
     def prune_natural(self, below_seq: int | None = None) -> None:
         """Drop ``natural`` entries an emitted STATE covers: this run's below ``below_seq``.
@@ -344,5 +394,6 @@ class IdMap:
         if below_seq is not None:
             sql += " AND run_id = ? AND seq < ?"
             params += (self.run_id, below_seq)
-        for (map_key,) in self._write(sql + " RETURNING map_key", params):
-            self._set_id(str(map_key), None)
+        with self._lock:
+            for (map_key,) in self._write(sql + " RETURNING map_key", params):
+                self._set_id(str(map_key), None)
