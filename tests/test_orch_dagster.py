@@ -26,11 +26,16 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 import recras_demo  # noqa: E402
 from recras_demo import Meltano, Workspace  # noqa: E402
+from test_suite_bytecode import bytecode_cache  # noqa: E402, F401 (a fixture)
 
 # The project is a copy in tmp_path with a .meltano of its own (Workspace.fresh), but its
-# plugins are the checkout's, linked in, which test_meltano_e2e.py's fixture (re)installs:
+# plugins are the checkout's, linked in, which test_meltano_e2e.py's fixture installs when missing:
 # xdist_group puts this file on the one worker that runs every file that runs Meltano.
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("meltano")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.xdist_group("meltano"),
+    pytest.mark.usefixtures("bytecode_cache"),
+]
 
 DAGSTER_PYTHON = ROOT / ".venv-dagster" / "bin" / "python"
 DEFINITIONS = ROOT / "orchestrate" / "dagster" / "definitions.py"

@@ -24,9 +24,14 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import recras_demo  # noqa: E402
 from pgcluster import PostgresCluster  # noqa: E402
 from recras_demo import Meltano, Workspace  # noqa: E402
+from test_suite_bytecode import bytecode_cache  # noqa: E402, F401 (a fixture)
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("meltano")]
+pytestmark = [
+    pytest.mark.timeout(300),
+    pytest.mark.xdist_group("meltano"),
+    pytest.mark.usefixtures("bytecode_cache"),
+]
 
 SEEDED = 12
 ADDED = 3
