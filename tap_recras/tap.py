@@ -158,7 +158,3 @@ def _read_json(source: Any) -> Any:
         with open(source, encoding="utf-8") as file:
             return json.load(file)
     return source
-
-
-if __name__ == "__main__":
-    TapRecras.cli()

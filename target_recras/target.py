@@ -416,7 +416,3 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 term.exit_code,
             )
             sys.exit(term.exit_code)
-
-
-if __name__ == "__main__":
-    TargetRecras.cli()
