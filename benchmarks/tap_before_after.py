@@ -6,8 +6,9 @@
 Both taps run in this venv, alternated with ``tap_plain.py --msgspec`` in each round against
 one sandbox of 100,000 customers; the best time of each is printed with its ratio. Each tap
 runs through this file's ``--run-tree`` mode, which drops the editable install's finder and
-imports ``tap_recras`` from the tree it is given, and checks that it did: a tree on
-``PYTHONPATH`` alone can lose to the current directory. Nothing is asserted.
+imports ``tap_recras`` from the tree it is given, checks that it did (a tree on
+``PYTHONPATH`` alone can lose to the current directory), and starts the tap the way that
+tree's ``tap-recras`` script does. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -21,15 +22,22 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 
 
 def run_tree(tree: str, tap_argv: list[str]) -> None:
-    """Run the tap of ``tree`` with ``tap_argv`` (the ``--run-tree`` mode)."""
+    """Run the tap of ``tree`` with ``tap_argv`` as its console script would (``--run-tree``)."""
     sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
     sys.path.insert(0, tree)
-    import tap_recras.tap  # noqa: PLC0415 (imported from the tree just put first)
+    import tap_recras  # noqa: PLC0415 (imported from the tree just put first)
 
-    if not str(tap_recras.tap.__file__).startswith(tree):
-        raise SystemExit(f"tap_recras came from {tap_recras.tap.__file__}, not {tree}")
+    if not str(tap_recras.__file__).startswith(tree):
+        raise SystemExit(f"tap_recras came from {tap_recras.__file__}, not {tree}")
     sys.argv = ["tap-recras", *tap_argv]
-    tap_recras.tap.TapRecras.cli()
+    if (Path(tree) / "tap_recras" / "__main__.py").exists():
+        # Trees since c290e90 start through tap_recras.__main__ (recras_api/startup.py).
+        from tap_recras.__main__ import main as start  # noqa: PLC0415
+    else:
+        from tap_recras.tap import TapRecras  # noqa: PLC0415
+
+        start = TapRecras.cli
+    start()
 
 
 def main() -> None:
