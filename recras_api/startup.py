@@ -3,8 +3,8 @@
 Importing singer-sdk and its dependencies creates a few hundred thousand objects (modules,
 classes, functions, compiled patterns) that live as long as the process. While they are being
 created the cyclic garbage collector runs over a hundred times and walks them each time,
-finding next to nothing to free: about a quarter of the ~0.7 s a tap or target takes to
-start on the CI machines (benchmarks/README.md, "Start-up"). The console scripts load their
+finding next to nothing to free: a large share of the time a tap or target takes to start
+(benchmarks/README.md, "Start-up", has the figures). The console scripts load their
 plugin with the collector paused and then freeze what was loaded (``gc.freeze``: moved out of
 the collector's generations), so neither the start nor later collections walk it again.
 Everything created afterwards is collected as usual.

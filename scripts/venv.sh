@@ -9,7 +9,8 @@ ensure_venv() {
 
 # pip writes bytecode for what it installs, but an editable install runs this checkout's
 # sources, which Python compiles again at every start where PYTHONDONTWRITEBYTECODE is set
-# (as on these CI machines): about 50 ms per tap or target process. Compile them once.
+# (as on these CI machines), at every tap or target start (benchmarks/README.md, "Start-up").
+# Compile them once.
 # Usage: compile_sources DIR   (DIR: the venv whose Python runs them)
 compile_sources() {
     "$1/bin/python" -m compileall -q -j 0 \
