@@ -1,6 +1,6 @@
 """How the plugins' console scripts start: their modules load with the collector paused.
 
-Importing singer-sdk and its dependencies creates a few hundred thousand objects (modules,
+Importing singer-sdk and its dependencies creates some ninety thousand tracked objects (modules,
 classes, functions, compiled patterns) that live as long as the process. While they are being
 created the cyclic garbage collector runs over a hundred times and walks them each time,
 finding next to nothing to free: a large share of the time a tap or target takes to start
