@@ -75,7 +75,8 @@ def iter_listed_klanten_batches(
         try:
             for batch in _iter_page(response, deadline, request_timeout):
                 if total is not None and yielded + len(batch) > total:
-                    yield batch[: total - yielded]
+                    # A later page may announce a count below what earlier pages listed.
+                    yield batch[: max(total - yielded, 0)]
                     msg = (
                         f"GET {response.url} sent more customers than the {total} its "
                         "X-Total-Count header announced; stopping rather than guessing "
