@@ -26,13 +26,14 @@ from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError, termination_signals_blocked
 from target_recras.id_map import IdMap
+from target_recras.jobs import UpsertJob
 from target_recras.lanes import OrderedLanes
 from target_recras.options import TargetOptions
 from target_recras.payload import build_body
 from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
 from target_recras.report import Outcome
-from target_recras.upsert import Upserter, UpsertJob
+from target_recras.upsert import Upserter
 from target_recras.validation import Problem, RecordValidator
 
 

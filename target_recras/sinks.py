@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink, Sink
 
+from target_recras.jobs import UpsertJob
 from target_recras.matching import (
     KeyKind,
     customer_identity,
@@ -17,7 +18,6 @@ from target_recras.matching import (
     source_map_key,
 )
 from target_recras.payload import RESERVED_FIELDS
-from target_recras.upsert import UpsertJob
 from target_recras.validation import Problem, create_problem
 
 if TYPE_CHECKING:

@@ -42,8 +42,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from recras_api import (
@@ -57,9 +55,9 @@ from recras_api import (
 )
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
-from target_recras.digest import payload_digest
 from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind, customer_identity, lane
+from target_recras.jobs import UpsertJob
+from target_recras.matching import KeyKind
 from target_recras.payload import (
     UnsentFields,
     build_body,
@@ -75,49 +73,6 @@ from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")
-
-
-@dataclass(slots=True)
-class UpsertJob:
-    """One validated record, ready to be written."""
-
-    seq: int
-    input_line: int | None
-    stream: str
-    record: dict[str, Any]
-    klant_id: int | None
-    map_key: str | None
-    kind: KeyKind | None
-    #: Name plus main contact (how a lost create is found again): the sink's, for a keyless
-    #: record (it is its map key); else worked out once, on the writer thread, when needed.
-    identity: str | None = None
-    #: The highest customer id Recras had before this record's POST (set when it is sent).
-    floor: int | None = None
-
-    def digest(self, body: Mapping[str, Any]) -> str | None:
-        """The :func:`payload_digest` of a record with a source key (None without one)."""
-        if self.kind != KeyKind.SOURCE:
-            return None
-        return payload_digest(body, self.klant_id, self.record.get("contactpersonen"))
-
-    def unchanged(self, id_map: IdMap, digest: str | None) -> bool:
-        """Is this payload the one last written to the record's customer and confirmed?"""
-        if digest is None or self.map_key is None:
-            return False
-        klant_id = self.klant_id if self.klant_id is not None else id_map.lookup(self.map_key)
-        return klant_id is not None and id_map.unchanged(self.map_key, klant_id, digest)
-
-    def customer_identity(self) -> str:
-        """The record's :func:`~target_recras.matching.customer_identity`, computed once."""
-        if self.identity is None:
-            persons = self.record.get("contactpersonen", [])
-            self.identity = customer_identity(self.record.get("naam"), persons)
-        return self.identity
-
-    @property
-    def lane(self) -> str:
-        """The record's :func:`~target_recras.matching.lane`."""
-        return lane(self.map_key, self.klant_id)
 
 
 class _RejectError(Exception):

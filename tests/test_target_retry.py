@@ -24,9 +24,10 @@ from recras_api import (
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import IdMap
+from target_recras.jobs import UpsertJob
 from target_recras.matching import KeyKind
 from target_recras.rejects import RejectsFile
-from target_recras.upsert import Upserter, UpsertJob
+from target_recras.upsert import Upserter
 
 LOGGER = logging.getLogger("test")
 BODY = {

@@ -18,12 +18,12 @@ import pytest
 
 from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import IdMap
+from target_recras.jobs import UpsertJob
 from target_recras.lanes import OrderedLanes
 from target_recras.matching import KeyKind, customer_identity, matches_identity
 from target_recras.payload import build_body, link_existing_persons
 from target_recras.recovery import resolve_pending_creates
 from target_recras.report import Note, Outcome, ProgressReporter, RunStats
-from target_recras.upsert import UpsertJob
 
 LOGGER = logging.getLogger("test")
 
