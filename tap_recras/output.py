@@ -90,7 +90,12 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self._writing = True
             try:
                 out = sys.stdout.buffer
-                out.write(self._buffer)
+                written = 0
+                with memoryview(self._buffer) as lines:
+                    # Unbuffered (PYTHONUNBUFFERED=1) this is the raw file, whose write may
+                    # take only part: a signal that interrupts a write to a full pipe.
+                    while written < len(lines):
+                        written += out.write(lines[written:])
                 out.flush()
                 self._buffer.clear()
             finally:
