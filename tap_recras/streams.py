@@ -16,10 +16,10 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 
 from recras_api.client import klant_path
-from recras_api.errors import RecrasInvalidResponseError, RecrasNotFoundError
+from recras_api.errors import RecrasNotFoundError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
+from tap_recras.checks import checked_persons, with_min_id
 from tap_recras.details import fetch_in_order
-from tap_recras.inputs import MAX_ID
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.sdk_compat import CompatStream
@@ -228,7 +228,7 @@ class KlantenStream(RecrasStream):
         version = announced if announced is not None else self._full_table_version()
         if version is not None:
             self._persons_stream.start_version(version)
-        batches = _with_min_id(self.recras.client.iter_klanten_batches(asked), min_id)
+        batches = with_min_id(self.recras.client.iter_klanten_batches(asked), min_id)
         if self.wants_persons:
             skipped: list[int] = []
             yield from self._with_persons(chain.from_iterable(batches), skipped)
@@ -279,7 +279,7 @@ class KlantenStream(RecrasStream):
         listed = klant.get(PERSONS_KEY)
         if listed is not None:
             # The list already carries them (undocumented): no detail request needed.
-            return _checked_persons(listed, f"GET /api2/klanten, customer {klant_id}")
+            return checked_persons(listed, f"GET /api2/klanten, customer {klant_id}")
         try:
             detail = self.recras.client.get_klant(klant_id)
         except RecrasNotFoundError:
@@ -290,7 +290,7 @@ class KlantenStream(RecrasStream):
                 klant_id,
             )
             return None
-        return _checked_persons(detail.get(PERSONS_KEY) or [], f"GET {klant_path(klant_id)}")
+        return checked_persons(detail.get(PERSONS_KEY) or [], f"GET {klant_path(klant_id)}")
 
     def generate_child_contexts(
         self, record: Record, context: Context | None
@@ -308,57 +308,6 @@ class KlantenStream(RecrasStream):
     def get_child_context(self, record: Record, context: Context | None) -> Context | None:
         """Hand the customer's contact persons to the child stream (no second request)."""
         return {"klant_id": record["id"], PERSONS_KEY: record.get(PERSONS_KEY) or []}
-
-
-def _checked_persons(persons: object, source: str) -> list[dict[str, Any]]:
-    """``persons`` if it is a list of objects; else an error naming ``source`` and the item."""
-    if not isinstance(persons, list):
-        problem = f"got {type(persons).__name__}"
-    else:
-        bad = next((i for i, person in enumerate(persons) if not isinstance(person, dict)), None)
-        if bad is None:
-            return persons
-        problem = f"item {bad} is {type(persons[bad]).__name__}"
-    msg = f"{source}: contactpersonen is not a list of objects ({problem})"
-    raise RecrasInvalidResponseError(msg)
-
-
-def _with_min_id(
-    batches: Iterator[list[dict[str, Any]]], min_id: int | None
-) -> Iterator[list[Record]]:
-    """Check every customer's id (1 to :data:`MAX_ID`), and drop ids below ``min_id``.
-
-    Recras applies ``id>`` itself, which under its inclusive reading also sends the id just
-    below ``min_id``; filtering drops that one, and keeps the no-duplicates promise on
-    instances that ignore the parameter. Customers come and go in the batches they were
-    decoded in; those before an unusable id are handed on before the error.
-    """
-    for batch in batches:
-        for position, klant in enumerate(batch):
-            klant_id = klant.get("id")
-            if type(klant_id) is not int or not 1 <= klant_id <= MAX_ID:  # bool is no id
-                yield _from_id(batch[:position], min_id)
-                raise _unusable_id(klant_id)
-        yield _from_id(batch, min_id)
-
-
-def _from_id(klanten: list[Record], min_id: int | None) -> list[Record]:
-    if min_id is None:
-        return klanten
-    return [klant for klant in klanten if klant["id"] >= min_id]
-
-
-def _unusable_id(klant_id: object) -> RecrasInvalidResponseError:
-    if type(klant_id) is not int:
-        msg = f"GET /api2/klanten returned a customer without an integer id: {klant_id!r}"
-        return RecrasInvalidResponseError(msg)
-    # No Recras id is below 1 or above PHP's largest integer; bookmarked, such an id would
-    # be refused by the next run's state check, run after run.
-    msg = (
-        f"GET /api2/klanten returned customer id {klant_id}, which no Recras customer "
-        f"can have (ids run from 1 to {MAX_ID}); stopping before it is bookmarked."
-    )
-    return RecrasInvalidResponseError(msg)
 
 
 class ContactpersonenStream(RecrasStream):

@@ -16,10 +16,10 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage, StateMessage
 
 from recras_api.errors import RecrasInvalidResponseError
+from tap_recras.checks import with_min_id
 from tap_recras.details import WINDOW_PER_WORKER, fetch_in_order
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
-from tap_recras.streams import _with_min_id
 from tap_recras.tap import TapRecras
 from tap_recras.testing import tap_command
 
@@ -259,7 +259,7 @@ def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> Non
     listed = [{"id": 3}, {"id": 10}, {"id": 5}]
 
     def ids(batches: list[list[dict[str, Any]]], min_id: int | None) -> list[int]:
-        return [k["id"] for batch in _with_min_id(iter(batches), min_id) for k in batch]
+        return [k["id"] for batch in with_min_id(iter(batches), min_id) for k in batch]
 
     assert ids([listed], 5) == [10, 5]
     assert ids([listed[:1], listed[1:]], None) == [3, 10, 5]
@@ -270,7 +270,7 @@ def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> Non
     # The customers before an unusable id are handed on before the error.
     handed: list[int] = []
     with pytest.raises(RecrasInvalidResponseError, match="customer id 0"):
-        for batch in _with_min_id(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None):
+        for batch in with_min_id(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None):
             handed.extend(k["id"] for k in batch)
     assert handed == [4]
 
