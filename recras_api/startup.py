@@ -17,13 +17,16 @@ import importlib
 
 
 def run_plugin_cli(module: str, plugin_class: str) -> None:
-    """Import ``module`` with the collector paused, then run ``plugin_class``'s command line."""
-    was_enabled = gc.isenabled()
+    """Import ``module`` with the collector paused, freeze what was loaded, run the CLI.
+
+    The console scripts pause the collector themselves before they import this module (its
+    package loads requests and msgspec); it is paused here again for any other caller, and
+    is on once the plugin runs, whoever paused it.
+    """
     gc.disable()
     try:
         plugin = getattr(importlib.import_module(module), plugin_class)
         gc.freeze()
     finally:
-        if was_enabled:
-            gc.enable()
+        gc.enable()
     plugin.cli()

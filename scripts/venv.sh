@@ -14,5 +14,5 @@ ensure_venv() {
 # Usage: compile_sources DIR   (DIR: the venv whose Python runs them)
 compile_sources() {
     "$1/bin/python" -m compileall -q -j 0 \
-        recras_api tap_recras target_recras recras_sandbox airbyte_recras >/dev/null
+        recras_api tap_recras target_recras recras_sandbox airbyte_recras
 }

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from recras_api.startup import run_plugin_cli
+import gc
 
 
 def main() -> None:
     """Run tap-recras's command line."""
+    gc.disable()  # before recras_api (requests, msgspec) loads: recras_api/startup.py
+    from recras_api.startup import run_plugin_cli  # noqa: PLC0415
+
     run_plugin_cli("tap_recras.tap", "TapRecras")
 
 

@@ -51,18 +51,43 @@ def test_the_plugin_runs_with_the_collector_on_and_what_was_loaded_frozen(
     assert frozen > 0
 
 
-def test_a_failed_import_leaves_the_collector_as_it_was(plugin_module: str) -> None:
-    assert gc.isenabled()
+def test_a_failed_import_turns_the_collector_back_on(plugin_module: str) -> None:
+    gc.disable()  # as the console scripts do before they import recras_api
     with pytest.raises(ImportError, match="broken install"):
         run_plugin_cli("startup_probe_broken", "Plugin")
     assert gc.isenabled()
 
-    gc.disable()
-    try:
-        run_plugin_cli(plugin_module, "Plugin")
-        assert not gc.isenabled()  # a caller that had it off keeps it off
-    finally:
-        gc.enable()
+
+PROBE = """
+import gc, sys
+from {package}.__main__ import main
+assert "recras_api" not in sys.modules, "the entry module loads recras_api before the pause"
+during_load = []
+def watch(phase, info):
+    if phase == "start" and "recras_api" in sys.modules and not gc.get_freeze_count():
+        during_load.append(info["generation"])
+gc.callbacks.append(watch)
+sys.argv = ["{command}", "--version"]
+try:
+    main()
+except SystemExit as stop:
+    assert stop.code in (0, None), stop.code
+assert not during_load, f"collections while the plugin loaded: {{during_load}}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("package", "command"), [("tap_recras", "tap-recras"), ("target_recras", "target-recras")]
+)
+def test_nothing_is_collected_while_a_console_script_loads_its_plugin(
+    package: str, command: str
+) -> None:
+    probe = PROBE.format(package=package, command=command)
+    run = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith(f"{command} v")
 
 
 @pytest.mark.parametrize(
