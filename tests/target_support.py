@@ -86,6 +86,18 @@ def run_target(config: Path, input_text: str, timeout: float = 120) -> subproces
     return result
 
 
+def run_target_ok(config: Path, input_text: str) -> str:
+    """Run the target on ``input_text``, assert it succeeded, and return its log (stderr)."""
+    result = run_target(config, input_text)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
+def held_customer(sandbox: Any, klant_id: int) -> dict[str, Any]:
+    """Customer ``klant_id`` as the sandbox holds it."""
+    return next(item for item in sandbox.customers() if item["id"] == klant_id)
+
+
 def start_target(config: Path, **popen: Any) -> subprocess.Popen[str]:
     """The real ``target-recras`` executable, running, with text pipes (``popen`` overrides)."""
     options: dict[str, Any] = {

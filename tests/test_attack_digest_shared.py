@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
+from target_support import (
+    SECRET_KEY,
+    customer,
+    held_customer,
+    run_target_ok,
+    singer_input,
+    target_config,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,17 +30,6 @@ def by_naam(sandbox: Any) -> dict[str, dict[str, Any]]:
     return {item["naam"]: item for item in sandbox.customers()}
 
 
-def held(sandbox: Any, klant_id: int) -> dict[str, Any]:
-    """Customer ``klant_id`` as the sandbox holds it."""
-    return next(item for item in sandbox.customers() if item["id"] == klant_id)
-
-
-def run_ok(config: Path, text: str) -> str:
-    result = run_target(config, text)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
-
-
 def test_attack_digest_another_key_naming_the_customer_by_id_outdates_the_digest(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -41,18 +37,18 @@ def test_attack_digest_another_key_naming_the_customer_by_id_outdates_the_digest
     # One writer: the two records of the last run are written in input order.
     config = target_config(tmp_path, sandbox.config(), max_workers=1)
     first, other = customer(1, plaats="Amersfoort"), customer(2)
-    run_ok(config, singer_input([first, other]))
+    run_target_ok(config, singer_input([first, other]))
     ids = {naam: item["id"] for naam, item in by_naam(sandbox).items()}
     shared, elsewhere = ids["Klant 1"], ids["Klant 2"]
 
     # EXT-9 names customer 1 by id and writes another place to it (Recras holds it now).
-    run_ok(config, singer_input([customer(9, naam="Klant 1", plaats="Zeist", id=shared)]))
-    assert held(sandbox, shared)["plaats"] == "Zeist"
+    run_target_ok(config, singer_input([customer(9, naam="Klant 1", plaats="Zeist", id=shared)]))
+    assert held_customer(sandbox, shared)["plaats"] == "Zeist"
     # EXT-9 now names another customer; EXT-1 sends its unchanged record: with the skip
     # off it would overwrite "Zeist", so it must be sent.
     moved = customer(9, naam="Klant 2", plaats="Zeist", id=elsewhere)
-    run_ok(config, singer_input([moved, first]))
-    assert held(sandbox, shared)["plaats"] == "Amersfoort"
+    run_target_ok(config, singer_input([moved, first]))
+    assert held_customer(sandbox, shared)["plaats"] == "Amersfoort"
 
 
 def test_attack_digest_a_record_without_source_key_outdates_the_digest(
@@ -61,22 +57,22 @@ def test_attack_digest_a_record_without_source_key_outdates_the_digest(
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config())
     first = customer(1, plaats="Amersfoort")
-    run_ok(config, singer_input([first]))
+    run_target_ok(config, singer_input([first]))
     (klant_id,) = (item["id"] for item in sandbox.customers())
 
     # A correction by id only (a stream keyed by id) moves the customer to Zeist ...
     correction = {"id": klant_id, "plaats": "Zeist"}
-    run_ok(config, singer_input([correction], key_properties=["id"]))
-    assert held(sandbox, klant_id)["plaats"] == "Zeist"
+    run_target_ok(config, singer_input([correction], key_properties=["id"]))
+    assert held_customer(sandbox, klant_id)["plaats"] == "Zeist"
     # ... and a keyless record merging into it (same name and main e-mail) to Baarn.
     keyless = customer(1, plaats="Baarn")
     del keyless["external_id"]
-    run_ok(config, singer_input([first]))  # sent (the correction outdated the digest)
-    assert held(sandbox, klant_id)["plaats"] == "Amersfoort"
-    run_ok(config, singer_input([keyless], key_properties=[]))
-    assert held(sandbox, klant_id)["plaats"] == "Baarn"
-    run_ok(config, singer_input([first]))
-    assert held(sandbox, klant_id)["plaats"] == "Amersfoort"
+    run_target_ok(config, singer_input([first]))  # sent (the correction outdated the digest)
+    assert held_customer(sandbox, klant_id)["plaats"] == "Amersfoort"
+    run_target_ok(config, singer_input([keyless], key_properties=[]))
+    assert held_customer(sandbox, klant_id)["plaats"] == "Baarn"
+    run_target_ok(config, singer_input([first]))
+    assert held_customer(sandbox, klant_id)["plaats"] == "Amersfoort"
 
 
 def test_attack_digest_a_changed_field_of_a_linked_person_is_still_warned_about(
@@ -84,15 +80,15 @@ def test_attack_digest_a_changed_field_of_a_linked_person_is_still_warned_about(
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config())
-    run_ok(config, singer_input([customer(1)]))
+    run_target_ok(config, singer_input([customer(1)]))
     (person_id,) = (p["id"] for item in sandbox.customers() for p in item["contactpersonen"])
     linked = customer(1, contactpersonen=[{"id": person_id, "hoofdcontact": True}])
-    run_ok(config, singer_input([linked]))
+    run_target_ok(config, singer_input([linked]))
 
     # The source changes the linked person's phone: /klanten cannot send it, and the docs
     # promise that this is never silent; skipping the record as unchanged would hide it.
     person = {"id": person_id, "hoofdcontact": True, "telefoon1": "0612345678"}
     changed = customer(1, contactpersonen=[person])
-    stderr = run_ok(config, singer_input([changed]))
+    stderr = run_target_ok(config, singer_input([changed]))
     assert f"contact person {person_id} is linked, not changed: field(s) telefoon1" in stderr
     assert "1 contact person fields not sent" in stderr

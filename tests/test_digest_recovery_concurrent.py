@@ -17,20 +17,16 @@ from typing import Any
 
 import pytest
 from fault_proxy import FaultProxy, Rule
-from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
+from target_support import (
+    SECRET_KEY,
+    customer,
+    held_customer,
+    run_target_ok,
+    singer_input,
+    target_config,
+)
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def held(sandbox: Any, klant_id: int) -> dict[str, Any]:
-    """Customer ``klant_id`` as the sandbox holds it."""
-    return next(item for item in sandbox.customers() if item["id"] == klant_id)
-
-
-def run_ok(config: Path, text: str) -> str:
-    result = run_target(config, text)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
 
 
 def test_a_put_answered_after_another_keys_put_to_its_customer_keeps_no_digest(
@@ -38,7 +34,7 @@ def test_a_put_answered_after_another_keys_put_to_its_customer_keeps_no_digest(
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config(), max_workers=1)
-    run_ok(config, singer_input([customer(1), customer(2)]))
+    run_target_ok(config, singer_input([customer(1), customer(2)]))
     ids = {item["naam"]: item for item in sandbox.customers()}
     shared, elsewhere = ids["Klant 1"]["id"], ids["Klant 2"]["id"]
     person = ids["Klant 1"]["contactpersonen"][0]["id"]
@@ -54,14 +50,14 @@ def test_a_put_answered_after_another_keys_put_to_its_customer_keeps_no_digest(
     ]
     with FaultProxy(sandbox.base_url, rules=rules) as proxy:
         racing = target_config(tmp_path, sandbox.config(base_url=proxy.base_url), max_workers=2)
-        run_ok(racing, singer_input([first, other]))
+        run_target_ok(racing, singer_input([first, other]))
     # One read (EXT-9's), two PUTs; Recras applied EXT-9's last, so the held one was EXT-1's.
     assert [e.method for e in proxy.log].count("GET") == 1, proxy.describe()
     assert [e.method for e in proxy.log].count("PUT") == 2, proxy.describe()
-    assert held(sandbox, shared)["plaats"] == "Zeist", proxy.describe()
+    assert held_customer(sandbox, shared)["plaats"] == "Zeist", proxy.describe()
 
     # EXT-9 now names the other customer; EXT-1 sends its record unchanged. Recras holds
     # Zeist, so it must be sent.
     moved = customer(9, naam="Klant 2", plaats="Zeist", id=elsewhere)
-    stderr = run_ok(config, singer_input([moved, first]))
-    assert held(sandbox, shared)["plaats"] == "Amersfoort", stderr[-3000:]
+    stderr = run_target_ok(config, singer_input([moved, first]))
+    assert held_customer(sandbox, shared)["plaats"] == "Amersfoort", stderr[-3000:]

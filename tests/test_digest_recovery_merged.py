@@ -17,21 +17,17 @@ from typing import Any
 
 import pytest
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
-from target_support import SECRET_KEY, customer, run_target, singer_input, start_target
+from target_support import (
+    SECRET_KEY,
+    customer,
+    held_customer,
+    run_target_ok,
+    singer_input,
+    start_target,
+)
 from target_support import target_config as make_config
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def held(sandbox: Any, klant_id: int) -> dict[str, Any]:
-    """Customer ``klant_id`` as the sandbox holds it."""
-    return next(item for item in sandbox.customers() if item["id"] == klant_id)
-
-
-def run_ok(config: Path, text: str) -> str:
-    result = run_target(config, text)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
 
 
 def run_killed_at_first_post(sandbox: Any, tmp_path: Path, text: str) -> FaultProxy:
@@ -57,17 +53,17 @@ def test_a_killed_create_merged_into_another_keys_customer_outdates_its_digest(
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, merge="name-email")
     config = make_config(tmp_path, sandbox.config())
     first = customer(1, plaats="Amersfoort")
-    run_ok(config, singer_input([first]))
+    run_target_ok(config, singer_input([first]))
     (klant_id,) = (item["id"] for item in sandbox.customers())
 
     # EXT-2 has EXT-1's name and main e-mail: its POST merges into EXT-1's customer, and the
     # target dies before it hears so.
     twin = customer(1, external_id="EXT-2", plaats="Zeist")
     proxy = run_killed_at_first_post(sandbox, tmp_path, singer_input([twin]))
-    assert held(sandbox, klant_id)["plaats"] == "Zeist", proxy.describe()
+    assert held_customer(sandbox, klant_id)["plaats"] == "Zeist", proxy.describe()
 
     # EXT-2 has left the source; EXT-1 sends its record unchanged. Recras holds Zeist, so
     # the record must be sent, not skipped as unchanged.
-    stderr = run_ok(config, singer_input([first]))
-    assert held(sandbox, klant_id)["plaats"] == "Amersfoort", stderr[-3000:]
+    stderr = run_target_ok(config, singer_input([first]))
+    assert held_customer(sandbox, klant_id)["plaats"] == "Amersfoort", stderr[-3000:]
     assert "1 updated" in stderr, stderr[-3000:]
