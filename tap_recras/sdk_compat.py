@@ -86,10 +86,13 @@ class CompatStream(Stream):
         super().__init_subclass__(**kwargs)
         # The SDK calls these private names once per record; pointing them straight at the
         # public ones spares a Python frame per record (issue 13 item 3). Each subclass is
-        # bound when it is made, so its own overrides are what the SDK calls; replacing
-        # write_record or advance_bookmark on a class afterwards does not re-bind them.
-        cls._write_record_message = cls.write_record  # type: ignore[method-assign,assignment]
-        cls._increment_stream_state = cls.advance_bookmark  # type: ignore[method-assign,assignment]
+        # bound when it is made, so its own overrides are what the SDK calls (one that
+        # overrides a private name itself keeps it); replacing write_record or
+        # advance_bookmark on a class afterwards does not re-bind them.
+        if "_write_record_message" not in cls.__dict__:
+            cls._write_record_message = cls.write_record  # type: ignore[method-assign,assignment]
+        if "_increment_stream_state" not in cls.__dict__:
+            cls._increment_stream_state = cls.advance_bookmark  # type: ignore[method-assign,assignment]
 
     def write_record(self, record: Record) -> None:
         """Write the RECORD message(s) of one record; by default the SDK's own steps.

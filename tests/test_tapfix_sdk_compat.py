@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import tap_recras
-from tap_recras.sdk_compat import CHECKED_AGAINST, PRIVATE_NAMES, PrivateName
+from tap_recras.sdk_compat import CHECKED_AGAINST, PRIVATE_NAMES, CompatStream, PrivateName
 
 #: sha256 (first 16 hex digits) of each callable's source in singer-sdk 0.54.9. When one
 #: changes, read the new SDK code, adapt tap_recras/sdk_compat.py, then update the value.
@@ -79,3 +79,18 @@ def test_no_other_tap_module_names_a_private_sdk_name() -> None:
         for name in names:
             assert not re.search(rf"\.{name}\b", text), f"{module.name} uses {name}"
         assert not private_import.search(text), f"{module.name} imports a private SDK module"
+
+
+def test_subclasses_bind_the_per_record_names_unless_they_override_them() -> None:
+    class Writes(CompatStream):
+        def write_record(self, record: dict) -> None:
+            """A stream's own RECORD step."""
+
+    class OwnPrivateStep(CompatStream):
+        def _write_record_message(self, record: dict) -> None:
+            """A stream that overrides the private name itself."""
+
+    assert Writes._write_record_message is Writes.write_record
+    assert Writes._increment_stream_state is Writes.advance_bookmark
+    assert OwnPrivateStep._write_record_message is not OwnPrivateStep.write_record
+    assert OwnPrivateStep._increment_stream_state is OwnPrivateStep.advance_bookmark
