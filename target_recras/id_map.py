@@ -252,9 +252,13 @@ class IdMap:
                 self._end_write(map_key)
                 self._writing[map_key] = klant_id
                 self._writers_of.setdefault(klant_id, set()).add(map_key)
-            others = self._keys_naming(klant_id) | self._writers_of.get(klant_id, set())
+            writers = self._writers_of.get(klant_id, set())
+            others = self._keys_naming(klant_id) | writers
             others.discard(map_key)
             self._overlapped |= others
+            if map_key is not None and writers - {map_key}:
+                # Their writes are in flight too and may land after this one.
+                self._overlapped.add(map_key)
             for key in others & self._digests.keys():
                 del self._digests[key]
                 self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (key,))
