@@ -121,6 +121,10 @@ class Upserter:
         # written by more than one.
         self._source_of: dict[int, str] = {}
         self._shared: set[int] = set()
+        # Map keys whose create failed in a way Recras may have processed and got no answer
+        # since (a refusal of the retry, the look-up or the PUT after it): the entry stays
+        # pending for the rerun, so a later record of the key must not POST again.
+        self._left_pending: set[str] = set()
         # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
         self._details_show_extra_fields: bool | None = None
 
@@ -210,6 +214,14 @@ class Upserter:
                 self.id_map.confirm(job.map_key, digest)
                 self._written(job, known, unsent)
                 return Outcome.UPDATED
+        if job.map_key in self._left_pending:
+            reason = (
+                "an earlier record of this customer (its source key, or keyless its name and main "
+                "contact) was sent in a POST that Recras may have "
+                "processed, and its create was left pending; this record is not sent, so that "
+                "no second customer is made: the rerun looks that create up in Recras"
+            )
+            raise _RejectError(Problem(reason, None))
         # Decided here, not when the record was read: an earlier record of this lane may
         # have created the customer since, making this one an update.
         problem = create_problem(job.record)
@@ -278,13 +290,15 @@ class Upserter:
         Returns the answer and the record's contact person fields that were not sent.
         """
 
-        maybe_created = False  # a failed try that Recras may have processed
+        map_key = job.map_key
+        assert map_key is not None
 
         def look_before_retry(failure: str) -> None:
-            nonlocal maybe_created
             if failure in UNPROCESSED_FAILURES:
                 return
-            maybe_created = True
+            # Recras may have processed that try: until an answer settles it, a refusal
+            # leaves the entry pending.
+            self._left_pending.add(map_key)
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
             with self._highest_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
@@ -304,14 +318,15 @@ class Upserter:
                 created.klant_id,
             )
             unsent = self._put(job, created.klant_id, body)
+            self._left_pending.discard(map_key)
             return WriteResult(status=201, klant_id=created.klant_id), unsent
         except (RecrasInputRejectedError, RecrasHTTPError):
             # A refusal creates nothing, but says nothing of an earlier try that Recras may
             # have processed: then the entry stays pending, for the next run to look up.
-            if not maybe_created:
-                assert job.map_key is not None
-                self.id_map.forget(job.map_key)
+            if map_key not in self._left_pending:
+                self.id_map.forget(map_key)
             raise
+        self._left_pending.discard(map_key)
         persons = job.record.get("contactpersonen", [])
         return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
 
