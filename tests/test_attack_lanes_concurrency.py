@@ -43,8 +43,13 @@ class InFlight:
 def test_attack_lanes_slow_puts_of_four_lanes_overlap_and_nothing_is_listed(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
+    four_slow_puts(sandbox_factory, tmp_path)
+
+
+def four_slow_puts(sandbox_factory: Any, tmp_path: Path, **options: Any) -> None:
+    """The check, with the id map given by ``options`` (default: SQLite in ``tmp_path``)."""
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
-    config = target_config(tmp_path, sandbox.config(), max_workers=1)
+    config = target_config(tmp_path, sandbox.config(), max_workers=1, **options)
     run_target_ok(config, singer_input([customer(n) for n in range(1, 5)]))
     persons = {item["naam"]: item["contactpersonen"][0]["id"] for item in sandbox.customers()}
     linked = {n: [{"id": persons[f"Klant {n}"], "hoofdcontact": True}] for n in range(1, 5)}
@@ -53,7 +58,8 @@ def test_attack_lanes_slow_puts_of_four_lanes_overlap_and_nothing_is_listed(
     # Every request is counted and answered 1 s late.
     rules = [Rule("*", "*", nth=None, hook=flight.answered_late)]
     with FaultProxy(sandbox.base_url, rules=rules, schedule=flight.arrived) as proxy:
-        racing = target_config(tmp_path, sandbox.config(base_url=proxy.base_url), max_workers=4)
+        through_proxy = sandbox.config(base_url=proxy.base_url)
+        racing = target_config(tmp_path, through_proxy, max_workers=4, **options)
         started = time.monotonic()
         stderr = run_target_ok(racing, singer_input(changed))
         took = time.monotonic() - started

@@ -44,8 +44,13 @@ def hold_first_put_to(path: str, seconds: float) -> Any:
 def test_attack_lanes_a_put_sent_while_another_keys_put_is_in_flight_keeps_no_digest(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
+    put_while_another_is_in_flight(sandbox_factory, tmp_path)
+
+
+def put_while_another_is_in_flight(sandbox_factory: Any, tmp_path: Path, **options: Any) -> None:
+    """The attack, with the id map given by ``options`` (default: SQLite in ``tmp_path``)."""
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
-    config = target_config(tmp_path, sandbox.config(), max_workers=1)
+    config = target_config(tmp_path, sandbox.config(), max_workers=1, **options)
     run_target_ok(config, singer_input([customer(1), customer(2)]))
     ids = {item["naam"]: item for item in sandbox.customers()}
     shared, elsewhere = ids["Klant 1"]["id"], ids["Klant 2"]["id"]
@@ -70,7 +75,8 @@ def test_attack_lanes_a_put_sent_while_another_keys_put_is_in_flight_keeps_no_di
     ]
     schedule = hold_first_put_to(f"/api2/klanten/{shared}", 2.0)
     with FaultProxy(sandbox.base_url, rules=rules, schedule=schedule) as proxy:
-        racing = target_config(tmp_path, sandbox.config(base_url=proxy.base_url), max_workers=2)
+        through_proxy = sandbox.config(base_url=proxy.base_url)
+        racing = target_config(tmp_path, through_proxy, max_workers=2, **options)
         running.append(start_target(racing))
         running[0].communicate(singer_input([other, slow, first]), timeout=30)
     assert running[0].returncode == -9, proxy.describe()
