@@ -302,7 +302,9 @@ class Upserter:
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
             with self._highest_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
-            found = unclaimed(candidates, claimed, floor)
+                found = unclaimed(candidates, claimed, floor)
+                if found is not None:  # claimed at once: another lane's look-up skips it
+                    self._created[found] = job
             if found is not None:
                 raise _AlreadyCreatedError(found)
 
