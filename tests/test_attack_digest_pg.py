@@ -14,8 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from target_support import SECRET_KEY, customer, singer_input, target_config
-from test_attack_digest_shared import held, run_ok
+from target_support import (
+    SECRET_KEY,
+    customer,
+    held_customer,
+    run_target_ok,
+    singer_input,
+    target_config,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from pgcluster import PostgresCluster
@@ -37,13 +43,15 @@ def test_attack_digest_pg_a_correction_by_id_outdates_the_digest(
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config(), id_map_url=url)
     first = customer(1, plaats="Amersfoort")
-    run_ok(config, singer_input([first]))
+    run_target_ok(config, singer_input([first]))
     (klant_id,) = (item["id"] for item in sandbox.customers())
-    run_ok(config, singer_input([{"id": klant_id, "plaats": "Zeist"}], key_properties=["id"]))
-    assert held(sandbox, klant_id)["plaats"] == "Zeist"
+    run_target_ok(
+        config, singer_input([{"id": klant_id, "plaats": "Zeist"}], key_properties=["id"])
+    )
+    assert held_customer(sandbox, klant_id)["plaats"] == "Zeist"
 
-    stderr = run_ok(config, singer_input([first]))
+    stderr = run_target_ok(config, singer_input([first]))
     assert "0 unchanged (skipped)" in stderr
-    assert held(sandbox, klant_id)["plaats"] == "Amersfoort"
-    stderr = run_ok(config, singer_input([first]))  # now Recras holds it: skipped
+    assert held_customer(sandbox, klant_id)["plaats"] == "Amersfoort"
+    stderr = run_target_ok(config, singer_input([first]))  # now Recras holds it: skipped
     assert "1 unchanged (skipped)" in stderr
