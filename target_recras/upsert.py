@@ -114,6 +114,7 @@ class Upserter:
         # (None until then) and raised by every answer since: ids are handed out in order,
         # so a POST sent now can only create a customer with a higher id.
         self._highest_id: int | None = None
+        # Guards it and the bookkeeping below that writer lanes share.
         self._highest_lock = threading.Lock()
         # New ids answered with 201 in this run, with the create that got each.
         self._created: dict[int, UpsertJob] = {}
@@ -125,6 +126,9 @@ class Upserter:
         # since (a refusal of the retry, the look-up or the PUT after it): the entry stays
         # pending for the rerun, so a later record of the key must not POST again.
         self._left_pending: set[str] = set()
+        # Their identities (name plus main contact): the lost POST may have merged into any
+        # customer with it, so no record with it is skipped as unchanged in this run.
+        self._unsettled_identities: dict[str, set[str]] = {}
         # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
         self._details_show_extra_fields: bool | None = None
 
@@ -165,7 +169,7 @@ class Upserter:
         # Built here rather than on the main thread, which only validates and plans.
         body = build_body(job.record)
         digest = job.digest(body)
-        if self.skip_unchanged and job.unchanged(self.id_map, digest):
+        if self.skip_unchanged and job.unchanged(self.id_map, digest) and not self._unsettled(job):
             return Outcome.UNCHANGED
         if job.map_key is not None:
             self.id_map.before_write(job.map_key, digest)
@@ -298,7 +302,9 @@ class Upserter:
                 return
             # Recras may have processed that try: until an answer settles it, a refusal
             # leaves the entry pending.
-            self._left_pending.add(map_key)
+            with self._highest_lock:
+                self._left_pending.add(map_key)
+                self._unsettled_identities.setdefault(identity, set()).add(map_key)
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
             with self._highest_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
@@ -320,7 +326,7 @@ class Upserter:
                 created.klant_id,
             )
             unsent = self._put(job, created.klant_id, body)
-            self._left_pending.discard(map_key)
+            self._settled(map_key, identity)
             return WriteResult(status=201, klant_id=created.klant_id), unsent
         except (RecrasInputRejectedError, RecrasHTTPError):
             # A refusal creates nothing, but says nothing of an earlier try that Recras may
@@ -328,9 +334,24 @@ class Upserter:
             if map_key not in self._left_pending:
                 self.id_map.forget(map_key)
             raise
-        self._left_pending.discard(map_key)
+        self._settled(map_key, identity)
         persons = job.record.get("contactpersonen", [])
         return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
+
+    def _settled(self, map_key: str, identity: str) -> None:
+        """A create whose earlier try may have been processed got an answer after all."""
+        with self._highest_lock:
+            self._left_pending.discard(map_key)
+            keys = self._unsettled_identities.get(identity, set())
+            keys.discard(map_key)
+            if not keys:
+                self._unsettled_identities.pop(identity, None)
+
+    def _unsettled(self, job: UpsertJob) -> bool:
+        """Has the record the identity of a create whose lost POST may have merged?"""
+        return bool(self._unsettled_identities) and (
+            job.customer_identity() in self._unsettled_identities
+        )
 
     def _trusted_new_id(self, job: UpsertJob, result: WriteResult) -> int:
         """The customer id a POST answered, unless the answer cannot be right (stops the run)."""
