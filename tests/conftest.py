@@ -5,12 +5,14 @@ arguments of :class:`recras_sandbox.testing.SandboxProcess`, mirroring the CLI f
 every sandbox it started is stopped at teardown. ``sandbox`` is a default one:
 200 customers, seed 1, no paging, no faults. ``meltano_schema`` is the JSON schema of
 meltano.yml from the Meltano installed in .venv-meltano. ``in_flight`` counts the calls
-running at once (tests of a concurrency limit).
+running at once (tests of a concurrency limit). ``pg_cluster`` is a private PostgreSQL server
+on a free port for one test module (scripts/pgcluster.py).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +22,9 @@ from typing import Any
 import pytest
 
 from recras_sandbox.testing import SandboxProcess
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from pgcluster import PostgresCluster
 
 SandboxFactory = Callable[..., SandboxProcess]
 
@@ -82,3 +87,10 @@ class InFlight:
 def in_flight() -> InFlight:
     """A fresh :class:`InFlight` counter."""
     return InFlight()
+
+
+@pytest.fixture(scope="module")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL server for the module, stopped at its end."""
+    with PostgresCluster() as pg:
+        yield pg

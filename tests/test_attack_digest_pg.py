@@ -9,7 +9,6 @@ it there too, and what was outdated stays outdated in the next run's process.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +28,11 @@ from pgcluster import PostgresCluster
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    with PostgresCluster() as pg:
-        yield pg
-
-
 def test_attack_digest_pg_a_correction_by_id_outdates_the_digest(
-    cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
+    pg_cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    cluster.psql("CREATE DATABASE attack_digest", database="postgres")
-    url = f"postgresql://postgres@127.0.0.1:{cluster.port}/attack_digest"
+    pg_cluster.psql("CREATE DATABASE attack_digest", database="postgres")
+    url = f"postgresql://postgres@127.0.0.1:{pg_cluster.port}/attack_digest"
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config(), id_map_url=url)
     first = customer(1, plaats="Amersfoort")

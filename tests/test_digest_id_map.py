@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -42,21 +41,15 @@ V1_COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    with PostgresCluster() as pg:
-        yield pg
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh id map of each back end."""
     if request.param == "sqlite":
         return str(tmp_path / "id-map.sqlite3")
-    cluster: PostgresCluster = request.getfixturevalue("cluster")
+    pg_cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
     database = f"digests_{next(_databases)}"
-    cluster.psql(f"CREATE DATABASE {database}", database="postgres")
-    return f"postgresql://postgres@127.0.0.1:{cluster.port}/{database}"
+    pg_cluster.psql(f"CREATE DATABASE {database}", database="postgres")
+    return f"postgresql://postgres@127.0.0.1:{pg_cluster.port}/{database}"
 
 
 def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) -> None:
@@ -117,9 +110,9 @@ def _v1_sqlite(path: Path, klant_id: int) -> None:
     db.close()
 
 
-def _v1_postgres(cluster: PostgresCluster, url: str, klant_id: int) -> None:
+def _v1_postgres(pg_cluster: PostgresCluster, url: str, klant_id: int) -> None:
     key = KEY.replace("'", "''")  # quoted for SQL
-    cluster.psql(
+    pg_cluster.psql(
         f"CREATE TABLE id_map_version (version integer NOT NULL);"
         f"INSERT INTO id_map_version VALUES (1);"
         f"CREATE TABLE id_map ({V1_COLUMNS});"
@@ -128,14 +121,14 @@ def _v1_postgres(cluster: PostgresCluster, url: str, klant_id: int) -> None:
     )
 
 
-def _version(location: str, cluster: PostgresCluster | None) -> int:
-    if cluster is None:
+def _version(location: str, pg_cluster: PostgresCluster | None) -> int:
+    if pg_cluster is None:
         with sqlite3.connect(location) as db:
             version = int(db.execute("PRAGMA user_version").fetchone()[0])
         db.close()
         return version
     return int(
-        cluster.psql("SELECT version FROM id_map_version", database=location.rsplit("/", 1)[1])
+        pg_cluster.psql("SELECT version FROM id_map_version", database=location.rsplit("/", 1)[1])
     )
 
 
@@ -143,16 +136,16 @@ def test_digest_a_map_of_the_previous_schema_is_migrated_and_works(
     location: str, request: pytest.FixtureRequest, sandbox_factory: Any, tmp_path: Path
 ) -> None:
     postgres = location.startswith("postgresql://")
-    cluster = request.getfixturevalue("cluster") if postgres else None
+    pg_cluster = request.getfixturevalue("pg_cluster") if postgres else None
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     body = {name: value for name, value in customer(1).items() if name != "external_id"}
     status, _, _ = sandbox.request("POST", "/api2/klanten", body)
     assert status == 201
     klant_id = sandbox.customers()[0]["id"]
-    if cluster is None:
+    if pg_cluster is None:
         _v1_sqlite(Path(location), klant_id)
     else:
-        _v1_postgres(cluster, location, klant_id)
+        _v1_postgres(pg_cluster, location, klant_id)
     old = IdMap(location, read_only=True)  # a dry run reads an old map without migrating it
     assert old.lookup(KEY) == klant_id and old.digest(KEY) is None
     old.close()
@@ -166,7 +159,7 @@ def test_digest_a_map_of_the_previous_schema_is_migrated_and_works(
         assert first.returncode == 0, first.stderr[-3000:]
         assert "migrated" in first.stderr
         assert "1 created, 0 merged, 1 updated, 0 unchanged" in first.stderr
-        assert _version(location, cluster) == SCHEMA_VERSION
+        assert _version(location, pg_cluster) == SCHEMA_VERSION
         before = len(proxy.log)
         second = run_target(config, singer_input(records))
         assert second.returncode == 0, second.stderr[-3000:]

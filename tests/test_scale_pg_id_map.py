@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 from pathlib import Path
@@ -37,18 +36,12 @@ PG_PASSWORD = "pg-SECRET-5e2a-never-log"
 _databases = count(1)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    with PostgresCluster() as pg:
-        yield pg
-
-
 @pytest.fixture
-def map_url(cluster: PostgresCluster) -> str:
+def map_url(pg_cluster: PostgresCluster) -> str:
     """A fresh database for this test's id map, as the URL a worker is configured with."""
     database = f"idmap_{next(_databases)}"
-    cluster.psql(f"CREATE DATABASE {database}", database="postgres")
-    return f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{cluster.port}/{database}"
+    pg_cluster.psql(f"CREATE DATABASE {database}", database="postgres")
+    return f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{pg_cluster.port}/{database}"
 
 
 def _shown(url: str) -> str:
@@ -117,7 +110,7 @@ def test_two_workers_share_the_map_and_a_fresh_worker_updates(
 
 
 def test_a_killed_worker_rerun_from_elsewhere_loses_and_doubles_nothing(
-    cluster: PostgresCluster, sandbox_factory: Any, map_url: str, tmp_path: Path
+    pg_cluster: PostgresCluster, sandbox_factory: Any, map_url: str, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, latency_ms=60, merge="never")
     config = {**sandbox.config(), "id_map_url": map_url, "max_workers": 4}
@@ -135,7 +128,7 @@ def test_a_killed_worker_rerun_from_elsewhere_loses_and_doubles_nothing(
     worker.communicate(timeout=30)
     written = len(sandbox.customers())
     assert 0 < written < total, written
-    in_flight = cluster.psql(
+    in_flight = pg_cluster.psql(
         "SELECT count(*) FROM id_map WHERE klant_id IS NULL", database=map_url.rsplit("/", 1)[1]
     )
     assert int(in_flight) > 0, "the kill left no pending create to resolve"
@@ -191,10 +184,10 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path:
 
 
 def test_a_newer_schema_version_is_refused(
-    cluster: PostgresCluster, map_url: str, tmp_path: Path
+    pg_cluster: PostgresCluster, map_url: str, tmp_path: Path
 ) -> None:
     database = map_url.rsplit("/", 1)[1]
-    cluster.psql(
+    pg_cluster.psql(
         "CREATE TABLE id_map_version (version integer NOT NULL);"
         "INSERT INTO id_map_version VALUES (99);",
         database=database,
@@ -209,14 +202,14 @@ def test_a_newer_schema_version_is_refused(
 
 
 def test_pending_creates_keep_their_floor_and_every_change_is_committed(
-    cluster: PostgresCluster, map_url: str
+    pg_cluster: PostgresCluster, map_url: str
 ) -> None:
     first = IdMap(map_url)
     first.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
     first.begin_create("source:k='2'", KeyKind.SOURCE, '["B", "b@x"]', seq=2, floor=7)
     first.store("natural:x", KeyKind.NATURAL, '["C", "c@x"]', 9, seq=3)
     # The session dies without a close (as with a killed worker): the rows stay, the lock goes.
-    cluster.psql(
+    pg_cluster.psql(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE application_name LIKE 'target-recras pid %' AND pid <> pg_backend_pid()",
         database=map_url.rsplit("/", 1)[1],
@@ -239,9 +232,9 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
 
 
 def test_a_schema_per_configuration_is_a_map_of_its_own(
-    cluster: PostgresCluster, map_url: str
+    pg_cluster: PostgresCluster, map_url: str
 ) -> None:
-    cluster.psql("CREATE SCHEMA amsterdam", database=map_url.rsplit("/", 1)[1])
+    pg_cluster.psql("CREATE SCHEMA amsterdam", database=map_url.rsplit("/", 1)[1])
     default = IdMap(map_url)
     default.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
     # Held at once: each schema's map has a lock of its own.
@@ -253,21 +246,23 @@ def test_a_schema_per_configuration_is_a_map_of_its_own(
     reread = IdMap(map_url, read_only=True)
     assert reread.lookup("source:k='1'") == 7
     reread.close()
-    rows = cluster.psql("SELECT klant_id FROM amsterdam.id_map", database=map_url.rsplit("/", 1)[1])
+    rows = pg_cluster.psql(
+        "SELECT klant_id FROM amsterdam.id_map", database=map_url.rsplit("/", 1)[1]
+    )
     assert rows.split() == ["70"]
     with pytest.raises(IdMapError, match="has no schema to live in"):
         IdMap(f"{map_url}?options=-csearch_path%3Dutrecht")
 
 
 def test_a_dry_run_reads_the_map_and_creates_nothing(
-    cluster: PostgresCluster, map_url: str
+    pg_cluster: PostgresCluster, map_url: str
 ) -> None:
     database = map_url.rsplit("/", 1)[1]
     empty = IdMap(map_url, read_only=True)  # no map yet: nothing known, nothing created
     assert empty.lookup("source:k='1'") is None and empty.pending() == []
     empty.close()
     assert (
-        cluster.psql(
+        pg_cluster.psql(
             "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'id_map%'", database=database
         ).strip()
         == "0"
@@ -279,4 +274,4 @@ def test_a_dry_run_reads_the_map_and_creates_nothing(
     reader.forget("source:k='1'")  # a read-only map writes nothing
     reader.close()
     writer.close()
-    assert cluster.psql("SELECT klant_id FROM id_map", database=database).split() == ["7"]
+    assert pg_cluster.psql("SELECT klant_id FROM id_map", database=database).split() == ["7"]
