@@ -86,6 +86,14 @@ def run_target(config: Path, input_text: str, timeout: float = 120) -> subproces
     return result
 
 
+def replay_from(lines: list[str], done: int | None) -> str:
+    """The SCHEMA plus every line after the STATE ``{"done": done}`` (all when None)."""
+    if done is None:
+        return "".join(lines)
+    marker = json.dumps({"type": "STATE", "value": {"done": done}}) + "\n"
+    return lines[0] + "".join(lines[lines.index(marker) + 1 :])
+
+
 def run_target_ok(config: Path, input_text: str) -> str:
     """Run the target on ``input_text``, assert it succeeded, and return its log (stderr)."""
     result = run_target(config, input_text)

@@ -34,7 +34,7 @@ import hypothesis.strategies as st
 import pytest
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from hypothesis import HealthCheck, Phase, given, settings
-from target_support import customer, start_target, target_config
+from target_support import customer, replay_from, start_target, target_config
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -158,8 +158,7 @@ def play(runs: tuple[Run, ...], readings: dict[str, str], workers: int, tmp: Pat
                 if code == 0:
                     break
                 if done:
-                    marker = json.dumps({"type": "STATE", "value": {"done": done[-1]}}) + "\n"
-                    text = lines[0] + "".join(lines[lines.index(marker) + 1 :])
+                    text = replay_from(lines, done[-1])
             else:
                 pytest.fail("\n".join(history))
             for who, version in run.steps:

@@ -33,7 +33,7 @@ import hypothesis.strategies as st
 import pytest
 from fault_proxy import Exchange, Fault, FaultProxy, Rule, Schedule
 from hypothesis import HealthCheck, Phase, given, settings
-from target_support import customer, run_target_ok, singer_input, target_config
+from target_support import customer, replay_from, run_target_ok, singer_input, target_config
 from test_attack_digest_stateful import FAULTS, KILLS, Target, Trigger, by_naam, triggers
 
 from recras_sandbox.testing import SandboxProcess
@@ -134,8 +134,7 @@ def play(runs: tuple[Run, ...], tmp: Path) -> None:
                 if code == 0:
                     break
                 if done:
-                    marker = json.dumps({"type": "STATE", "value": {"done": done[-1]}}) + "\n"
-                    text = lines[0] + "".join(lines[lines.index(marker) + 1 :])
+                    text = replay_from(lines, done[-1])
             else:
                 pytest.fail("\n".join(history))
             for writer, _, version in run.steps:

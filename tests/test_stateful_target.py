@@ -46,7 +46,7 @@ from typing import Any
 import hypothesis.strategies as st
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from hypothesis import HealthCheck, Phase, given, settings
-from target_support import TARGET, target_config
+from target_support import TARGET, replay_from, target_config
 
 from recras_sandbox.testing import SandboxProcess
 
@@ -180,14 +180,6 @@ def input_lines(scenario: Scenario, pre_existing: dict[int, int]) -> list[str]:
         if n % scenario.state_every == 0 or n == len(scenario.steps):
             lines.append({"type": "STATE", "value": {"done": n}})
     return [json.dumps(line) + "\n" for line in lines]
-
-
-def replay_from(lines: list[str], done: int | None) -> str:
-    """The SCHEMA plus every line after the STATE ``{"done": done}`` (all when None)."""
-    if done is None:
-        return "".join(lines)
-    marker = json.dumps({"type": "STATE", "value": {"done": done}}) + "\n"
-    return lines[0] + "".join(lines[lines.index(marker) + 1 :])
 
 
 @dataclass
