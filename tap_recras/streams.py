@@ -93,9 +93,9 @@ class RecrasStream(CompatStream):
         mask = self.mask
         planned_for, writer, deselected, alias = self._write_plan
         if planned_for is not mask:
-            writer, deselected, alias = self._buffered_writer, self._top_level_deselected(), None
+            writer, deselected, alias = self._buffered_writer(), self._top_level_deselected(), None
             if deselected is not None and writer is not None:
-                alias = self._unmapped_alias
+                alias = self._unmapped_alias()
             self._write_plan = (mask, writer, deselected, alias)
         if deselected is None or writer is None:
             super().write_record(record)
@@ -113,7 +113,6 @@ class RecrasStream(CompatStream):
                     writer.write_record(stream_map.stream_alias, mapped, version, now)
         self.records_written()
 
-    @cached_property
     def _unmapped_alias(self) -> str | None:
         """The stream's name in its RECORD lines if no stream map changes any record.
 
@@ -129,7 +128,6 @@ class RecrasStream(CompatStream):
         )
         return maps[0].stream_alias if unmapped else None
 
-    @cached_property
     def _buffered_writer(self) -> BufferedMsgSpecWriter | None:
         """The tap's writer, if it can write RECORD lines from their parts."""
         writer = self.recras.message_writer
