@@ -1,4 +1,4 @@
-"""Incremental parsing of a JSON array, one item at a time.
+"""Incremental parsing of a JSON array, one item (or one decoded run of items) at a time.
 
 ``GET /api2/klanten`` answers with one JSON array of every customer. Parsing it whole would
 hold the full body and every item in memory at once; this parser keeps only the unparsed tail
@@ -62,7 +62,7 @@ def iter_json_array_batches(chunks: Iterable[bytes]) -> Iterator[list[Any]]:
 
 
 class _ArrayReader:
-    """Holds the unparsed tail of the body and hands out one decoded item at a time."""
+    """Holds the unparsed tail of the body and hands out the items in the runs decoded together."""
 
     def __init__(self, chunks: Iterable[bytes]) -> None:
         self._source = iter(chunks)
