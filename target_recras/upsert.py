@@ -123,12 +123,11 @@ class Upserter:
         self._source_of: dict[int, str] = {}
         self._shared: set[int] = set()
         # Map keys whose create failed in a way Recras may have processed and got no answer
-        # since (a refusal of the retry, the look-up or the PUT after it): the entry stays
-        # pending for the rerun, so a later record of the key must not POST again.
-        self._left_pending: set[str] = set()
-        # Their identities (name plus main contact): the lost POST may have merged into any
-        # customer with it, so no record with it is skipped as unchanged in this run.
-        self._unsettled_identities: dict[str, set[str]] = {}
+        # since (a refusal of the retry, the look-up or the PUT after it), with the create's
+        # identity (name plus main contact). The entry stays pending for the rerun, so a
+        # later record of the key must not POST again; and the lost POST may have merged
+        # into any customer with that identity, so no record with it is skipped as unchanged.
+        self._left_pending: dict[str, str] = {}
         # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
         self._details_show_extra_fields: bool | None = None
 
@@ -303,8 +302,7 @@ class Upserter:
             # Recras may have processed that try: until an answer settles it, a refusal
             # leaves the entry pending.
             with self._highest_lock:
-                self._left_pending.add(map_key)
-                self._unsettled_identities.setdefault(identity, set()).add(map_key)
+                self._left_pending[map_key] = identity
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
             with self._highest_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
@@ -326,7 +324,7 @@ class Upserter:
                 created.klant_id,
             )
             unsent = self._put(job, created.klant_id, body)
-            self._settled(map_key, identity)
+            self._settled(map_key)
             return WriteResult(status=201, klant_id=created.klant_id), unsent
         except (RecrasInputRejectedError, RecrasHTTPError):
             # A refusal creates nothing, but says nothing of an earlier try that Recras may
@@ -334,24 +332,22 @@ class Upserter:
             if map_key not in self._left_pending:
                 self.id_map.forget(map_key)
             raise
-        self._settled(map_key, identity)
+        self._settled(map_key)
         persons = job.record.get("contactpersonen", [])
         return result, unsent_person_fields(persons, body.get("contactpersonen", []), None)
 
-    def _settled(self, map_key: str, identity: str) -> None:
-        """A create whose earlier try may have been processed got an answer after all."""
-        with self._highest_lock:
-            self._left_pending.discard(map_key)
-            keys = self._unsettled_identities.get(identity, set())
-            keys.discard(map_key)
-            if not keys:
-                self._unsettled_identities.pop(identity, None)
-
     def _unsettled(self, job: UpsertJob) -> bool:
         """Has the record the identity of a create whose lost POST may have merged?"""
-        return bool(self._unsettled_identities) and (
-            job.customer_identity() in self._unsettled_identities
-        )
+        if not self._left_pending:
+            return False
+        identity = job.customer_identity()
+        with self._highest_lock:  # other lanes add and remove entries
+            return identity in self._left_pending.values()
+
+    def _settled(self, map_key: str) -> None:
+        """A create whose earlier try may have been processed got an answer after all."""
+        with self._highest_lock:
+            self._left_pending.pop(map_key, None)
 
     def _trusted_new_id(self, job: UpsertJob, result: WriteResult) -> int:
         """The customer id a POST answered, unless the answer cannot be right (stops the run)."""
