@@ -28,14 +28,20 @@ from target_support import (
 pytestmark = pytest.mark.timeout(60)
 
 
-def hold_first_put_to(path: str, seconds: float) -> Any:
-    """A schedule that holds the first ``PUT`` to ``path`` for ``seconds`` before forwarding."""
+def hold_first_put_to(path: str, seconds: float, *, after_it: str) -> Any:
+    """A schedule that holds the first ``PUT`` to ``path`` for ``seconds`` before forwarding.
+
+    Requests to ``after_it`` wait until that PUT has arrived, so the order in which the
+    lanes' requests reach Recras does not depend on how fast each lane starts.
+    """
     seen = threading.Event()
 
     def schedule(exchange: Exchange) -> Fault | None:
         if exchange.method == "PUT" and exchange.path == path and not seen.is_set():
             seen.set()
             time.sleep(seconds)
+        elif exchange.path == after_it:
+            seen.wait(timeout=10)
         return None
 
     return schedule
@@ -60,8 +66,9 @@ def put_while_another_is_in_flight(sandbox_factory: Any, tmp_path: Path, **optio
     # 2 s before it reaches Recras, which applies it last; then the target is killed, so
     # EXT-9's entry is never written.
     other = customer(9, naam="Klant 1", plaats="Zeist", id=shared, contactpersonen=linked)
-    # EXT-2's PUT is answered 0.7 s late: only then does EXT-1's lane start (2 workers),
-    # surely after EXT-9's PUT was sent, and its PUT reaches Recras at once.
+    # EXT-2's requests wait until EXT-9's PUT has arrived, and its PUT is answered 0.7 s
+    # late: only then does EXT-1's lane start (2 workers), after EXT-9's PUT was sent, and
+    # its PUT reaches Recras at once.
     slow = customer(2, plaats="Baarn")
     running: list[subprocess.Popen[str]] = []
 
@@ -73,7 +80,9 @@ def put_while_another_is_in_flight(sandbox_factory: Any, tmp_path: Path, **optio
         # Called once Recras answered EXT-9's held PUT (the first to arrive).
         Rule("PUT", f"/api2/klanten/{shared}", nth=1, hook=kill),
     ]
-    schedule = hold_first_put_to(f"/api2/klanten/{shared}", 2.0)
+    schedule = hold_first_put_to(
+        f"/api2/klanten/{shared}", 2.0, after_it=f"/api2/klanten/{elsewhere}"
+    )
     with FaultProxy(sandbox.base_url, rules=rules, schedule=schedule) as proxy:
         through_proxy = sandbox.config(base_url=proxy.base_url)
         racing = target_config(tmp_path, through_proxy, max_workers=2, **options)
