@@ -114,11 +114,20 @@ def main_contact(persons: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | No
     return next((p for p in listed if p.get("hoofdcontact")), listed[0] if listed else None)
 
 
+def identity_name(naam: Any) -> str | None:
+    """A customer name as identities compare it; None for "no name".
+
+    ``naam`` is optional (private persons), and a customer created without one may come back
+    with ``naam`` null or ``""``: missing, null, empty and blank are all the same no name.
+    """
+    return naam if isinstance(naam, str) and naam.strip() else None
+
+
 def customer_identity(naam: Any, persons: Iterable[Mapping[str, Any]]) -> str:
     """Recras's own notion of "the same customer": name plus main contact (see docs)."""
     main = main_contact(persons) or {}
     who = f"id:{main['id']}" if "id" in main else person_identity(main)
-    return json.dumps([naam if isinstance(naam, str) else None, who], ensure_ascii=False)
+    return json.dumps([identity_name(naam), who], ensure_ascii=False)
 
 
 def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
@@ -128,7 +137,8 @@ def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
     if main is None:
         return False
     naam, who = json.loads(identity)
-    if naam != detail.get("naam"):
+    # Again for the name of an identity an older release stored (it kept "" apart from null).
+    if identity_name(naam) != identity_name(detail.get("naam")):
         return False
     if isinstance(who, str) and who.startswith("id:"):
         return who == f"id:{main.get('id')}"

@@ -6,7 +6,10 @@ commit (a *pending* id map entry), and a POST failed in a way Recras may have pr
 create the customer twice, so the target looks first: one pass over ``GET /api2/klanten``
 (only ids above a floor when one is known) for customers with the same name, then
 ``GET /api2/klanten/<id>`` for each of those to compare the main contact (e-mail, else first
-plus last name) -- the identity Recras is reported to merge on.
+plus last name) -- the identity Recras is reported to merge on. Names compare as
+:func:`~target_recras.matching.identity_name` does: a create without a name has every
+customer without one (null, ``""`` or blank) as a candidate, so its look-up reads each of
+those in detail.
 
 ``id>`` is "the smallest id-value to allow": inclusive by its wording, strict on some servers.
 Every look-up therefore asks ``id>`` = floor and drops ids at or below the floor itself, so
@@ -29,7 +32,7 @@ from typing import Any
 from recras_api import RecrasClient, RecrasNotFoundError
 from recras_api.ids import is_json_int
 from target_recras.id_map import IdMap
-from target_recras.matching import matches_identity
+from target_recras.matching import identity_name, matches_identity
 
 
 def customers_above(client: RecrasClient, floor: int | None) -> Iterator[dict[str, Any]]:
@@ -52,12 +55,12 @@ def find_created(
     client: RecrasClient, identities: Iterable[str], *, above: int | None = None
 ) -> dict[str, list[int]]:
     """For each identity found in Recras (ids above ``above``), its customers, newest first."""
-    name_of = {identity: json.loads(identity)[0] for identity in identities}
+    name_of = {identity: identity_name(json.loads(identity)[0]) for identity in identities}
     names = set(name_of.values())
-    candidates: dict[str, list[int]] = defaultdict(list)
+    candidates: dict[str | None, list[int]] = defaultdict(list)
     for item in customers_above(client, above):
-        naam = item.get("naam")
-        if isinstance(naam, str) and naam in names:
+        naam = identity_name(item.get("naam"))
+        if naam in names:
             candidates[naam].append(item["id"])
     details: dict[int, dict[str, Any]] = {}
     found: dict[str, list[int]] = {}
