@@ -16,6 +16,7 @@ records are written one after another, in input order.
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
@@ -49,9 +50,13 @@ def source_key_text(value: Any) -> str:
     """How a source key value is written in the id map: by its JSON value.
 
     ``1``, ``1.0`` and ``1e0`` are one number, so one key (``1``); ``repr`` quotes strings,
-    so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys.
+    so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys. A string is one key in
+    any Unicode form (NFC) but keeps its case: a source system may have keys ``abc`` and
+    ``ABC``.
     """
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, str):
+        value = composed(value)
+    elif isinstance(value, float) and value.is_integer():
         value = int(value)
     return repr(value)
 
@@ -92,9 +97,20 @@ def natural_map_key(identity: str) -> str:
 # -- identity: name plus main contact ------------------------------------------------------
 
 
+def composed(text: str) -> str:
+    """``text`` in one Unicode form (NFC): "e" plus a combining accent is the same as "é"."""
+    return unicodedata.normalize("NFC", text)
+
+
 def folded(value: Any) -> str:
-    """Text as it is compared: trimmed and case-folded ("" for anything but a string)."""
-    return value.strip().casefold() if isinstance(value, str) else ""
+    """Text as it is compared: trimmed, case-folded, in NFC ("" for anything but a string).
+
+    Unicode's canonical caseless match: decomposed before folding, composed after it, since
+    folding can undo a composition ("\u01f0", j with caron, folds to j plus a combining caron).
+    """
+    if not isinstance(value, str):
+        return ""
+    return composed(unicodedata.normalize("NFD", value.strip()).casefold())
 
 
 def person_identity(person: Mapping[str, Any]) -> str | None:
@@ -115,12 +131,14 @@ def main_contact(persons: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | No
 
 
 def identity_name(naam: Any) -> str | None:
-    """A customer name as identities compare it; None for "no name".
+    """A customer name as identities compare it (NFC); None for "no name".
 
     ``naam`` is optional (private persons), and a customer created without one may come back
     with ``naam`` null or ``""``: missing, null, empty and blank are all the same no name.
+    Unlike a person's names it keeps its case: Recras is reported to merge on the exact name,
+    so "KLANT A" and "Klant A" are two customers.
     """
-    return naam if isinstance(naam, str) and naam.strip() else None
+    return composed(naam) if isinstance(naam, str) and naam.strip() else None
 
 
 def customer_identity(naam: Any, persons: Iterable[Mapping[str, Any]]) -> str:
@@ -137,12 +155,14 @@ def matches_identity(identity: str, detail: Mapping[str, Any]) -> bool:
     if main is None:
         return False
     naam, who = json.loads(identity)
-    # Again for the name of an identity an older release stored (it kept "" apart from null).
+    # Again for the name of an identity an older release stored (it kept "" apart from null
+    # and did not normalise).
     if identity_name(naam) != identity_name(detail.get("naam")):
         return False
     if isinstance(who, str) and who.startswith("id:"):
         return who == f"id:{main.get('id')}"
-    return who is not None and who == person_identity(main)
+    # Folded again: an identity an older release stored was not normalised.
+    return who is not None and folded(who) == person_identity(main)
 
 
 # -- lanes -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from recras_api.schemas import (
     KLANT_PAYLOAD_FIELDS,
     KLANT_STRING_FIELDS,
 )
-from target_recras.matching import folded, person_identity
+from target_recras.matching import composed, folded, person_identity
 
 #: Top-level scalar fields sent as they are (after validation).
 _SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")
@@ -111,8 +111,14 @@ def unsent_person_fields(
 
 
 def _same(name: str, value: Any, stored: Any) -> bool:
+    if value == stored:
+        return True
     # E-mail addresses are matched trimmed and case-insensitively, so they compare that way.
-    return value == stored or (name == "email1" and folded(value) == folded(stored) != "")
+    if name == "email1":
+        return folded(value) == folded(stored) != ""
+    # Text in another Unicode form is the same text: Recras has that value.
+    both_text = isinstance(value, str) and isinstance(stored, str)
+    return both_text and composed(value) == composed(stored)
 
 
 def link_existing_persons(
