@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 #: The one stream this target writes.
 KLANTEN_STREAM = "klanten"
+#: The entry of a record's context that holds its key properties: those of the source stream
+#: it came from (after stream maps). Several streams mapped to ``klanten`` share its sink,
+#: whose own key properties are those of the SCHEMA that came last.
+KEY_PROPERTIES = "key_properties"
 
 
 def unsupported_stream_hint(stream: str) -> str:
@@ -71,31 +75,43 @@ class KlantenSink(_RecrasSink, BatchSink):
     """
 
     def setup(self) -> None:
-        """Work out the source key: the key properties other than the Recras ``id``."""
+        """Say which source key the stream's records are upserted by."""
         super().setup()
-        self.source_keys = [name for name in self.key_properties if name != "id"]
-        # Fields sent, source keys, and fields already warned about.
-        self._expected_fields = set(RESERVED_FIELDS) | set(self.source_keys)
-        if self.source_keys:
+        # Per key properties: the source key and the fields not to warn about (those sent,
+        # the source key, and those warned about already).
+        self._source_keys: dict[tuple[str, ...], tuple[list[str], set[str]]] = {}
+        self._warned: set[str] = set()
+        source_keys, _ = self._source_key(self.key_properties)
+        if source_keys:
             self.logger.info(
                 "Upserting by source key %s (id map %s).",
-                ", ".join(self.source_keys),
+                ", ".join(source_keys),
                 self.session.id_map.name,
             )
+
+    def _source_key(self, key_properties: Sequence[str] | None) -> tuple[list[str], set[str]]:
+        """The source key (the key properties but ``id``) and the fields not warned about."""
+        keys = tuple(key_properties or ())
+        found = self._source_keys.get(keys)
+        if found is None:
+            names = [name for name in keys if name != "id"]
+            found = self._source_keys[keys] = (names, set(RESERVED_FIELDS) | set(names))
+        return found
 
     def process_record(self, record: dict, context: dict) -> None:
         """Reject an invalid record; queue a valid one for writing."""
         session = self.session
         session.stats.read += 1
-        problem = session.validator.check(record) or source_key_problem(record, self.source_keys)
+        source_keys, expected_fields = self._source_key(context[KEY_PROPERTIES])
+        problem = session.validator.check(record) or source_key_problem(record, source_keys)
         if problem is not None:
             session.reject(problem, stream=self.stream_name, record=record)
             return
-        self._warn_unsent_fields(record)
+        self._warn_unsent_fields(record, expected_fields)
         klant_id = record_klant_id(record)
         map_key, kind, identity = None, None, None
-        if self.source_keys:
-            map_key, kind = source_map_key(record, self.source_keys), KeyKind.SOURCE
+        if source_keys:
+            map_key, kind = source_map_key(record, source_keys), KeyKind.SOURCE
         elif klant_id is None:
             # Without a source key or id the record can only create (or merge).
             problem = create_problem(record)
@@ -121,11 +137,16 @@ class KlantenSink(_RecrasSink, BatchSink):
         """Wait until every record handed over is written or rejected."""
         self.session.wait()
 
-    def _warn_unsent_fields(self, record: dict[str, Any]) -> None:
-        if self._expected_fields.issuperset(record):
+    def _warn_unsent_fields(self, record: dict[str, Any], expected_fields: set[str]) -> None:
+        """Warn once per field about fields that are neither sent nor the source key."""
+        if expected_fields.issuperset(record):
             return
-        unsent = record.keys() - self._expected_fields
-        self._expected_fields |= unsent
+        unsent = record.keys() - expected_fields
+        expected_fields |= unsent
+        unsent -= self._warned
+        if not unsent:
+            return
+        self._warned |= unsent
         self.logger.warning(
             "Field(s) %s of stream %s are not part of the Recras customer shape and are not sent.",
             ", ".join(sorted(unsent)),

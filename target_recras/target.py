@@ -29,7 +29,12 @@ from target_recras.options import (
 from target_recras.reader import RecrasMessageReader
 from target_recras.sdk_compat import SDKMessageHooks
 from target_recras.session import TargetSession
-from target_recras.sinks import KLANTEN_STREAM, KlantenSink, UnsupportedStreamSink
+from target_recras.sinks import (
+    KEY_PROPERTIES,
+    KLANTEN_STREAM,
+    KlantenSink,
+    UnsupportedStreamSink,
+)
 from target_recras.validation import Problem
 
 if TYPE_CHECKING:
@@ -245,17 +250,33 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         """Stop at a SCHEMA that cannot be right: its key properties decide the matching.
 
         A malformed SCHEMA is never guessed at (``"external_id"`` as a string is not split
-        into characters): records matched by the wrong key would create duplicates.
+        into characters): records matched by the wrong key would create duplicates. Nor is a
+        stream's SCHEMA sent again with other key properties: its later records would find
+        other customers, or none (keyless, they are created again on every run).
         """
         stream = message.get("stream")
+        line = getattr(self.message_reader, "line_number", "?")
         problem = schema_message_problem(message)
         if problem is not None:
             name = repr(stream) if isinstance(stream, str) else "(no stream name)"
-            line = getattr(self.message_reader, "line_number", "?")
             raise TargetStopError(
                 f"Input line {line}: the SCHEMA message for stream {name} is malformed: "
                 f"{problem}. The run stopped before any record of it was written; fix the tap "
                 "(or the stream map that produced it)."
+            )
+        registered = self.mapper.stream_maps.get(message["stream"])
+        if not registered:
+            return
+        before = list(registered[0].raw_key_properties or [])
+        after = list(message.get("key_properties") or [])
+        if before != after:
+            raise TargetStopError(
+                f"Input line {line}: the SCHEMA message for stream {stream!r} changes its key "
+                f"properties from {json.dumps(before)} to {json.dumps(after)}. They decide "
+                "which customer each record updates, so the run stopped before any record "
+                "under the new keys was written. Send each stream with one set of key "
+                "properties; two sources with different keys can be two streams, each mapped "
+                'to klanten (stream_maps {"<stream>": {"__alias__": "klanten"}}).'
             )
 
     def handle_record_message(self, message: dict[str, Any]) -> None:
@@ -294,7 +315,9 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 self._reject_before_schema(stream_map.stream_alias, transformed, source)
                 continue
             sink = self.get_sink(stream_map.stream_alias, record=transformed)
-            context: dict[str, Any] = {}
+            # The sink of the alias has the keys of whichever stream's SCHEMA came last; a
+            # record is matched by the keys of the stream it came from.
+            context: dict[str, Any] = {KEY_PROPERTIES: stream_map.transformed_key_properties}
             transformed = sink.preprocess_record(transformed, context)
             sink.tally_record_read()
             sink.process_record(transformed, context)
