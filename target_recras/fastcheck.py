@@ -11,6 +11,9 @@ and in the dry run; the numbers are in ``benchmarks/README.md``.
 Each keyword follows jsonschema's draft 7 implementation exactly (``type`` with draft 7's
 "1.0 is an integer" and "true is not an integer", keywords that only apply to their own
 type, ``enum`` equality that keeps ``true`` and ``1`` apart, ``pattern`` as ``re.search``).
+Numbers with a fraction or exponent arrive as :class:`~decimal.Decimal` (the reader keeps
+them exact): an integral one is an integer, as ``1.0`` is; :func:`is_integral` decides it for
+this compiler and for the reference validator (:mod:`target_recras.validation`) alike.
 A keyword outside the supported set raises :class:`UnsupportedSchemaError` when the schema is
 compiled, naming the keyword and where it is, so a schema change can never be validated
 half-way nor by another validator; tests/test_target_validation.py compiles the target's
@@ -22,6 +25,7 @@ from __future__ import annotations
 import numbers
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 #: Keywords that do not affect validity.
@@ -36,7 +40,8 @@ _TYPE_TESTS = {
     "number": "(isinstance({v}, _Number) and not isinstance({v}, bool))",
     "integer": (
         "(isinstance({v}, int) and not isinstance({v}, bool)"
-        " or isinstance({v}, float) and {v}.is_integer())"
+        " or isinstance({v}, float) and {v}.is_integer()"
+        " or isinstance({v}, _Decimal) and _is_integral({v}))"
     ),
 }
 _NUMBER = _TYPE_TESTS["number"]
@@ -47,6 +52,25 @@ _BOUND_TESTS = {
     "minItems": "(not isinstance({v}, list) or len({v}) >= {value!r})",
     "pattern": "(not isinstance({v}, str) or {value}.search({v}) is not None)",
 }
+
+
+def is_integral(number: Decimal) -> bool:
+    """Is a (finite) Decimal a whole number? Exact at any exponent (``number % 1`` is not)."""
+    return number == number.to_integral_value()
+
+
+def exact_number(number: Decimal) -> int | Decimal:
+    """A Decimal's value in one form: an integral one as ``int``, else without trailing zeros.
+
+    ``Decimal.normalize`` would round to the context's 28 digits; this never rounds.
+    """
+    if is_integral(number):
+        return int(number)
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int)  # a finite number: JSON has no NaN nor Infinity
+    while digits[-1] == 0:  # a fraction has a digit other than 0
+        digits, exponent = digits[:-1], exponent + 1
+    return Decimal((sign, digits, exponent))
 
 
 class UnsupportedSchemaError(ValueError):
@@ -68,7 +92,12 @@ def _below(at: str, part: str) -> str:
 class _Compiler:
     def __init__(self) -> None:
         self.functions: list[str] = []
-        self.constants: dict[str, Any] = {"_Number": numbers.Number, "_MISSING": object()}
+        self.constants: dict[str, Any] = {
+            "_Number": numbers.Number,
+            "_Decimal": Decimal,
+            "_is_integral": is_integral,
+            "_MISSING": object(),
+        }
 
     def constant(self, value: Any) -> str:
         name = f"_c{len(self.constants)}"

@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from target_recras.fastcheck import exact_number
 from target_recras.validation import Problem
 
 #: Source key values that identify nothing (``true`` would make every record one of two
@@ -52,13 +54,29 @@ def source_key_text(value: Any) -> str:
     ``1``, ``1.0`` and ``1e0`` are one number, so one key (``1``); ``repr`` quotes strings,
     so ``"1"`` and ``1`` (or ``"a"`` and ``'a"'``) stay distinct keys. A string is one key in
     any Unicode form (NFC) but keeps its case: a source system may have keys ``abc`` and
-    ``ABC``.
+    ``ABC``. Numbers are exact: ``9007199254740993.0`` and ``9007199254740992`` are two keys.
     """
     if isinstance(value, str):
         value = composed(value)
     elif isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, Decimal):
+        return _decimal_key_text(value)
     return repr(value)
+
+
+def _decimal_key_text(number: Decimal) -> str:
+    """The key text of a number the reader kept exact (a :class:`~decimal.Decimal`).
+
+    An integral one is its integer. A fraction is written as a float writes it when that is
+    its exact value (the text releases that read floats stored), else with every digit
+    (``0.10000000000000000001``).
+    """
+    value = exact_number(number)
+    if isinstance(value, int):
+        return repr(value)
+    as_float = repr(float(value))
+    return as_float if Decimal(as_float) == value else str(value)
 
 
 def source_key_problem(record: Mapping[str, Any], names: Sequence[str]) -> Problem | None:

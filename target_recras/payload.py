@@ -2,12 +2,14 @@
 
 Only fields of the documented Recras shape are sent: anything else a record carries (source
 keys, ``_sdc_*`` columns, fields of other systems) stays local. Integers that arrive as
-``1.0`` (valid JSON Schema integers) are sent as ``1``.
+``1.0`` (valid JSON Schema integers; the reader's exact Decimal) are sent as ``1``, exactly:
+``12345678901234567890.0`` is sent as that integer, never as a float that lost digits.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from recras_api.ids import is_json_int
@@ -28,7 +30,7 @@ RESERVED_FIELDS = frozenset({"id", *KLANT_PAYLOAD_FIELDS})
 
 def _integer(value: Any) -> Any:
     """``1.0`` -> ``1``: JSON Schema counts it as an integer, Recras may not."""
-    return int(value) if isinstance(value, float) else value
+    return int(value) if isinstance(value, float | Decimal) else value
 
 
 def _person(person: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,10 +3,15 @@
 singer-sdk's reader parses every line with ``json.loads(parse_float=Decimal)`` and ends the
 run at the first line that is not JSON. This reader reads the input as bytes (so a line of
 invalid UTF-8 is one bad line, not the end of the run), decodes with msgspec (faster:
-benchmarks/sdk_steps_benchmark.py; Recras bodies contain no fractional numbers, so floats
-stay floats) and hands every line it cannot use -- not UTF-8, not JSON, nested too deeply,
-not a Singer message, an unknown message type -- to ``on_bad_line``, which writes it to the
-rejects file. It counts input lines, so rejects and errors can say where a message came from.
+benchmarks/sdk_steps_benchmark.py) and hands every line it cannot use -- not UTF-8, not
+JSON, nested too deeply, a number out of range, not a Singer message, an unknown message
+type -- to ``on_bad_line``, which writes it to the rejects file. It counts input lines, so
+rejects and errors can say where a message came from.
+
+Numbers keep their exact value, as with the SDK's reader: one with a fraction or exponent is
+a :class:`~decimal.Decimal` (as a float, source key ``9007199254740993.0`` would be
+``9007199254740992``, another customer's key, and ``1e400`` infinite). Only STATE messages
+keep floats: they go back out through the SDK's ``json.dumps``, which writes no Decimal.
 
 ``on_stop`` is told when the loop ends by an exception (a stop, a signal, a bug), so the
 run's resources are released and its summary logged wherever the loop was interrupted.
@@ -19,12 +24,30 @@ import sys
 import typing as t
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 import msgspec
 from singer_sdk.io_base import SingerReader
 
+#: The most digits a number may have before its point: those of the longest integer msgspec
+#: reads (Python's limit on int-to-text conversion). A longer one could be neither sent to
+#: Recras nor written as a key, and ``int()`` of ``1e999999999`` would not finish.
+_MAX_DIGITS = 4300
+
+
+def _exact_number(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent, exactly."""
+    number = Decimal(text)
+    if number and number.adjusted() >= _MAX_DIGITS:
+        msg = f"the number {text} has more than {_MAX_DIGITS} digits before its point"
+        raise ValueError(msg)
+    return number
+
+
 #: Decodes one line of JSON (bytes or str); raises ``msgspec.DecodeError``.
-decode_line = msgspec.json.Decoder().decode
+decode_line = msgspec.json.Decoder(float_hook=_exact_number).decode
+#: Decodes a STATE line, with floats.
+_decode_state = msgspec.json.Decoder().decode
 
 
 def _binary_lines(file_input: t.IO[t.Any] | None) -> Iterable[bytes | str]:
@@ -40,6 +63,8 @@ def _why_unreadable(raw: bytes, exc: Exception) -> str:
     """The reason a line could not be decoded, in the user's terms."""
     if isinstance(exc, RecursionError):
         return "input line is nested too deeply to be a Singer message"
+    if isinstance(exc, msgspec.ValidationError):
+        return f"input line holds a number out of range ({exc})"
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as bad:
@@ -92,11 +117,13 @@ class RecrasMessageReader(SingerReader):
                 continue
             try:
                 message = decode_line(line)
+                kind = message.get("type") if isinstance(message, dict) else None
+                if kind == "STATE":
+                    message = _decode_state(line)
             except (msgspec.DecodeError, RecursionError) as exc:
                 raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
                 self._bad_line(line, _why_unreadable(raw, exc))
                 continue
-            kind = message.get("type") if isinstance(message, dict) else None
             callback = callbacks.get(kind) if isinstance(kind, str) else None
             if callback is None or not isinstance(kind, str):
                 what = f"unknown Singer message type {kind!r}" if kind else "not a Singer message"

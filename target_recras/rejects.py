@@ -1,18 +1,20 @@
 """The rejects file: every record the target could not write, with the reason.
 
 JSON Lines, appended. Each line is flushed and fsynced before the record counts as handled,
-so a STATE emitted after it never covers a reject that is not on disk.
+so a STATE emitted after it never covers a reject that is not on disk. A record is written as
+it came: the reader's exact numbers (:class:`~decimal.Decimal`) as the same JSON numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import threading
 from pathlib import Path
 from typing import IO, Any
+
+import msgspec
 
 from recras_api.redact import scrub
 from target_recras.errors import TargetStopError
@@ -20,6 +22,8 @@ from target_recras.validation import Problem
 
 #: Rejects logged one by one; after that they only go to the file (and the summary).
 LOGGED_REJECTS = 20
+#: One reject as JSON: non-ASCII as is, Decimals as their numbers, anything else as text.
+_encode = msgspec.json.Encoder(decimal_format="number", enc_hook=str).encode
 
 
 class RejectsFile:
@@ -62,7 +66,7 @@ class RejectsFile:
         }
         if line is not None:
             entry["line"] = line
-        text = scrub(json.dumps(entry, ensure_ascii=False, default=str)) + "\n"
+        text = scrub(_encode(entry).decode()) + "\n"
         with self._lock:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,15 +16,29 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
 
 from recras_api.schemas import KLANT_CREATE_REQUIRED, KLANT_PAYLOAD_SCHEMA
-from target_recras.fastcheck import compile_checker
+from target_recras.fastcheck import compile_checker, is_integral
 
 #: Longest reason kept from a validator message (messages quote the offending value).
 MAX_REASON_CHARS = 300
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    draft7 = jsonschema.Draft7Validator.TYPE_CHECKER.is_type(instance, "integer")
+    return draft7 or (isinstance(instance, Decimal) and is_integral(instance))
+
+
+#: jsonschema's draft 7, with an integral Decimal (the reader's ``1.0``) an integer, as
+#: ``1.0`` is: what the fast path accepts.
+ReferenceValidator = jsonschema.validators.extend(
+    jsonschema.Draft7Validator,
+    type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
 
 
 @dataclass(frozen=True)
@@ -77,7 +91,7 @@ class RecordValidator:
 
     def __init__(self, schema: dict[str, Any] = KLANT_PAYLOAD_SCHEMA) -> None:
         self.is_schema_valid = compile_checker(schema)
-        self._reference = jsonschema.Draft7Validator(schema)
+        self._reference = ReferenceValidator(schema)
 
     def check(self, record: dict[str, Any]) -> Problem | None:
         """None when the record can be sent; else the first problem found.
@@ -103,6 +117,9 @@ class RecordValidator:
         if error is None:  # pragma: no cover - the equivalence tests rule this out
             return Problem("the record does not match the Recras customer schema", None)
         message = error.message
+        if isinstance(error.instance, Decimal):
+            # The number as it was written (1.5), not as Python shows it (Decimal('1.5')).
+            message = message.replace(repr(error.instance), str(error.instance))
         meaning = error.schema.get("description") if isinstance(error.schema, dict) else None
         if error.validator == "pattern" and meaning:
             # The regular expression means little to a user; what it stands for does.

@@ -9,6 +9,7 @@ validators drift the same wrong way.
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import jsonschema
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 
 from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
 from target_recras.fastcheck import UnsupportedSchemaError, compile_checker
-from target_recras.validation import RecordValidator, format_path
+from target_recras.validation import RecordValidator, ReferenceValidator, format_path
 
 REFERENCE = jsonschema.Draft7Validator(KLANT_PAYLOAD_SCHEMA)
 FAST = compile_checker(KLANT_PAYLOAD_SCHEMA)
@@ -228,6 +229,33 @@ EDGE_CASES = [
 def test_edge_cases_have_the_expected_verdict(record: dict[str, Any], valid: bool) -> None:
     assert FAST(record) is valid
     assert REFERENCE.is_valid(record) is valid
+
+
+def _as_read(node: Any) -> Any:
+    """``node`` as the reader gives it when every number is written with a fraction.
+
+    ``2.5`` and ``1.0`` (and an integer written as ``7.0``) arrive as exact Decimals.
+    """
+    if isinstance(node, dict):
+        return {key: _as_read(child) for key, child in node.items()}
+    if isinstance(node, list):
+        return [_as_read(child) for child in node]
+    if isinstance(node, float):
+        return Decimal(repr(node))
+    if isinstance(node, int) and not isinstance(node, bool):
+        return Decimal(f"{node}.0")
+    return node
+
+
+DECIMAL_REFERENCE = ReferenceValidator(KLANT_PAYLOAD_SCHEMA)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(valid_records, mutated_records(), records, values))
+def test_numbers_read_as_decimals_get_the_verdict_their_value_gets(instance: Any) -> None:
+    # Both validators take an integral Decimal for an integer, as they take 1.0.
+    read = _as_read(instance)
+    assert FAST(read) == DECIMAL_REFERENCE.is_valid(read) == REFERENCE.is_valid(instance)
 
 
 def test_check_explains_with_field_path() -> None:
