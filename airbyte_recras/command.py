@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from airbyte_recras.failures import (
+    TRANSIENT_ERROR,
     ConnectorInputError,
     describe,
     failure_type,
@@ -23,6 +24,7 @@ from airbyte_recras.failures import (
 )
 from airbyte_recras.output import AirbyteOutput, log_to
 from recras_api.redact import register_credentials
+from recras_api.termination import Stopped, exit_by_signal, stop_signals
 
 #: A command: (parsed arguments, output) -> None.
 Command = Callable[[argparse.Namespace, AirbyteOutput], None]
@@ -87,12 +89,27 @@ def protect(config: Mapping[str, Any]) -> None:
 
 
 def run(prog: str, commands: Mapping[str, Command], argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit status (0, or 1 after a TRACE ERROR)."""
+    """Run one command; returns the exit status (0, or 1 after a TRACE ERROR).
+
+    A stop signal (SIGTERM, SIGINT) ends the process by that signal, after the command's
+    last safe messages and a TRACE ERROR saying so: PyAirbyte takes death by SIGTERM for the
+    cancel it asked for, but any other exit status for a failure.
+    """
     output = AirbyteOutput()
     log_to(output)
+    stop_signals.end = exit_by_signal
+    stop_signals.install()
     try:
         args = parser(prog, list(commands)).parse_args(argv)
         commands[args.command](args, output)
+    except Stopped as stop:
+        output.trace_error(
+            f"Stopped by {stop.signal_name}; every STATE emitted before is safe to resume from.",
+            failure_type=TRANSIENT_ERROR,
+            internal_message=f"{prog} received {stop.signal_name}",
+            stack_trace=None,
+        )
+        stop_signals.finish(stop)
     except Exception as exc:  # every failure is reported as the protocol says
         kind = failure_type(exc)
         output.trace_error(

@@ -25,8 +25,11 @@ import json
 import logging
 import sys
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from itertools import islice
 from typing import IO, Any, NoReturn, cast
+
+import msgspec
 
 from airbyte_recras.command import main_for, read_config, read_json, run
 from airbyte_recras.failures import ConnectorInputError, describe
@@ -36,11 +39,17 @@ from recras_api.client import RecrasClient
 from tap_recras.inputs import MAX_ID
 from target_recras.options import TargetOptions
 from target_recras.target import TargetRecras
+from target_recras.validation import Problem
 
 PROG = "destination-recras"
 SYNC_MODES = ("append", "append_dedup")
 #: Prefix of the columns Airbyte adds to records; they are never sent to Recras.
 AIRBYTE_COLUMNS = "_airbyte_"
+#: Where a Singer STATE made from Airbyte STATEs carries them (see the module docstring).
+AIRBYTE_STATES = "airbyte_states"
+#: Airbyte lines in, Singer lines out, every number exact (fractions as Decimal).
+_decode_line = msgspec.json.Decoder(float_hook=Decimal).decode
+_encode_message = msgspec.json.Encoder(decimal_format="number").encode
 #: Airbyte messages a destination may receive that carry nothing to write.
 _IGNORED_TYPES = frozenset({"LOG", "TRACE", "CONTROL", "SPEC", "CATALOG", "CONNECTION_STATUS"})
 
@@ -55,12 +64,32 @@ class AirbyteTargetRecras(TargetRecras):
         self.output = output
         self._echoed: dict[str, Any] = {}
 
+    def handle_state_message(self, message: dict[str, Any]) -> None:
+        """Queue an Airbyte STATE; reject any other STATE line (a Singer tap's, say).
+
+        Every Airbyte STATE reaches the target as a Singer STATE made by
+        :func:`singer_lines`; a STATE line that is not an Airbyte message is handed on as it
+        is, and its value has nothing to echo.
+        """
+        value = message.get("value")
+        if isinstance(value, dict) and isinstance(value.get(AIRBYTE_STATES), dict):
+            super().handle_state_message(message)
+            return
+        problem = Problem(
+            'a STATE line that is not an Airbyte STATE message ({"type": "STATE", '
+            '"state": {...}}); destination-recras echoes Airbyte state only',
+            None,
+        )
+        self.open_session().reject(
+            problem, stream=None, line=json.dumps(message, ensure_ascii=False, default=str)
+        )
+
     def write_state_to_stdout(self, state: dict[str, Any]) -> None:
         """Echo the Airbyte STATEs not echoed yet: every record before them is done.
 
         Called under the target's checkpoint lock, so STATEs leave in input order.
         """
-        for key, airbyte_state in state["airbyte_states"].items():
+        for key, airbyte_state in state[AIRBYTE_STATES].items():
             if self._echoed.get(key) != airbyte_state:
                 self.output.emit({"type": "STATE", "state": airbyte_state})
                 self._echoed[key] = airbyte_state
@@ -112,18 +141,18 @@ def schema_messages(catalog: Any) -> list[dict[str, Any]]:
 def singer_lines(schemas: list[dict[str, Any]], airbyte_lines: Iterable[bytes]) -> Iterator[str]:
     """Singer lines for the target: the SCHEMAs, then one line per Airbyte RECORD or STATE.
 
-    A line that is not an Airbyte message is handed on as it is: the target's reader writes
-    it to the rejects file with the reason.
+    Numbers keep their exact value on the way (a float would turn the key
+    ``9007199254740993.0`` into another customer's). A line that is not an Airbyte message
+    is handed on as it is: the target's reader writes it to the rejects file with the reason.
     """
     for schema in schemas:
-        yield json.dumps(schema) + "\n"
+        yield _encode_line(schema)
     latest: dict[str, Any] = {}
     for raw in airbyte_lines:
-        text = raw.decode("utf-8", "surrogateescape")
         try:
-            message = json.loads(raw)
-        except ValueError:
-            yield text
+            message = _decode_line(raw)
+        except msgspec.DecodeError:
+            yield raw.decode("utf-8", "surrogateescape")
             continue
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "RECORD" and isinstance(message.get("record"), dict):
@@ -131,17 +160,18 @@ def singer_lines(schemas: list[dict[str, Any]], airbyte_lines: Iterable[bytes]) 
             data = record.get("data")
             if isinstance(data, dict):
                 data = {k: v for k, v in data.items() if not k.startswith(AIRBYTE_COLUMNS)}
-            yield (
-                json.dumps({"type": "RECORD", "stream": record.get("stream"), "record": data})
-                + "\n"
-            )
+            yield _encode_line({"type": "RECORD", "stream": record.get("stream"), "record": data})
         elif kind == "STATE" and isinstance(message.get("state"), dict):
             latest[_state_key(message["state"])] = message["state"]
-            yield json.dumps({"type": "STATE", "value": {"airbyte_states": latest}}) + "\n"
+            yield _encode_line({"type": "STATE", "value": {AIRBYTE_STATES: latest}})
         elif kind in _IGNORED_TYPES:
             continue
         else:
-            yield text
+            yield raw.decode("utf-8", "surrogateescape")
+
+
+def _encode_line(message: dict[str, Any]) -> str:
+    return _encode_message(message).decode("utf-8") + "\n"
 
 
 def _state_key(state: dict[str, Any]) -> str:

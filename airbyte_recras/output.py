@@ -16,7 +16,8 @@ import threading
 import time
 from typing import IO, Any
 
-from recras_api.redact import scrub
+from recras_api.redact import LOG_FILTER, escape_controls, scrub
+from recras_api.termination import stop_signals, write_all
 
 #: Python log level -> Airbyte LOG level.
 _LEVELS = (
@@ -46,20 +47,28 @@ class AirbyteOutput:
         return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
     def write(self, data: bytes) -> None:
-        """Write encoded lines at once and flush (a reader acts on each line as it arrives)."""
+        """Write encoded lines at once and flush (a reader acts on each line as it arrives).
+
+        A stop signal waits for the whole write (:mod:`recras_api.termination`): the main
+        thread may hold the lock when it arrives.
+        """
         if not data:
             return
-        with self._lock:
-            self._stream.write(data)
-            self._stream.flush()
+        with stop_signals.held(), self._lock:
+            write_all(self._stream, data)
 
     def emit(self, message: dict[str, Any]) -> None:
         """Write one message."""
         self.write(self.encode(message))
 
     def log(self, level: str, text: str) -> None:
-        """A LOG message (secrets scrubbed)."""
-        self.emit({"type": "LOG", "log": {"level": level, "message": scrub(text)}})
+        """A LOG message (secrets scrubbed; a log record's message is one line already).
+
+        Line breaks stay (a traceback's), every other unsafe character is escaped: a lone
+        surrogate could not even be encoded.
+        """
+        message = escape_controls(scrub(text), keep_line_breaks=True)
+        self.emit({"type": "LOG", "log": {"level": level, "message": message}})
 
     def connection_status(self, *, succeeded: bool, message: str) -> None:
         """The answer to ``check``."""
@@ -107,10 +116,15 @@ class AirbyteLogHandler(logging.Handler):
 
 
 def log_to(output: AirbyteOutput, level: int = logging.INFO) -> None:
-    """Send every log record (and Python warnings) to ``output`` as LOG messages, only there."""
+    """Send every log record (and Python warnings) to ``output`` as LOG messages, only there.
+
+    Each record's message is scrubbed and made one line first (:class:`RedactingFilter`).
+    """
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    root.addHandler(AirbyteLogHandler(output))
+    handler = AirbyteLogHandler(output)
+    handler.addFilter(LOG_FILTER)
+    root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)

@@ -23,6 +23,7 @@ from airbyte_recras.failures import describe
 from airbyte_recras.output import AirbyteOutput, now_ms
 from airbyte_recras.spec import spec_message
 from tap_recras.inputs import MAX_ID
+from tap_recras.output import encodable_record
 from tap_recras.tap import TapRecras
 
 PROG = "source-recras"
@@ -45,20 +46,25 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
         self.modes = modes
         self._buffer = bytearray()
         self._counts: dict[str, int] = {}
-        self._last_position: Any = None
+        # The position of the last STATE written: one that says nothing new is not repeated.
+        self._last_position: dict[str, Any] | None = None
 
     def serialize_message(self, message: Message) -> bytes:
         """The Airbyte lines for one Singer message (empty for those without a counterpart)."""
         if isinstance(message, RecordMessage):
             self._counts[message.stream] = self._counts.get(message.stream, 0) + 1
             record = {"stream": message.stream, "data": message.record, "emitted_at": now_ms()}
-            return AirbyteOutput.encode({"type": "RECORD", "record": record})
+            try:
+                return AirbyteOutput.encode({"type": "RECORD", "record": record})
+            except UnicodeEncodeError:
+                record["data"] = encodable_record(message.stream, message.record)
+                return AirbyteOutput.encode({"type": "RECORD", "record": record})
         if isinstance(message, StateMessage):
-            position = (message.value.get("bookmarks") or {}).get(streams.BOOKMARK_STREAM)
-            if position == self._last_position:
+            position = streams.resume_position(message.value)
+            if position is None or position == self._last_position:
                 return b""
             self._last_position = position
-            lines = streams.state_messages(message.value, self.modes, self._counts)
+            lines = streams.state_messages(position, self.modes, self._counts)
             self._counts = {}
             return b"".join(AirbyteOutput.encode(line) for line in lines)
         return b""

@@ -14,8 +14,9 @@ stream: one detail request per customer feeds both). So:
 
 State is per stream (``STREAM`` state messages; PyAirbyte drops ``GLOBAL`` state). Each
 incremental stream's ``stream_state`` is the tap's own ``klanten`` bookmark (e.g.
-``{"replication_key": "id", "replication_key_value": 193}``), so both streams carry the
-same position and either one resumes the tap.
+``{"replication_key": "id", "replication_key_value": 193}``, without the progress markers of
+a read still under way), so both streams carry the same position and either one resumes the
+tap.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from airbyte_recras.failures import ConnectorInputError
+from tap_recras.sdk_compat import resumable_bookmark
 from tap_recras.streams import ContactpersonenStream, KlantenStream
 
 FULL_REFRESH = "full_refresh"
@@ -138,17 +140,27 @@ def singer_state(state: Any, modes: dict[str, str]) -> dict[str, Any] | None:
     return {"bookmarks": {BOOKMARK_STREAM: copy.deepcopy(position)}}
 
 
+def resume_position(singer_value: Any) -> dict[str, Any] | None:
+    """What a tap STATE says a later read can resume from: a copy of the customers' bookmark.
+
+    None while there is nothing to resume from yet (no bookmark, or only the progress markers
+    of a first run). A copy, because the tap keeps changing its state in place after writing
+    it: a position kept by reference would always equal the newest one.
+    """
+    bookmarks = singer_value.get("bookmarks") if isinstance(singer_value, dict) else None
+    bookmark = bookmarks.get(BOOKMARK_STREAM) if isinstance(bookmarks, dict) else None
+    if not isinstance(bookmark, dict):
+        return None
+    return resumable_bookmark(bookmark) or None
+
+
 def state_messages(
-    singer_value: Mapping[str, Any], modes: dict[str, str], counts: dict[str, int]
+    position: Mapping[str, Any], modes: dict[str, str], counts: dict[str, int]
 ) -> list[dict[str, Any]]:
-    """Per-stream STATE messages for a tap STATE (incremental streams only).
+    """Per-stream STATE messages for a :func:`resume_position` (incremental streams only).
 
     ``counts`` are the records of each stream since the previous STATE (``sourceStats``).
     """
-    bookmarks = singer_value.get("bookmarks") if isinstance(singer_value, dict) else None
-    position = bookmarks.get(BOOKMARK_STREAM) if isinstance(bookmarks, dict) else None
-    if not isinstance(position, dict):
-        return []
     return [
         {
             "type": "STATE",

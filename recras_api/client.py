@@ -41,6 +41,7 @@ from recras_api.retry_policy import (
     RetryHook,
     RetryPolicy,
     retry_after_seconds,
+    why_given_up,
     with_retries,
 )
 from recras_api.settings import ConnectionSettings
@@ -208,12 +209,8 @@ class RecrasClient:
             )
 
         def give_up(failure: Failure, tries: int, elapsed: float) -> NoReturn:
-            msg = (
-                f"{method} {url} kept failing ({failure.name}) after "
-                f"{tries} tries in {elapsed:.0f} s; Recras may be down "
-                "or rate limiting. Rerun later."
-            )
-            raise errors.RecrasUnavailableError(msg, url=url)
+            reason = why_given_up(failure, tries, elapsed, self.retry)
+            raise errors.RecrasUnavailableError(f"{method} {url} {reason}. Rerun later.", url=url)
 
         return with_retries(attempt, self.retry, before_retry=before_retry, give_up=give_up)
 

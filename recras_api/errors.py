@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from recras_api.redact import scrub
+from recras_api.redact import escape_controls, scrub
 
 #: How much of an unparseable body an error message quotes.
 BODY_SNIPPET_CHARS = 200
@@ -22,7 +22,8 @@ class RecrasError(Exception):
     """Base class: anything that went wrong talking to Recras."""
 
     def __init__(self, message: str, *, status: int | None = None, url: str | None = None) -> None:
-        message = scrub(message)
+        # A message quotes what the server sent: one line, however the server wrote it.
+        message = escape_controls(scrub(message))
         super().__init__(message)
         self.message = message
         self.status = status

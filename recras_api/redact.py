@@ -64,8 +64,38 @@ def scrub(text: str) -> str:
     return text
 
 
+#: Characters that must not reach a log line as they are, besides the C0 controls: DEL and
+#: the C1 controls, line and paragraph separators, bidirectional overrides (text shown in
+#: another order) and lone surrogates (text that cannot even be encoded).
+_UNSAFE_BEYOND_C0 = "\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+#: In a message: every control (a newline forges a line of its own, ESC starts a terminal
+#: escape sequence).
+_UNSAFE_IN_LOGS = re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
+#: In a traceback: all but its own line breaks and tabs.
+_UNSAFE_IN_TRACEBACKS = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return repr(match.group())[1:-1]
+
+
+def escape_controls(text: str, *, keep_line_breaks: bool = False) -> str:
+    """``text`` with every character unsafe in a log line written as its escape (``\\n``).
+
+    Names and values from outside (a property name Recras sends, a stream or field name in
+    the input) are logged; unescaped, a newline in one forges a log line of its own and an
+    ANSI sequence reaches the reader's terminal. ``keep_line_breaks``: for a traceback,
+    whose lines are its own.
+    """
+    unsafe = _UNSAFE_IN_TRACEBACKS if keep_line_breaks else _UNSAFE_IN_LOGS
+    return unsafe.sub(_escaped, text) if unsafe.search(text) else text
+
+
 class RedactingFilter(logging.Filter):
-    """Scrubs each log record's message and traceback before any handler formats it."""
+    """Scrubs each log record's message and traceback, and escapes what is unsafe in them.
+
+    Runs before any handler formats the record, so every line written is one line.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
@@ -73,19 +103,22 @@ class RedactingFilter(logging.Filter):
             message = record.getMessage()
         except (TypeError, ValueError):
             message = str(record.msg)
-        scrubbed = scrub(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
+        clean = escape_controls(scrub(message))
+        if clean != message:
+            record.msg, record.args = clean, None
+        # A stream's logger is named after the stream, which the input names.
+        record.name = escape_controls(record.name)
         if record.exc_info and record.exc_info[0] is not None:
             trace = logging.Formatter().formatException(record.exc_info)
-            clean = scrub(trace)
+            clean = escape_controls(scrub(trace), keep_line_breaks=True)
             if clean != trace:
                 # The formatters would render exc_info again, secrets and all.
                 record.exc_text, record.exc_info = clean, None
         return True
 
 
-_FILTER = RedactingFilter()
+#: The one filter every log handler gets (added once per handler).
+LOG_FILTER = RedactingFilter()
 
 
 def install_log_filter(logger: logging.Logger) -> None:
@@ -97,10 +130,10 @@ def install_log_filter(logger: logging.Logger) -> None:
     current: logging.Logger | None = logger
     while current is not None:
         for handler in current.handlers:
-            if _FILTER not in handler.filters:
-                handler.addFilter(_FILTER)
+            if LOG_FILTER not in handler.filters:
+                handler.addFilter(LOG_FILTER)
         current = current.parent if current.propagate else None
     root = logging.getLogger()
     for handler in root.handlers:
-        if _FILTER not in handler.filters:
-            handler.addFilter(_FILTER)
+        if LOG_FILTER not in handler.filters:
+            handler.addFilter(LOG_FILTER)

@@ -55,6 +55,19 @@ class Failure:
     retry_after: float | None = None
 
 
+def why_given_up(failure: Failure, tries: int, elapsed: float, policy: RetryPolicy) -> str:
+    """Why a request is not tried again, in the user's terms (the end of a sentence)."""
+    tried = f"after {tries} {'try' if tries == 1 else 'tries'} in {elapsed:.0f} s"
+    wait = failure.retry_after
+    if wait is not None and elapsed + wait > policy.max_seconds:
+        return (
+            f"answered {failure.name} and asked to wait {wait:,.0f} s before another try "
+            f"(Retry-After), longer than the {policy.max_seconds:,.0f} s a request may take "
+            f"in all ({tried}); Recras is rate limiting or down for maintenance"
+        )
+    return f"kept failing ({failure.name}) {tried}; Recras may be down or rate limiting"
+
+
 def retry_after_seconds(response: requests.Response) -> float | None:
     """``Retry-After`` in seconds; ``None`` (backoff) for dates and for unusable numbers.
 

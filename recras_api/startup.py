@@ -15,6 +15,8 @@ from __future__ import annotations
 import gc
 import importlib
 
+from recras_api.termination import Stopped, stop_signals
+
 
 def run_plugin_cli(module: str, plugin_class: str) -> None:
     """Import ``module`` with the collector paused, freeze what was loaded, run the CLI.
@@ -29,4 +31,8 @@ def run_plugin_cli(module: str, plugin_class: str) -> None:
         gc.freeze()
     finally:
         gc.enable()
-    plugin.cli()
+    try:
+        plugin.cli()
+    except Stopped as stop:
+        # Whatever the run owed its reader is written (recras_api.termination).
+        stop_signals.finish(stop)

@@ -27,29 +27,30 @@ def checked_persons(persons: object, source: str) -> list[dict[str, Any]]:
     raise RecrasInvalidResponseError(msg)
 
 
-def with_min_id(
-    batches: Iterator[list[dict[str, Any]]], min_id: int | None
+def new_customers(
+    batches: Iterator[list[dict[str, Any]]], min_id: int | None, seen: set[int]
 ) -> Iterator[list[dict[str, Any]]]:
-    """Check every customer's id (1 to :data:`MAX_ID`), and drop ids below ``min_id``.
+    """Check every customer's id (1 to :data:`MAX_ID`); keep new ones from ``min_id`` on.
 
     Recras applies ``id>`` itself, which under its inclusive reading also sends the id just
     below ``min_id``; filtering drops that one, and keeps the no-duplicates promise on
-    instances that ignore the parameter. Customers come and go in the batches they were
+    instances that ignore the parameter. A customer listed twice (a page that shifted, or a
+    list that repeats an item) is kept the first time only: ``seen`` holds the ids handed on
+    in this run, and gains each new one. Customers come and go in the batches they were
     decoded in; those before an unusable id are handed on before the error.
     """
     for batch in batches:
-        for position, klant in enumerate(batch):
+        fresh: list[dict[str, Any]] = []
+        for klant in batch:
             klant_id = klant.get("id")
             if type(klant_id) is not int or not 1 <= klant_id <= MAX_ID:  # bool is no id
-                yield _from_id(batch[:position], min_id)
+                yield fresh
                 raise _unusable_id(klant_id)
-        yield _from_id(batch, min_id)
-
-
-def _from_id(klanten: list[dict[str, Any]], min_id: int | None) -> list[dict[str, Any]]:
-    if min_id is None:
-        return klanten
-    return [klant for klant in klanten if klant["id"] >= min_id]
+            if klant_id in seen or (min_id is not None and klant_id < min_id):
+                continue
+            seen.add(klant_id)
+            fresh.append(klant)
+        yield fresh
 
 
 def _unusable_id(klant_id: object) -> RecrasInvalidResponseError:

@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
+from recras_api.termination import signals_blocked
+
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")
 
@@ -39,8 +41,10 @@ class _DaemonWorkers(Generic[ItemT, ResultT]):
         self._fetch = fetch
         self._count = count
         self._jobs: queue.SimpleQueue[tuple[ItemT, Future[ResultT]] | None] = queue.SimpleQueue()
-        for number in range(count):
-            threading.Thread(target=self._work, name=f"detail-{number}", daemon=True).start()
+        # A stop signal goes to the main thread, which may be waiting for a worker's result.
+        with signals_blocked():
+            for number in range(count):
+                threading.Thread(target=self._work, name=f"detail-{number}", daemon=True).start()
 
     def submit(self, item: ItemT) -> Future[ResultT]:
         future: Future[ResultT] = Future()

@@ -17,6 +17,8 @@ from recras_api.ids import is_json_int
 #: The largest id Recras can hand out: it runs on PHP, whose integers (and so the ``id>``
 #: parameter) end at 2**63 - 1. A bookmark above it would match no customer, run after run.
 MAX_ID = 2**63 - 1
+#: Where the customers' bookmark keeps those whose detail answered 404 (asked again once).
+NOT_FOUND_IDS = "not_found_ids"
 #: The replication methods this tap implements (Recras has no change log for LOG_BASED).
 REPLICATION_METHODS = ("INCREMENTAL", "FULL_TABLE")
 #: Where a stream entry (or its metadata) names a replication method.
@@ -43,8 +45,9 @@ def check_state(state: Any, bookmarked_stream: str) -> Mapping[str, Any]:
     """Return ``state`` if the tap can resume from it; else refuse it, naming the bad entry.
 
     ``bookmarked_stream``'s ``replication_key_value`` must be a customer id (0 to
-    :data:`MAX_ID`). Every stream entry must be an object, as must its progress markers;
-    its partitions a list of objects. Entries of other streams are kept as they are.
+    :data:`MAX_ID`), its :data:`NOT_FOUND_IDS` a list of customer ids. Every stream entry
+    must be an object, as must its progress markers; its partitions a list of objects.
+    Entries of other streams are kept as they are.
     """
 
     def refuse(where: str, problem: str) -> TapInputError:
@@ -81,6 +84,15 @@ def check_state(state: Any, bookmarked_stream: str) -> Mapping[str, Any]:
         raise refuse(
             f"bookmarks.{bookmarked_stream}.replication_key_value",
             f"must be a customer id (an integer from 0 to {MAX_ID}), got {_shown(value)}",
+        )
+    not_found = entry.get(NOT_FOUND_IDS, [])
+    if not isinstance(not_found, list) or not all(
+        is_json_int(i) and 1 <= i <= MAX_ID for i in not_found
+    ):
+        raise refuse(
+            f"bookmarks.{bookmarked_stream}.{NOT_FOUND_IDS}",
+            f"must be a list of customer ids (integers from 1 to {MAX_ID}), got "
+            f"{_shown(not_found)}",
         )
     return state
 

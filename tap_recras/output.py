@@ -17,16 +17,67 @@ from __future__ import annotations
 
 import atexit
 import copy
+import logging
+import re
 import sys
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, SchemaMessage
 
+from recras_api.termination import stop_signals, write_all
+
 #: Records are written in pieces of about this size.
 BUFFER_BYTES = 64 * 1024
+#: Half of a UTF-16 surrogate pair, alone: JSON can spell one (``"\\ud800"``), UTF-8 cannot
+#: encode it. In a Python string every surrogate is a lone one.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: What a lone surrogate becomes: U+FFFD REPLACEMENT CHARACTER.
+REPLACEMENT = "\ufffd"
+
+logger = logging.getLogger("tap-recras")
+
+
+def encodable_record(stream: str, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with every lone surrogate in its text replaced by U+FFFD, with a warning.
+
+    Called when a record could not be encoded (UTF-8 has no lone surrogates): rather than
+    end the run there, on the same customer at every rerun, the customer goes out with the
+    replacement character where Recras's text was broken, and the warning names where.
+    """
+    fields: list[str] = []
+    repaired = _without_lone_surrogates(record, "", fields)
+    who = ", ".join(f"{key} {record[key]}" for key in ("klant_id", "id") if key in record)
+    logger.warning(
+        "Recras sent text that is not valid Unicode (a lone surrogate) in %s record %s, "
+        "field(s) %s; it is written with U+FFFD in its place.",
+        stream,
+        who or "(no id)",
+        ", ".join(fields),
+    )
+    return cast("dict[str, Any]", repaired)
+
+
+def _without_lone_surrogates(value: Any, path: str, fields: list[str]) -> Any:
+    if isinstance(value, str):
+        if _LONE_SURROGATE.search(value):
+            fields.append(path)
+            return _LONE_SURROGATE.sub(REPLACEMENT, value)
+        return value
+    if isinstance(value, dict):
+        return {
+            _without_lone_surrogates(key, f"{path}.(name)", fields): _without_lone_surrogates(
+                item, f"{path}.{key}" if path else str(key), fields
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _without_lone_surrogates(item, f"{path}[{index}]", fields)
+            for index, item in enumerate(value)
+        ]
+    return value
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -42,17 +93,6 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._last_schema: dict[str, tuple[Any, ...]] = {}
         # Records after the last STATE still reach the target when the run ends in an error.
         atexit.register(self.flush)
-        # A signal handler must not write while a write is under way (a reentrant write
-        # fails, or splits a line): it hands its action over, to run once the write is done.
-        self._writing = False
-        self._after_write: Callable[[], None] | None = None
-
-    def when_idle(self, action: Callable[[], None]) -> None:
-        """Run ``action`` now, or right after the write in progress (for signal handlers)."""
-        if self._writing:
-            self._after_write = action
-        else:
-            action()
 
     def write_message(self, message: Message) -> None:
         """Buffer a record; write anything else at once, after the buffered records."""
@@ -61,7 +101,14 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             if self._last_schema.get(message.stream) == key:
                 return
             self._last_schema[message.stream] = copy.deepcopy(key)
-        self._buffer += self.format_message(message)
+        try:
+            line = self.format_message(message)
+        except UnicodeEncodeError:
+            if not isinstance(message, RecordMessage):
+                raise
+            message.record = encodable_record(message.stream, message.record)
+            line = self.format_message(message)
+        self._buffer += line
         if len(self._buffer) >= BUFFER_BYTES or not isinstance(message, RecordMessage):
             self.flush()
 
@@ -77,7 +124,11 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             message["version"] = version
         message["time_extracted"] = time_extracted
         line = self._line
-        encoder.encode_into(message, line)
+        try:
+            encoder.encode_into(message, line)
+        except UnicodeEncodeError:
+            message["record"] = encodable_record(stream, record)
+            encoder.encode_into(message, line)
         line += b"\n"
         # One step: a signal handler that flushes never sees half a line.
         self._buffer += line
@@ -85,21 +136,12 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered lines to stdout and flush it."""
-        if self._buffer:
-            self._writing = True
-            try:
-                out = sys.stdout.buffer
-                written = 0
-                with memoryview(self._buffer) as lines:
-                    # Unbuffered (PYTHONUNBUFFERED=1) this is the raw file, whose write may
-                    # take only part: a signal that interrupts a write to a full pipe.
-                    while written < len(lines):
-                        written += out.write(lines[written:])
-                out.flush()
-                self._buffer.clear()
-            finally:
-                self._writing = False
-        if self._after_write is not None:
-            action, self._after_write = self._after_write, None
-            action()
+        """Write the buffered lines to stdout and flush it.
+
+        A stop signal waits until every line is out (:mod:`recras_api.termination`).
+        """
+        if not self._buffer:
+            return
+        with stop_signals.held():
+            write_all(sys.stdout.buffer, self._buffer)
+            self._buffer.clear()

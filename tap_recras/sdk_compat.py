@@ -2,23 +2,28 @@
 
 singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and bookmark
 steps, a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide
-metrics, a non-zero exit on SIGTERM, a capped bookmark). Each use is wrapped below under a
-public name, and :data:`PRIVATE_NAMES` lists them with the singer-sdk version they were
-checked against. ``tests/test_tapfix_sdk_compat.py`` fails when the installed SDK changes one
-of them (gone, new signature, or new source code) and when another tap module names one
-directly, so an SDK upgrade is reviewed here instead of being found out in production.
+metrics, a non-zero exit on SIGTERM, a stop that writes the last safe STATE). Each use is
+wrapped below under a public name, and :data:`PRIVATE_NAMES` lists them with the singer-sdk
+version they were checked against. ``tests/test_tapfix_sdk_compat.py`` fails when the
+installed SDK changes one of them (gone, new signature, or new source code) and when another
+tap module names one directly, so an SDK upgrade is reviewed here instead of being found out
+in production.
 """
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap, metrics
 from singer_sdk.helpers import _state
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.plugin_base import PluginBase
+
+from recras_api.termination import Stopped
 
 #: The singer-sdk release every name below was read in and tested against.
 CHECKED_AGAINST = "0.54.9"
@@ -65,12 +70,31 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName(metrics.Counter, "_ready_to_log", "called: a run-wide counter's interval"),
     PrivateName(metrics.Counter, "_pop", "called: a run-wide counter logs and restarts"),
     PrivateName(Tap, "_handle_termination", "overridden: SIGTERM exits 128 + signal"),
+    PrivateName(Tap, "sync_all", "wrapped (final in the SDK): a stop writes the last safe STATE"),
     PrivateName(PluginBase, "_handle_termination", "replaced: it exits 0 on a signal"),
-    PrivateName(_state, "PROGRESS_MARKERS", "read: where an unsorted stream's maximum waits"),
+    PrivateName(
+        _state,
+        "PROGRESS_MARKERS",
+        "read: where an unsorted stream's maximum waits (left out of a resumable bookmark)",
+    ),
     PrivateName(
         _state, "finalize_state_progress_markers", "relied on: promotes replication_key_value"
     ),
 )
+
+
+def resumable_bookmark(bookmark: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a stream's bookmark without its progress markers: what a run resumes from.
+
+    The markers hold the highest value a run that has not completed has seen (the list is
+    not sorted): resuming from them could skip customers, and the SDK drops them when a run
+    starts anyway. The copy stays as it is while the tap keeps changing its own state.
+    """
+    return {
+        key: copy.deepcopy(value)
+        for key, value in bookmark.items()
+        if key != _state.PROGRESS_MARKERS
+    }
 
 
 class CompatStream(Stream):
@@ -153,18 +177,6 @@ class CompatStream(Stream):
         """The tap this stream belongs to."""
         return self._tap
 
-    def cap_pending_bookmark(self, ceiling: int) -> None:
-        """Keep the bookmark this run will promote at or below ``ceiling``.
-
-        An unsorted stream's highest value waits in the progress markers until the SDK
-        promotes it at the end of the sync; lowering it there is the only way to hold the
-        bookmark back without re-implementing the SDK's state handling.
-        """
-        markers = self.pending_bookmark() or {}
-        value = markers.get("replication_key_value")
-        if isinstance(value, int) and value > ceiling:
-            markers["replication_key_value"] = ceiling
-
 
 class CompatCounter(metrics.Counter):
     """A record counter with public names for its interval check and its log line."""
@@ -179,7 +191,7 @@ class CompatCounter(metrics.Counter):
 
 
 class CompatTap(Tap):
-    """A tap whose signal handling is a public method."""
+    """A tap whose signal handling, and what a stopped sync does, are public methods."""
 
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         self.on_termination(signum)
@@ -187,3 +199,19 @@ class CompatTap(Tap):
     def on_termination(self, signum: int) -> None:
         """Handle SIGTERM or SIGINT; by default the SDK's (a STATE, then exit 0)."""
         super()._handle_termination(signum, None)
+
+    def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK: wrapped, not changed
+        """The SDK's sync of every stream; a stop signal calls :meth:`on_stopped` on its way out.
+
+        A :class:`~recras_api.termination.Stopped` raised anywhere in the sync unwinds
+        through the SDK's steps, none of which promotes a bookmark on the way (checked by
+        the fingerprint of ``Tap.sync_all`` and ``Stream._sync_records``).
+        """
+        try:
+            super().sync_all()
+        except Stopped as stop:
+            self.on_stopped(stop)
+            raise
+
+    def on_stopped(self, stop: Stopped) -> None:
+        """Write what a stopped sync owes its reader; by default nothing."""

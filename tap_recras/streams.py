@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cached_property
 from itertools import chain
@@ -16,10 +16,11 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 
 from recras_api.client import klant_path
-from recras_api.errors import RecrasNotFoundError
+from recras_api.errors import RecrasNotFoundError, RecrasUnavailableError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
-from tap_recras.checks import checked_persons, with_min_id
+from tap_recras.checks import checked_persons, new_customers
 from tap_recras.details import fetch_in_order
+from tap_recras.inputs import NOT_FOUND_IDS
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.sdk_compat import CompatStream
@@ -33,6 +34,17 @@ if TYPE_CHECKING:
 NESTED_PERSONS = ("properties", "contactpersonen")
 #: Child-context key under which a customer's contact persons travel to the child stream.
 PERSONS_KEY = "contactpersonen"
+#: How many ids a log line names before it says how many more there are.
+_IDS_SHOWN = 20
+
+
+class IncompleteFullTableError(RecrasUnavailableError):
+    """A full-table run could not read every customer it listed: its version stays open."""
+
+
+def _id_list(ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:_IDS_SHOWN]))
+    return shown if len(ids) <= _IDS_SHOWN else f"{shown} and {len(ids) - _IDS_SHOWN} more"
 
 
 class RecrasStream(CompatStream):
@@ -226,14 +238,24 @@ class KlantenStream(RecrasStream):
         version = announced if announced is not None else self._full_table_version()
         if version is not None:
             self._persons_stream.start_version(version)
-        batches = with_min_id(self.recras.client.iter_klanten_batches(asked), min_id)
+        # Each customer goes out once per run; those the previous run could not read are
+        # read from their details first, and left out of the list.
+        retried = self._not_found_before() if self.wants_persons else []
+        seen = set(retried)
+        batches = new_customers(self.recras.client.iter_klanten_batches(asked), min_id, seen)
         if self.wants_persons:
-            skipped: list[int] = []
-            yield from self._with_persons(chain.from_iterable(batches), skipped)
-            if skipped:
-                # Its higher-id neighbours were sent, but a bookmark past a customer that
-                # was not sent would lose it for good if the 404 was only temporary.
-                self.cap_pending_bookmark(min(skipped) - 1)
+            not_found: list[int] = []
+            records: Iterator[Record] = chain(
+                self._found_again(retried, self._give_up),
+                self._with_persons(chain.from_iterable(batches), not_found),
+            )
+            if not self.selected:
+                records = self._advancing(records, context)
+            yield from records
+            if self.replication_method == REPLICATION_FULL_TABLE:
+                yield from self._found_again(not_found, self._refuse_to_close)
+            else:
+                self._keep_not_found(not_found)
         else:
             for batch in batches:
                 yield from batch  # one generator step per customer, not one per layer
@@ -258,18 +280,89 @@ class KlantenStream(RecrasStream):
         return None
 
     def _with_persons(
-        self, klanten: Iterator[dict[str, Any]], skipped: list[int]
+        self, klanten: Iterator[dict[str, Any]], not_found: list[int]
     ) -> Iterator[Record]:
-        """Customers with their contact persons; the ids of those left out go to ``skipped``."""
+        """Customers with their contact persons; ids whose detail answered 404 go to a list."""
         pairs = fetch_in_order(klanten, self._persons_of, self.recras.max_workers)
         for klant, persons in pairs:
             if persons is None:
-                skipped.append(klant["id"])  # deleted between list and detail; warned
+                not_found.append(klant["id"])
                 continue
             # The child context reads the persons from the record; the SDK drops the nested
             # property from the RECORD message afterwards when it is not selected.
             klant[PERSONS_KEY] = persons
             yield klant
+
+    def _found_again(
+        self, ids: Iterable[int], give_up: Callable[[list[int]], None]
+    ) -> Iterator[Record]:
+        """The customers ``ids`` read from their details once more; ``give_up`` gets the rest.
+
+        A detail holds every field of the list item, so the record is the same.
+        """
+        missing = []
+        for klant_id in ids:
+            try:
+                detail = self.recras.client.get_klant(klant_id)
+            except RecrasNotFoundError:
+                missing.append(klant_id)
+                continue
+            source = f"GET {klant_path(klant_id)}"
+            detail[PERSONS_KEY] = checked_persons(detail.get(PERSONS_KEY) or [], source)
+            yield detail
+        if missing:
+            give_up(missing)
+
+    def _not_found_before(self) -> list[int]:
+        """Customers the previous incremental run listed but could not read (their detail 404)."""
+        if self.replication_method == REPLICATION_FULL_TABLE:
+            return []
+        return list(self.stream_state.get(NOT_FOUND_IDS) or [])
+
+    def _keep_not_found(self, not_found: list[int]) -> None:
+        """Remember this run's 404s: the next run asks for them once more, then gives up.
+
+        The bookmark moves past them meanwhile, so a 404 that was only temporary costs one
+        more request, not a second reading of every customer after it.
+        """
+        if not_found:
+            self.logger.warning(
+                "%d listed customer(s) answered 404 for their detail and were left out: %s. "
+                "The next incremental run asks for them once more.",
+                len(not_found),
+                _id_list(not_found),
+            )
+            self.stream_state[NOT_FOUND_IDS] = sorted(not_found)
+        else:
+            self.stream_state.pop(NOT_FOUND_IDS, None)
+
+    def _give_up(self, missing: list[int]) -> None:
+        self.logger.error(
+            "Customer(s) %s answered 404 for their detail in this incremental run and the "
+            "one before; they are given up and the bookmark stays past them. To read them "
+            "again see docs/tap.md, 'Customers whose detail answers 404'.",
+            _id_list(missing),
+        )
+
+    def _refuse_to_close(self, missing: list[int]) -> None:
+        msg = (
+            f"Customer(s) {_id_list(missing)} were listed but their detail answered 404, "
+            "also when asked again at the end of this full-table run (deleted during the "
+            "run?). The run ends without the closing ACTIVATE_VERSION, so no target drops a "
+            "customer for it; the next full-table run will not list deleted customers."
+        )
+        raise IncompleteFullTableError(msg)
+
+    def _advancing(self, klanten: Iterator[Record], context: Context | None) -> Iterator[Record]:
+        """The customers, each moving the bookmark past it although this stream is deselected.
+
+        The SDK keeps a bookmark for selected streams only. With contact persons selected
+        alone, they are still read with their customers, from this stream's position: without
+        it every incremental run would read every person again.
+        """
+        for klant in klanten:
+            yield klant
+            self.advance_bookmark(klant, context)
 
     def _persons_of(self, klant: dict[str, Any]) -> list[dict[str, Any]] | None:
         """Contact persons of one customer (runs on a worker thread); None if deleted."""
@@ -282,9 +375,7 @@ class KlantenStream(RecrasStream):
             detail = self.recras.client.get_klant(klant_id)
         except RecrasNotFoundError:
             self.logger.warning(
-                "Customer %s was listed but its detail answered 404 (deleted during the "
-                "run?); it is left out of this run, and the bookmark stays below it, so the "
-                "next incremental run asks for it (and the customers after it) again.",
+                "Customer %s was listed but its detail answered 404 (deleted during the run?)",
                 klant_id,
             )
             return None

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
-import signal
-import sys
 from functools import cached_property
 from pathlib import PurePath
 from typing import Any, ClassVar
@@ -22,6 +18,7 @@ from recras_api.plugin_settings import connection_properties, max_workers_proper
 from recras_api.sdk_compat import SecretSafeConfigValidation
 from recras_api.sdk_metrics import HttpRequestMetrics
 from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSettings, user_agent
+from recras_api.termination import Stopped, stop_signals
 from tap_recras.inputs import (
     MAX_ID,
     check_no_batch_config,
@@ -103,34 +100,25 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         return int(self.config.get("max_workers") or DEFAULT_MAX_WORKERS)
 
     def on_termination(self, signum: int) -> None:
-        """On SIGTERM or SIGINT: buffered records, then the last safe STATE, then exit 128 + n.
+        """On SIGTERM or SIGINT: stop where it is safe (:mod:`recras_api.termination`).
+
+        :meth:`sync_all` then writes the buffered records and the last safe STATE, and the
+        console script exits with 128 + n (143 for SIGTERM), so that an orchestrator does
+        not record a success; the SDK's own handler exits 0.
+        """
+        stop_signals.received(signum)
+
+    def on_stopped(self, stop: Stopped) -> None:
+        """A stop signal ended the sync: write the last safe STATE (after the buffered records).
 
         The STATE is safe to resume from: a run's highest id becomes the bookmark only when
-        the run completes, so resuming repeats this run's customers and skips none. The
-        non-zero exit (143 for SIGTERM) tells an orchestrator that the run did not succeed;
-        the SDK's own handler exits 0.
+        the run completes, so resuming repeats this run's customers and skips none.
         """
-        writer = self.message_writer
-        if isinstance(writer, BufferedMsgSpecWriter):
-            writer.when_idle(lambda: self._stop(signum, writer))
-        else:
-            self._stop(signum, None)
-
-    def _stop(self, signum: int, writer: BufferedMsgSpecWriter | None) -> None:
-        if writer is not None:
-            writer.flush()
         self.state_writer.write_state(self.state)
         self.logger.warning(
             "Stopped by %s; wrote the last safe state. Rerun to resume from it.",
-            signal.Signals(signum).name,
+            stop.signal_name,
         )
-        # Not sys.exit: unwinding from wherever the signal struck runs the SDK's cleanup
-        # (its sync's finally blocks) after the last safe STATE, and waits for whatever
-        # the exit waits for. Everything the run owes its reader is written; leave now.
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(128 + signum)
 
     @cached_property
     def client(self) -> RecrasClient:

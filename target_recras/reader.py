@@ -29,6 +29,8 @@ from decimal import Decimal
 import msgspec
 from singer_sdk.io_base import SingerReader
 
+from recras_api.termination import stop_signals
+
 #: The most digits a number may have before its point: those of the longest integer msgspec
 #: reads (Python's limit on int-to-text conversion). A longer one could be neither sent to
 #: Recras nor written as a key, and ``int()`` of ``1e999999999`` would not finish.
@@ -100,6 +102,9 @@ class RecrasMessageReader(SingerReader):
         """Dispatch every message to its callback; report the lines that are none."""
         try:
             counts = self._dispatch(_binary_lines(file_input), callbacks)
+            # A stop signal from here on waits for the target's process_endofpipe, which
+            # finishes the writes (recras_api.termination); nothing between would.
+            stop_signals.hold()
         except BaseException as exc:
             if self.on_stop is not None:
                 self.on_stop(exc)

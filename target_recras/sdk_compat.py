@@ -23,6 +23,8 @@ from typing import Any
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
+from recras_api.termination import stop_signals
+
 #: The singer-sdk release line the names below were checked against.
 CHECKED_SDK_VERSION = "0.54"
 
@@ -68,8 +70,9 @@ class SDKMessageHooks(Target, abc.ABC):
         """The SDK (at its final drain) or the target offers a STATE for stdout."""
 
     def write_state_to_stdout(self, state: dict[str, Any]) -> None:
-        """Print a STATE message the way the SDK does."""
-        super()._write_state_message(state)
+        """Print a STATE message the way the SDK does; a stop signal waits for the whole line."""
+        with stop_signals.held():
+            super()._write_state_message(state)
 
     @staticmethod
     def after_process_record(sink: Sink, context: dict[str, Any]) -> None:

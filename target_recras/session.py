@@ -22,9 +22,10 @@ from typing import Any
 from recras_api import RecrasClient, RecrasError
 from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.sdk_metrics import HttpRequestMetrics
+from recras_api.termination import signals_blocked
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
-from target_recras.errors import TargetStopError, termination_signals_blocked
+from target_recras.errors import TargetStopError
 from target_recras.id_map import IdMap
 from target_recras.jobs import UpsertJob
 from target_recras.lanes import OrderedLanes
@@ -103,7 +104,7 @@ class TargetSession:
                 skip_unchanged=options.skip_unchanged,
             )
             self._guard(resolve_pending_creates, self.client, self.id_map, logger)
-        with termination_signals_blocked():  # the threads below never get SIGTERM
+        with signals_blocked():  # the threads below never get SIGTERM
             if not options.dry_run:
                 self.lanes = OrderedLanes(options.max_workers)
             self._progress = report.ProgressReporter(logger, self.progress_line)

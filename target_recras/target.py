@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
-import signal
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
@@ -17,8 +16,9 @@ from recras_api import RecrasConfigError
 from recras_api.plugin_settings import connection_properties, max_workers_property
 from recras_api.sdk_compat import SecretSafeConfigValidation
 from recras_api.settings import DISTRIBUTION
+from recras_api.termination import Stopped, stop_signals
 from target_recras.batch_files import BatchError, batch_lines
-from target_recras.errors import TargetStopError, TargetTerminatedError
+from target_recras.errors import TargetStopError
 from target_recras.options import (
     DEFAULT_ID_MAP_LOCK_TIMEOUT,
     DEFAULT_ID_MAP_PATH,
@@ -36,9 +36,6 @@ from target_recras.sinks import (
     UnsupportedStreamSink,
 )
 from target_recras.validation import Problem
-
-if TYPE_CHECKING:
-    from types import FrameType
 
 
 def schema_message_problem(message: dict[str, Any]) -> str | None:
@@ -172,32 +169,13 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         self._emitted_state: Any = None
         self._last_state_read: Any = None
         self._versions_seen: set[Any] = set()
-        self._terminating = False
-        self._pending_signal: int | None = None
-        self._ending = False  # process_endofpipe has started
         reader = self.message_reader
         if isinstance(reader, RecrasMessageReader):
             reader.on_bad_line = self._reject_line
             reader.on_stop = self._stop_run
-        if threading.current_thread() is threading.main_thread():
-            # Replaces the SDK's handlers, which drain every queued write and exit 0.
-            signal.signal(signal.SIGTERM, self._on_termination_signal)
-            signal.signal(signal.SIGINT, self._on_termination_signal)
-
-    def _on_termination_signal(self, signum: int, frame: FrameType | None) -> None:
-        """Unwind the main thread; :meth:`_stop_run` then drains (a second signal waits).
-
-        Between the end of the input and :meth:`process_endofpipe` (the SDK logs a line
-        there) nothing would drain, so the signal is kept for ``process_endofpipe`` to raise.
-        """
-        if self._terminating:
-            return
-        self._terminating = True
-        reader = self.message_reader
-        if getattr(reader, "finished", False) and not self._ending:
-            self._pending_signal = signum
-            return
-        raise TargetTerminatedError(signum)
+        # Replaces the SDK's handlers, which drain every queued write and exit 0: a stop
+        # signal unwinds the main thread, and _stop_run finishes the writes in flight.
+        stop_signals.install()
 
     def open_session(self) -> TargetSession:
         """The run's resources (:mod:`target_recras.session`), made on the first call.
@@ -234,7 +212,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         """
         if self._session is None:
             return
-        if isinstance(exc, TargetTerminatedError):
+        if isinstance(exc, Stopped):
             self.logger.warning(
                 "Received %s: finishing the writes in flight, starting no new ones.",
                 exc.signal_name,
@@ -402,10 +380,10 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     def process_endofpipe(self) -> None:
         """Drain (which emits the last STATE), then log the summary."""
-        self._ending = True
         try:
-            if self._pending_signal is not None:
-                raise TargetTerminatedError(self._pending_signal)
+            # The reader held back a stop signal that came after the input ended: between
+            # there and here (the SDK logs a line) nothing would finish the writes.
+            stop_signals.release()
             super().process_endofpipe()
             if self._session is not None:  # None: the input held no message that needed one
                 self._session.finish()
@@ -431,7 +409,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         except TargetStopError as stop:
             cls.logger.critical("%s", stop)
             sys.exit(1)
-        except TargetTerminatedError as term:
+        except Stopped as term:
             cls.logger.critical(
                 "Stopped by %s (exit code %d). Every STATE emitted is safe; rerun from the last "
                 "one.",

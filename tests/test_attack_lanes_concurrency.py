@@ -67,5 +67,4 @@ def four_slow_puts(sandbox_factory: Any, tmp_path: Path, **options: Any) -> None
     assert "4 updated" in stderr, stderr[-3000:]
     # The four PUTs were in flight at once: no lock is held across a request.
     assert flight.most == 4, (flight.most, took, proxy.describe())
-    assert took < 3.5, (took, proxy.describe())
     assert {item["plaats"] for item in sandbox.customers()} == {"Zeist"}

@@ -15,7 +15,14 @@ from typing import Any
 import jsonschema
 import pytest
 from hostile_server import HostileServer, Reply
-from test_eco_support import BIN, airbyte_message, run_connector, write_json
+from test_eco_support import (
+    BIN,
+    airbyte_message,
+    configured_catalog,
+    discover,
+    run_connector,
+    write_json,
+)
 
 from tap_recras.tap import TapRecras
 
@@ -31,30 +38,6 @@ def recras(sandbox_factory: Any) -> Any:
 def _no_secret(*outputs: str) -> None:
     for text in outputs:
         assert SECRET_KEY not in text
-
-
-def _discover(config_path: Path) -> dict[str, Any]:
-    done = run_connector("source-recras", "discover", "--config", config_path)
-    assert done.returncode == 0, done.stdout[-2000:]
-    (catalog,) = done.of_type("CATALOG")
-    result: dict[str, Any] = catalog["catalog"]
-    return result
-
-
-def _configured(catalog: dict[str, Any], modes: dict[str, str]) -> dict[str, Any]:
-    return {
-        "streams": [
-            {
-                "stream": stream,
-                "sync_mode": modes[stream["name"]],
-                "destination_sync_mode": "append",
-                "cursor_field": stream["default_cursor_field"],
-                "primary_key": stream["source_defined_primary_key"],
-            }
-            for stream in catalog["streams"]
-            if stream["name"] in modes
-        ]
-    }
 
 
 # -- spec -----------------------------------------------------------------------------------
@@ -123,7 +106,7 @@ def test_destination_check_of_a_dry_run_needs_no_credentials(tmp_path: Path) -> 
 
 
 def test_discover_declares_keys_cursors_and_sync_modes(recras: Any, tmp_path: Path) -> None:
-    catalog = _discover(write_json(tmp_path / "c.json", recras.config()))
+    catalog = discover(write_json(tmp_path / "c.json", recras.config()))
     streams = {s["name"]: s for s in catalog["streams"]}
     assert set(streams) == {"klanten", "contactpersonen"}
     assert streams["klanten"]["source_defined_primary_key"] == [["id"]]
@@ -138,9 +121,9 @@ def test_discover_declares_keys_cursors_and_sync_modes(recras: Any, tmp_path: Pa
 
 def test_read_incremental_resumes_from_its_per_stream_state(recras: Any, tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
-    catalog = _discover(config)
+    catalog = discover(config)
     modes = {"klanten": "incremental", "contactpersonen": "incremental"}
-    configured = write_json(tmp_path / "cat.json", _configured(catalog, modes))
+    configured = write_json(tmp_path / "cat.json", configured_catalog(catalog, modes))
 
     first = run_connector("source-recras", "read", "--config", config, "--catalog", configured)
     assert first.returncode == 0, first.stdout[-2000:]
@@ -172,7 +155,7 @@ def test_read_incremental_resumes_from_its_per_stream_state(recras: Any, tmp_pat
 def test_read_full_refresh_reads_every_customer_again(recras: Any, tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
     configured = write_json(
-        tmp_path / "cat.json", _configured(_discover(config), {"klanten": "full_refresh"})
+        tmp_path / "cat.json", configured_catalog(discover(config), {"klanten": "full_refresh"})
     )
     state = write_json(
         tmp_path / "s.json",
@@ -209,7 +192,7 @@ def test_read_with_unusable_catalog_or_state_is_a_config_error(
     recras: Any, tmp_path: Path, catalog_change: dict[str, str], state: Any, expected: str
 ) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
-    configured = _configured(_discover(config), {"klanten": "incremental"})
+    configured = configured_catalog(discover(config), {"klanten": "incremental"})
     for name, mode in catalog_change.items():
         stream = {"name": name, "json_schema": {}, "supported_sync_modes": [mode]}
         configured["streams"].append(
@@ -232,9 +215,9 @@ def test_read_with_unusable_catalog_or_state_is_a_config_error(
 
 
 def test_read_failures_are_traced_with_their_failure_type(recras: Any, tmp_path: Path) -> None:
-    catalog = _discover(write_json(tmp_path / "c.json", recras.config()))
+    catalog = discover(write_json(tmp_path / "c.json", recras.config()))
     modes = {"klanten": "incremental"}
-    configured = write_json(tmp_path / "cat.json", _configured(catalog, modes))
+    configured = write_json(tmp_path / "cat.json", configured_catalog(catalog, modes))
     with (
         HostileServer({"GET /api2/klanten": Reply.json({}, 429, **{"Retry-After": "0"})}) as busy,
         HostileServer({"GET /api2/klanten": Reply.echo_authorization(401)}) as leaky,
@@ -383,6 +366,42 @@ def test_write_upserts_by_primary_key_and_echoes_each_state(recras: Any, tmp_pat
     names = sorted(c["naam"] for c in recras.customers() if str(c["naam"]).startswith("Airbyte"))
     assert names == ["Airbyte klant 1 bis", "Airbyte klant 2 bis"]
     _no_secret(done.stdout, rerun.stdout)
+
+
+def test_write_rejects_a_singer_state_line_and_echoes_the_airbyte_states_around_it(
+    recras: Any, tmp_path: Path
+) -> None:
+    config, catalog = _write_config(recras, tmp_path), _write_catalog(tmp_path / "cat.json")
+    singer_state = {"type": "STATE", "value": {"bookmarks": {"klanten": {"id": 5}}}}
+    lines = [_export_record(1), _state(1), singer_state, _export_record(2), _state(2)]
+    stdin = "".join(json.dumps(line) + "\n" for line in lines)
+    done = run_connector(
+        "destination-recras", "write", "--config", config, "--catalog", catalog, stdin=stdin
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert [m["state"] for m in done.of_type("STATE")][-1] == _state(2)["state"]
+    rejects = [json.loads(line) for line in (tmp_path / "rejects.jsonl").read_text().splitlines()]
+    assert len(rejects) == 1 and "not an Airbyte STATE message" in rejects[0]["reason"]
+    assert json.loads(rejects[0]["line"]) == singer_state
+
+
+def test_write_keeps_numeric_keys_above_2_to_the_53_apart(recras: Any, tmp_path: Path) -> None:
+    """As floats, 9007199254740993.0 and 9007199254740992 are one number: one customer."""
+    config, catalog = _write_config(recras, tmp_path), _write_catalog(tmp_path / "cat.json")
+    keys = ["9007199254740993.0", "9007199254740992"]
+    lines = [json.dumps(_export_record(n)).replace(f'"AB-{n}"', key) for n, key in enumerate(keys)]
+    done = run_connector(
+        "destination-recras",
+        "write",
+        "--config",
+        config,
+        "--catalog",
+        catalog,
+        stdin="".join(line + "\n" for line in lines),
+    )
+    assert done.returncode == 0, done.stdout[-3000:]
+    names = [c["naam"] for c in recras.customers() if str(c["naam"]).startswith("Airbyte")]
+    assert sorted(names) == ["Airbyte klant 0", "Airbyte klant 1"]
 
 
 def test_write_echoes_a_state_only_after_the_records_before_it(

@@ -112,3 +112,29 @@ def run_connector(
     )
     messages = [airbyte_message(line) for line in done.stdout.splitlines()]
     return ConnectorRun(done.returncode, messages, done.stdout, done.stderr)
+
+
+def discover(config_path: Path) -> dict[str, Any]:
+    """The ``catalog`` source-recras discovers with this config."""
+    done = run_connector("source-recras", "discover", "--config", config_path)
+    assert done.returncode == 0, done.stdout[-2000:]
+    (catalog,) = done.of_type("CATALOG")
+    result: dict[str, Any] = catalog["catalog"]
+    return result
+
+
+def configured_catalog(catalog: dict[str, Any], modes: dict[str, str]) -> dict[str, Any]:
+    """A configured catalog of the streams in ``modes`` (name -> sync mode)."""
+    return {
+        "streams": [
+            {
+                "stream": stream,
+                "sync_mode": modes[stream["name"]],
+                "destination_sync_mode": "append",
+                "cursor_field": stream["default_cursor_field"],
+                "primary_key": stream["source_defined_primary_key"],
+            }
+            for stream in catalog["streams"]
+            if stream["name"] in modes
+        ]
+    }

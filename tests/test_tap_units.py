@@ -16,7 +16,7 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage, StateMessage
 
 from recras_api.errors import RecrasInvalidResponseError
-from tap_recras.checks import with_min_id
+from tap_recras.checks import new_customers
 from tap_recras.details import WINDOW_PER_WORKER, fetch_in_order
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
@@ -255,14 +255,17 @@ def test_persons_already_in_the_list_item_need_no_detail_request(tap: TapRecras)
     assert klanten._persons_of({"id": 1, "contactpersonen": listed}) is listed
 
 
-def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> None:
+def test_ids_below_the_minimum_or_seen_before_are_dropped_and_a_missing_id_is_an_error() -> None:
     listed = [{"id": 3}, {"id": 10}, {"id": 5}]
 
     def ids(batches: list[list[dict[str, Any]]], min_id: int | None) -> list[int]:
-        return [k["id"] for batch in with_min_id(iter(batches), min_id) for k in batch]
+        return [k["id"] for batch in new_customers(iter(batches), min_id, set()) for k in batch]
 
     assert ids([listed], 5) == [10, 5]
     assert ids([listed[:1], listed[1:]], None) == [3, 10, 5]
+    # A customer listed twice, in one batch or in two, is handed on once.
+    assert ids([[{"id": 5}, {"id": 7}, {"id": 7}]], None) == [5, 7]
+    assert ids([[{"id": 7}], [{"id": 5}, {"id": 7}]], None) == [7, 5]
     with pytest.raises(RecrasInvalidResponseError, match="without an integer id: '7'"):
         ids([[{"id": "7"}]], None)
     with pytest.raises(RecrasInvalidResponseError, match="without an integer id: True"):
@@ -270,7 +273,7 @@ def test_ids_below_the_minimum_are_dropped_and_a_missing_id_is_an_error() -> Non
     # The customers before an unusable id are handed on before the error.
     handed: list[int] = []
     with pytest.raises(RecrasInvalidResponseError, match="customer id 0"):
-        for batch in with_min_id(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None):
+        for batch in new_customers(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None, set()):
             handed.extend(k["id"] for k in batch)
     assert handed == [4]
 

@@ -31,6 +31,7 @@ SOURCE_FINGERPRINTS = {
     "Counter._ready_to_log": "57f5533effc3a205",
     "Counter._pop": "2743e9c61d12bf12",
     "Tap._handle_termination": "2bb79ae47769883a",
+    "Tap.sync_all": "e4412393757b4cdc",
     "PluginBase._handle_termination": "d467c7407cf55b00",
     "singer_sdk.helpers._state.finalize_state_progress_markers": "bab6282c32282f40",
 }
