@@ -11,6 +11,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
+from fault_proxy import Exchange, Fault, FaultProxy, Rule
+
 from target_recras.target import TargetRecras
 
 TARGET = str(Path(sys.executable).parent / "target-recras")
@@ -119,6 +121,23 @@ def start_target(config: Path, **popen: Any) -> subprocess.Popen[str]:
     return subprocess.Popen([TARGET, "--config", str(config)], **options)
 
 
+def run_killed_at_first_post(sandbox: Any, tmp_path: Path, text: str) -> FaultProxy:
+    """Run the target through a proxy that SIGKILLs it once the sandbox processed a POST."""
+    running: list[subprocess.Popen[str]] = []
+
+    def kill(exchange: Exchange) -> None:
+        running[0].kill()
+
+    rules = [Rule("POST", "/api2/klanten", nth=1, fault=Fault.after_drop(), hook=kill)]
+    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
+        config = target_config(tmp_path, sandbox.config(base_url=proxy.base_url))
+        running.append(start_target(config))
+        running[0].communicate(text, timeout=30)
+    assert running[0].returncode == -9, proxy.describe()
+    assert [e.forwarded for e in proxy.faulted()] == [True], proxy.describe()
+    return proxy
+
+
 def states(stdout: str) -> list[dict[str, Any]]:
     """The STATE values a target printed."""
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
@@ -138,3 +157,16 @@ def rejects(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+class RecrasStub:
+    """Customers as Recras lists and shows them (``GET /api2/klanten[/<id>]``), for look-ups."""
+
+    def __init__(self, customers: list[dict[str, Any]]) -> None:
+        self.customers = {item["id"]: item for item in customers}
+
+    def iter_klanten(self, min_id: int | None = None) -> Any:
+        return iter(self.customers.values())
+
+    def get_klant(self, klant_id: int) -> dict[str, Any]:
+        return self.customers[klant_id]

@@ -11,40 +11,21 @@ next record, unchanged in the source, must still be sent: Recras holds the other
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_proxy import Exchange, Fault, FaultProxy, Rule
 from target_support import (
     SECRET_KEY,
     customer,
     held_customer,
+    run_killed_at_first_post,
     run_target_ok,
     singer_input,
-    start_target,
 )
 from target_support import target_config as make_config
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def run_killed_at_first_post(sandbox: Any, tmp_path: Path, text: str) -> FaultProxy:
-    """Run the target through a proxy that SIGKILLs it once the sandbox processed a POST."""
-    running: list[subprocess.Popen[str]] = []
-
-    def kill(exchange: Exchange) -> None:
-        running[0].kill()
-
-    rules = [Rule("POST", "/api2/klanten", nth=1, fault=Fault.after_drop(), hook=kill)]
-    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
-        config = make_config(tmp_path, sandbox.config(base_url=proxy.base_url))
-        running.append(start_target(config))
-        running[0].communicate(text, timeout=30)
-    assert running[0].returncode == -9, proxy.describe()
-    assert [e.forwarded for e in proxy.faulted()] == [True], proxy.describe()
-    return proxy
 
 
 def test_a_killed_create_merged_into_another_keys_customer_outdates_its_digest(

@@ -49,33 +49,31 @@ def _line(record: dict[str, Any], **raw: str) -> str:
     return text + "\n"
 
 
-def _keyed(n: int, key: str, plaats: str) -> str:
-    return _line(customer(n, external_id="<key>", plaats=plaats), key=key)
-
-
-def test_source_keys_above_2_to_the_53_stay_two_keys(sandbox_factory: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("keys", "summary"),
+    [
+        # Two numbers a float cannot tell apart; the same numbers spelt otherwise.
+        (["9007199254740993.0", "9007199254740992", "9007199254740993", "9.007199254740992e15"],
+         "2 created, 0 merged, 2 updated"),
+        # Beyond any float, exactly: 1e400 and 10E+399 are one number, 2e400 another.
+        (["1e400", "2e400", "10E+399"], "2 created, 0 merged, 1 updated"),
+    ],
+    ids=["above-2-to-the-53", "beyond-any-float"],
+)  # fmt: skip
+def test_number_source_keys_are_their_exact_values(
+    sandbox_factory: Any, tmp_path: Path, keys: list[str], summary: str
+) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     config = target_config(tmp_path, sandbox.config(), max_workers=1)
     text = json.dumps(SCHEMA) + "\n"
-    text += _keyed(1, "9007199254740993.0", "Assen")
-    text += _keyed(2, "9007199254740992", "Breda")
-    # The same numbers spelt otherwise are the same keys.
-    text += _keyed(1, "9007199254740993", "Delft")
-    text += _keyed(2, "9.007199254740992e15", "Emmen")
+    # The keys alternate between two numbers (spelt in several ways): record i is customer
+    # i % 2, and the last record of each customer wins.
+    for i, key in enumerate(keys):
+        text += _line(customer(i % 2, external_id="<key>", plaats=f"Plaats {i}"), key=key)
     stderr = run_target_ok(config, text)
-    assert sorted(item["plaats"] for item in sandbox.customers()) == ["Delft", "Emmen"]
-    assert "2 created, 0 merged, 2 updated" in stderr, stderr[-3000:]
-
-
-def test_a_key_beyond_any_float_is_one_exact_key(sandbox_factory: Any, tmp_path: Path) -> None:
-    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
-    config = target_config(tmp_path, sandbox.config(), max_workers=1)
-    text = json.dumps(SCHEMA) + "\n"
-    text += _keyed(1, "1e400", "Assen") + _keyed(1, "10E+399", "Breda")
-    text += _keyed(2, "2e400", "Delft")
-    stderr = run_target_ok(config, text)
-    assert sorted(item["plaats"] for item in sandbox.customers()) == ["Breda", "Delft"]
-    assert "2 created, 0 merged, 1 updated" in stderr, stderr[-3000:]
+    last = {i % 2: f"Plaats {i}" for i in range(len(keys))}
+    assert sorted(item["plaats"] for item in sandbox.customers()) == sorted(last.values())
+    assert summary in stderr, stderr[-3000:]
 
 
 def test_integral_numbers_are_sent_as_exact_integers(sandbox_factory: Any, tmp_path: Path) -> None:

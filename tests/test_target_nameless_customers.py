@@ -11,19 +11,19 @@ rerun's look-up of its pending create must find it).
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fault_proxy import Exchange, Fault, FaultProxy, Rule
+from fault_proxy import Fault, FaultProxy, Rule
 from target_support import (
     SECRET_KEY,
+    RecrasStub,
     customer,
+    run_killed_at_first_post,
     run_target,
     run_target_ok,
     singer_input,
-    start_target,
     target_config,
 )
 
@@ -76,22 +76,6 @@ def test_a_nameless_create_whose_answer_was_lost_is_created_once(
     assert "1 created, 0 merged" in result.stderr
 
 
-def _run_killed_at_first_post(sandbox: SandboxProcess, tmp_path: Path, text: str) -> None:
-    """Run the target (id map in ``tmp_path``); SIGKILL it once the sandbox processed a POST."""
-    running: list[subprocess.Popen[str]] = []
-
-    def kill(exchange: Exchange) -> None:
-        running[0].kill()
-
-    rules = [Rule("POST", "/api2/klanten", nth=1, fault=Fault.after_drop(), hook=kill)]
-    with FaultProxy(sandbox.base_url, rules=rules) as proxy:
-        config = target_config(tmp_path, sandbox.config(base_url=proxy.base_url))
-        running.append(start_target(config))
-        running[0].communicate(text, timeout=60)
-    assert running[0].returncode == -9, proxy.describe()
-    assert [e.forwarded for e in proxy.faulted()] == [True], proxy.describe()
-
-
 @pytest.mark.parametrize("how", ["missing", "empty"])
 @pytest.mark.parametrize("merge", MERGES)
 def test_a_nameless_create_killed_during_its_post_is_found_by_the_rerun(
@@ -100,7 +84,7 @@ def test_a_nameless_create_killed_during_its_post_is_found_by_the_rerun(
     sandbox = sandbox_factory(customers=60, api_key=SECRET_KEY, merge=merge)
     before = {item["id"] for item in sandbox.customers()}
     text = singer_input([_nameless(1, how)], state_every=1)
-    _run_killed_at_first_post(sandbox, tmp_path, text)
+    run_killed_at_first_post(sandbox, tmp_path, text)
     assert len(_new_customers(sandbox, before)) == 1
 
     stderr = run_target_ok(target_config(tmp_path, sandbox.config()), text)
@@ -110,19 +94,6 @@ def test_a_nameless_create_killed_during_its_post_is_found_by_the_rerun(
 
 
 # -- the look-up itself: Recras may answer null or "" for a customer created without a name --
-
-
-class _Recras:
-    """Customers as Recras lists and shows them (``GET /api2/klanten[/<id>]``)."""
-
-    def __init__(self, customers: list[dict[str, Any]]) -> None:
-        self.customers = {item["id"]: item for item in customers}
-
-    def iter_klanten(self, min_id: int | None = None) -> Any:
-        return iter(self.customers.values())
-
-    def get_klant(self, klant_id: int) -> dict[str, Any]:
-        return self.customers[klant_id]
 
 
 PERSONS = [{"voornaam": "Eva", "email1": "eva@example.com", "hoofdcontact": True}]
@@ -140,7 +111,7 @@ def test_no_name_sent_matches_no_name_shown_in_every_spelling(sent: Any, shown: 
         del detail["naam"]
     identity = customer_identity(sent, PERSONS)
     assert matches_identity(identity, detail)
-    client: Any = _Recras([detail, {**detail, "id": 8, "naam": "Familie Eva"}])
+    client: Any = RecrasStub([detail, {**detail, "id": 8, "naam": "Familie Eva"}])
     assert find_created(client, [identity]) == {identity: [7]}
 
 

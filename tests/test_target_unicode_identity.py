@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from target_support import (
     SECRET_KEY,
+    RecrasStub,
     customer,
     run_target_ok,
     singer_input,
@@ -124,22 +125,9 @@ def test_source_key_text_is_nfc_and_keeps_case() -> None:
     assert source_key_text("abc") != source_key_text("ABC")
 
 
-class _Recras:
-    """Recras showing the customer in composed form (``GET /api2/klanten[/<id>]``)."""
-
-    def __init__(self, customers: list[dict[str, Any]]) -> None:
-        self.customers = {item["id"]: item for item in customers}
-
-    def iter_klanten(self, min_id: int | None = None) -> Any:
-        return iter(self.customers.values())
-
-    def get_klant(self, klant_id: int) -> dict[str, Any]:
-        return self.customers[klant_id]
-
-
 def test_the_look_up_after_a_lost_answer_finds_the_customer_in_the_other_form() -> None:
     main = {**MAIN, "id": 50, "email1": "JOSÉ@café.example"}
-    client: Any = _Recras([{"id": 5, "naam": NAAM, "contactpersonen": [main]}])
+    client: Any = RecrasStub([{"id": 5, "naam": NAAM, "contactpersonen": [main]}])
     identity = customer_identity(nfd(NAAM), [_decomposed(MAIN)])
     assert find_created(client, [identity]) == {identity: [5]}
     # An identity stored in the id map by an earlier release (not normalised) is found too.
