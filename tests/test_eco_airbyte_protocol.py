@@ -152,6 +152,50 @@ def test_read_incremental_resumes_from_its_per_stream_state(recras: Any, tmp_pat
     _no_secret(first.stdout, second.stdout)
 
 
+@pytest.mark.parametrize(
+    "modes",
+    [
+        {"klanten": "incremental", "contactpersonen": "incremental"},
+        {"contactpersonen": "incremental"},
+    ],
+    ids=["both streams", "contact persons alone"],
+)
+def test_read_state_advances_on_every_read(
+    sandbox_factory: Any, tmp_path: Path, modes: dict[str, str]
+) -> None:
+    """Five reads, each from the last STATE per stream of the one before, as PyAirbyte keeps it.
+
+    With customers selected, one read gets more than 1,000 new customers, so STATEs with the
+    tap's progress markers come before its last (a deselected stream writes none mid-run).
+    """
+    recras = sandbox_factory(customers=10, api_key=SECRET_KEY)
+    config = write_json(tmp_path / "c.json", recras.config())
+    configured = write_json(tmp_path / "cat.json", configured_catalog(discover(config), modes))
+    state: dict[str, Any] = {}
+    known = {c["id"] for c in recras.customers()}
+    for added in (0, 3, 1100 if "klanten" in modes else 1, 2, 4):
+        new_ids = set(recras.add_customers(added)) if added else set(known)
+        args = ["read", "--config", config, "--catalog", configured]
+        if state:
+            args += ["--state", write_json(tmp_path / "state.json", list(state.values()))]
+        done = run_connector("source-recras", *args, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:]
+        persons = {r["klant_id"] for r in done.records("contactpersonen")}
+        assert persons == new_ids, f"read after adding {added}"
+        if "klanten" in modes:
+            assert sorted(r["id"] for r in done.records("klanten")) == sorted(new_ids)
+        for message in done.of_type("STATE"):
+            state[message["state"]["stream"]["stream_descriptor"]["name"]] = message["state"]
+        assert set(state) == set(modes)
+        top = max(c["id"] for c in recras.customers())
+        for stream_state in state.values():
+            assert stream_state["stream"]["stream_state"] == {
+                "replication_key": "id",
+                "replication_key_value": top,
+            }
+        known |= new_ids
+
+
 def test_read_full_refresh_reads_every_customer_again(recras: Any, tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
     configured = write_json(
