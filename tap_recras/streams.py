@@ -195,8 +195,8 @@ class KlantenStream(RecrasStream):
 
     @property
     def emit_activate_version_messages(self) -> bool:
-        """A full-table run announces its version so targets can drop vanished customers."""
-        return bool(self.config.get("emit_activate_version_messages", True))
+        """Never where the SDK would: before the first record (see :meth:`get_records`)."""
+        return False
 
     @property
     def wants_persons(self) -> bool:
@@ -232,12 +232,15 @@ class KlantenStream(RecrasStream):
         # plausible reading too. Asking for one below the first id wanted and dropping that
         # one locally gives exactly the ids from min_id on under either reading.
         asked = min_id - 1 if min_id is not None else None
-        # Set by the SDK only when it announced a full-table version for this run, which it
-        # does only for a selected stream; contact persons alone get the same version.
-        announced = self.stream_version
-        version = announced if announced is not None else self._full_table_version()
-        if version is not None:
-            self._persons_stream.start_version(version)
+        # A full-table run's records carry its version, which is activated only once every
+        # customer listed was sent: a target drops the rows of older versions when it
+        # receives ACTIVATE_VERSION. Announced before the first record (the SDK's place),
+        # that dropped every customer until the run sent it again, and for good the ones a
+        # failed or stopped run never sent.
+        version = self._full_table_version()
+        if self.selected:
+            self.stream_version = version
+        self._persons_stream.stamp_version(version)
         # Each customer goes out once per run; those the previous run could not read are
         # read from their details first, and left out of the list.
         retried = self._not_found_before() if self.wants_persons else []
@@ -259,22 +262,19 @@ class KlantenStream(RecrasStream):
         else:
             for batch in batches:
                 yield from batch  # one generator step per customer, not one per layer
-        if announced is not None:
-            # The SDK announced the version before the first record; announcing it again
-            # after the last one is what lets a target drop customers this run did not see.
-            self.write_activate_version_message(announced)
         if version is not None:
-            self._persons_stream.end_version()
+            if self.selected:
+                self.write_activate_version_message(version)
+            self._persons_stream.activate_version()
         self._persons_stream.finish_run()
         self.recras.http_metrics.flush()
         if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
     def _full_table_version(self) -> int | None:
-        """The version the SDK gives a full-table run (None: incremental, or not announced)."""
-        if (
-            self.replication_method == REPLICATION_FULL_TABLE
-            and self.emit_activate_version_messages
+        """This full-table run's version, as the SDK numbers it (None: incremental, or off)."""
+        if self.replication_method == REPLICATION_FULL_TABLE and self.config.get(
+            "emit_activate_version_messages", True
         ):
             return self.recras.initialized_at // 1000
         return None
@@ -446,25 +446,23 @@ class ContactpersonenStream(RecrasStream):
 
     @property
     def emit_activate_version_messages(self) -> bool:
-        """Never per customer: the parent announces a full-table version once per run."""
+        """Never per customer: the parent activates a full-table version once per run."""
         return False
 
-    def start_version(self, version: int) -> None:
-        """Stamp this run's records with ``version`` and announce it (full-table runs).
-
-        The SCHEMA goes first: a target knows a stream only from its SCHEMA (target-postgres
-        fails on an ACTIVATE_VERSION for a stream it has no SCHEMA for), and the first
-        per-customer sync, which would send it, may come later or never.
-        """
+    def stamp_version(self, version: int | None) -> None:
+        """Stamp this run's records with its full-table ``version`` (None: not versioned)."""
         if self.selected:
             self.stream_version = version
-            self.write_schema_message()
-            self.write_activate_version_message(version)
 
-    def end_version(self) -> None:
-        """Announce the version again now that every contact person was sent."""
-        # Set only by start_version: this stream's own syncs announce no version.
+    def activate_version(self) -> None:
+        """Activate the run's version now that every contact person was sent.
+
+        The SCHEMA goes first: a target knows a stream only from its SCHEMA (target-postgres
+        fails on an ACTIVATE_VERSION for a stream it has no SCHEMA for), and a run without
+        any contact person sent none. The writer drops it where it was sent already.
+        """
         if self.stream_version is not None:
+            self.write_schema_message()
             self.write_activate_version_message(self.stream_version)
 
     def preprocess_context(self, context: Context) -> Context:

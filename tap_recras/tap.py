@@ -65,8 +65,9 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
             default=True,
             title="Emit ACTIVATE_VERSION messages",
             description=(
-                "On FULL_TABLE runs, send `ACTIVATE_VERSION` before the first and after the "
-                "last record, so a target can drop customers that no longer exist."
+                "On FULL_TABLE runs, send `ACTIVATE_VERSION` after the last record of each "
+                "stream, once every customer listed was sent, so a target can drop customers "
+                "that no longer exist (and nothing when a run fails or is stopped)."
             ),
         ),
     ).to_dict()

@@ -47,7 +47,8 @@ def test_full_table_of_contact_persons_alone_is_versioned(
     ]
     assert all(stream == "contactpersonen" for _kind, stream in shape), shape
     kinds = [kind for kind, _stream in shape]
-    assert kinds[:2] == ["SCHEMA", "ACTIVATE_VERSION"] and kinds[-1] == "ACTIVATE_VERSION", kinds
+    assert kinds[0] == "SCHEMA" and kinds[-1] == "ACTIVATE_VERSION", kinds
+    assert kinds.count("ACTIVATE_VERSION") == 1, kinds
     versions = {m["version"] for m in run.of_type("ACTIVATE_VERSION")}
     assert len(versions) == 1
     records = [m for m in run.messages if m["type"] == "RECORD"]

@@ -12,15 +12,18 @@ plugin or PostgreSQL fails with the reason.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fault_proxy import Fault, FaultProxy, Rule
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, parse_messages, tap_command, tap_env, write_inputs
@@ -162,11 +165,20 @@ def pipe(
     catalog: dict[str, Any],
     *,
     state: dict[str, Any] | None = None,
+    tap_config: dict[str, Any] | None = None,
+    tap_exit: int = 0,
+    during: Callable[[subprocess.Popen[bytes]], None] | None = None,
     **target_settings: Any,
 ) -> PipeRun:
-    """Pipe the real tap into the real target-postgres (through ``tee``, to keep a copy)."""
+    """Pipe the real tap into the real target-postgres (through ``tee``, to keep a copy).
+
+    ``tap_config`` replaces the sandbox's config (a fault proxy in front of it, say);
+    ``tap_exit`` is the exit code the tap must end with; ``during`` gets the tap process
+    once everything runs (to stop it, say).
+    """
     workdir.mkdir(parents=True)
-    tap_args = [*tap_command(), *write_inputs(workdir, box.config(), catalog, state)]
+    config = tap_config if tap_config is not None else box.config()
+    tap_args = [*tap_command(), *write_inputs(workdir, config, catalog, state)]
     target_config = workdir / "target.json"
     target_config.write_text(json.dumps(warehouse.target_config(**target_settings)))
     copy = workdir / "tap.jsonl"
@@ -190,6 +202,8 @@ def pipe(
         )
         tee.stdout.close()
         try:
+            if during is not None:
+                during(tap)
             out, _ = target.communicate(timeout=PIPE_TIMEOUT)
             codes = (tap.wait(timeout=30), tee.wait(timeout=30), target.returncode)
         finally:
@@ -198,7 +212,7 @@ def pipe(
                     process.kill()
                     process.wait()
     logs = {name: (workdir / f"{name}.log").read_text()[-3000:] for name in ("tap", "target")}
-    assert codes == (0, 0, 0), f"tap, tee, target exit codes {codes}:\n{logs}"
+    assert codes == (tap_exit, 0, 0), f"tap, tee, target exit codes {codes}:\n{logs}"
     # A Singer target writes each state it has committed as one JSON line of its own.
     states = [json.loads(line) for line in out.splitlines() if line.strip()]
     return PipeRun(parse_messages(copy.read_text()), states)
@@ -307,6 +321,72 @@ def test_full_table_after_a_deletion(
         assert deleted_rows == {victim["id"]}
         assert deleted_links == gone
         assert len(links) == len(links_of(truth))
+
+
+@pytest.mark.parametrize("lasting", [False, True], ids=["one-off-404", "lasting-404"])
+def test_full_table_with_a_detail_404_drops_no_existing_customer(
+    sandbox_factory: Any, warehouse: Warehouse, catalogs: Any, tmp_path: Path, lasting: bool
+) -> None:
+    """A customer listed but whose detail answers 404 must not be soft-deleted for it."""
+    box = sandbox_factory(customers=CUSTOMERS, seed=7)
+    truth = box.customers()
+    pipe(tmp_path / "first", box, warehouse, catalogs["full_table"])
+    victim = truth[3]
+    rule = Rule(
+        "GET",
+        f"/api2/klanten/{victim['id']}",
+        nth=None if lasting else 1,
+        fault=Fault.before_status(404),
+    )
+    with FaultProxy(box.base_url, rules=[rule]) as proxy:
+        second = pipe(
+            tmp_path / "second",
+            box,
+            warehouse,
+            catalogs["full_table"],
+            tap_config=box.config(base_url=proxy.base_url),
+            tap_exit=1 if lasting else 0,
+        )
+
+    sent = {r["id"] for r in second.records("klanten")}
+    assert (victim["id"] in sent) is not lasting
+    klanten = warehouse.klanten()
+    assert [r["id"] for r in klanten if r["_sdc_deleted_at"] is None] == [c["id"] for c in truth]
+    live = {(r["klant_id"], r["id"]) for r in warehouse.links() if r["_sdc_deleted_at"] is None}
+    assert live == links_of(truth)
+
+
+def test_full_table_run_stopped_midway_drops_no_existing_customer(
+    sandbox_factory: Any, warehouse: Warehouse, catalogs: Any, tmp_path: Path
+) -> None:
+    """A nightly run stopped by SIGTERM half-way: the customers it did not send yet stay."""
+    box = sandbox_factory(customers=CUSTOMERS, seed=8)
+    truth = box.customers()
+    pipe(tmp_path / "first", box, warehouse, catalogs["full_table"])
+    box.set_faults(latency_ms=40)
+    box.reset_stats()
+
+    def stop_half_way(tap: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + 60
+        while box.stats()["requests"].get("GET /api2/klanten/{id}", 0) < CUSTOMERS // 2:
+            assert time.monotonic() < deadline and tap.poll() is None, "the tap never got there"
+            time.sleep(0.02)
+        tap.send_signal(signal.SIGTERM)
+
+    second = pipe(
+        tmp_path / "second",
+        box,
+        warehouse,
+        catalogs["full_table"],
+        tap_exit=143,
+        during=stop_half_way,
+    )
+
+    assert 0 < len(second.records("klanten")) < CUSTOMERS
+    klanten = warehouse.klanten()
+    assert [r["id"] for r in klanten if r["_sdc_deleted_at"] is None] == [c["id"] for c in truth]
+    live = {(r["klant_id"], r["id"]) for r in warehouse.links() if r["_sdc_deleted_at"] is None}
+    assert live == links_of(truth)
 
 
 def test_meltano_run_jobs_incremental_then_full_table(
