@@ -243,25 +243,23 @@ class KlantenStream(RecrasStream):
         self._persons_stream.stamp_version(version)
         # Each customer goes out once per run; those the previous run could not read are
         # read from their details first, and left out of the list.
-        retried = self._not_found_before() if self.wants_persons else []
+        retried = self._not_found_before()
         seen = set(retried)
         batches = new_customers(self.recras.client.iter_klanten_batches(asked), min_id, seen)
-        if self.wants_persons:
-            not_found: list[int] = []
-            records: Iterator[Record] = chain(
-                self._found_again(retried, self._give_up),
-                self._with_persons(chain.from_iterable(batches), not_found),
-            )
-            if not self.selected:
-                records = self._advancing(records, context)
-            yield from records
-            if self.replication_method == REPLICATION_FULL_TABLE:
-                yield from self._found_again(not_found, self._refuse_to_close)
-            else:
-                self._keep_not_found(not_found)
+        not_found: list[int] = []
+        records: Iterator[Record] = chain(
+            self._found_again(retried, self._give_up),
+            self._with_persons(chain.from_iterable(batches), not_found)
+            if self.wants_persons
+            else chain.from_iterable(batches),  # one generator step per customer, no layers
+        )
+        if not self.selected:
+            records = self._advancing(records, context)
+        yield from records
+        if self.replication_method == REPLICATION_FULL_TABLE:
+            yield from self._found_again(not_found, self._refuse_to_close)
         else:
-            for batch in batches:
-                yield from batch  # one generator step per customer, not one per layer
+            self._keep_not_found(not_found)
         if version is not None:
             if self.selected:
                 self.write_activate_version_message(version)
