@@ -177,6 +177,8 @@ class KlantenStream(RecrasStream):
         super().__init__(*args, **kwargs)
         # This sync's progress markers once the SDK set them up (False: nothing to keep).
         self._bookmark_markers: dict[str, Any] | Literal[False] | None = None
+        # The bookmark this sync started from (None: none), below which it never goes.
+        self._resumed_from: int | None = None
 
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Keep the highest id seen as the bookmark this run promotes when it completes.
@@ -191,7 +193,13 @@ class KlantenStream(RecrasStream):
             markers["replication_key_value"] = max(markers["replication_key_value"], record["id"])
         elif markers is None:
             super().advance_bookmark(record, context)
-            self._bookmark_markers = self.pending_bookmark() or False
+            markers = self._bookmark_markers = self.pending_bookmark() or False
+            if markers and self._resumed_from is not None:
+                # The SDK's markers start at the first record, which may be a customer read
+                # again below the bookmark (not_found_ids): promoted, they would move it back.
+                markers["replication_key_value"] = max(
+                    markers["replication_key_value"], self._resumed_from
+                )
 
     @property
     def emit_activate_version_messages(self) -> bool:
@@ -222,6 +230,8 @@ class KlantenStream(RecrasStream):
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
+        bookmark = self.get_starting_replication_key_value(context)
+        self._resumed_from = None if bookmark is None else int(bookmark)
         self._bookmark_markers = None  # set up again by this sync's first customer
         self.syncs_children = self._persons_stream.selected
         self.logger.info(

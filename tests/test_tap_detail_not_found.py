@@ -77,6 +77,25 @@ def test_a_detail_404_is_asked_again_by_the_next_run_and_nothing_else_is_read_tw
     assert _bookmark(second) == {"replication_key": "id", "replication_key_value": added[-1]}
 
 
+def test_a_customer_not_read_is_asked_for_again_without_contact_persons_selected(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = sandbox_factory(customers=10)
+    truth = [c["id"] for c in sandbox.customers()]
+    gone = truth[3]
+    first = _run(sandbox, gone)
+    config = sandbox.config()
+
+    second = run_tap(
+        config, state=first.last_state, catalog=make_catalog(config, nested=False, persons=False)
+    )
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    assert _ids(second) == [gone]
+    assert "contactpersonen" not in second.records("klanten")[0]
+    assert _bookmark(second) == {"replication_key": "id", "replication_key_value": truth[-1]}
+
+
 def test_a_detail_404_in_two_runs_in_a_row_is_given_up_with_an_error(
     sandbox_factory: SandboxFactory,
 ) -> None:
