@@ -17,6 +17,8 @@ class Checkpoints:
     """Sequence numbers for records, and the STATE messages waiting for them."""
 
     def __init__(self, emit: Callable[[dict[str, Any], int], None]) -> None:
+        #: Called with a STATE and the sequence number it arrived at: every record below
+        #: that number is done, and the STATE covers exactly those.
         self._emit = emit
         self._lock = threading.Lock()
         self._next = 0
@@ -57,7 +59,10 @@ class Checkpoints:
     def _release(self) -> None:
         ready = None
         while self._states and self._states[0][0] <= self._low:
-            ready = self._states.popleft()[1]
+            ready = self._states.popleft()
         if ready is not None:
-            # Under the lock: STATE messages leave in the order they arrived.
-            self._emit(ready, self._low)
+            # Under the lock: STATE messages leave in the order they arrived. The STATE
+            # covers the records before it, not every record done by now: later ones may
+            # have finished first, and a rerun from this STATE sends them again.
+            arrived, state = ready
+            self._emit(state, arrived)

@@ -387,17 +387,14 @@ class IdMap:
             self._digests.pop(map_key, None)
             self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
 
-    def prune_natural(self, below_seq: int | None = None) -> None:
+    def prune_natural(self, below_seq: int, *, earlier_runs: bool = False) -> None:
         """Drop ``natural`` entries an emitted STATE covers: this run's below ``below_seq``.
 
-        ``None`` (the run ended well) drops them all, including those of an earlier run
-        that were resolved at start-up.
+        ``earlier_runs``: those of earlier runs too (including creates resolved at start-up).
         """
-        sql = "DELETE FROM id_map WHERE kind = ? AND klant_id IS NOT NULL"
-        params: tuple[object, ...] = (str(KeyKind.NATURAL),)
-        if below_seq is not None:
-            sql += " AND run_id = ? AND seq < ?"
-            params += (self.run_id, below_seq)
+        sql = "DELETE FROM id_map WHERE kind = ? AND klant_id IS NOT NULL AND "
+        sql += "(run_id != ? OR seq < ?)" if earlier_runs else "run_id = ? AND seq < ?"
+        params: tuple[object, ...] = (str(KeyKind.NATURAL), self.run_id, below_seq)
         with self._lock:
             for (map_key,) in self._write(sql + " RETURNING map_key", params):
                 self._set_id(str(map_key), None)

@@ -62,6 +62,8 @@ class TargetSession:
         self.input_line = input_line
         self._emit_state = emit_state
         self._stopped: TargetStopError | None = None
+        # The sequence number the last emitted STATE arrived at (None: none emitted yet).
+        self._covered: int | None = None
         self._closed = False
         self._progress: report.ProgressReporter | None = None
         self.validator = RecordValidator()
@@ -113,10 +115,11 @@ class TargetSession:
         """Counters so far, with retries and writes in flight."""
         return self.stats.line(self.retried, self.lanes.pending if self.lanes else 0)
 
-    def _checkpoint(self, state: dict[str, Any], watermark: int) -> None:
+    def _checkpoint(self, state: dict[str, Any], covered: int) -> None:
         # Emit first, prune after: entries must outlive the STATE that makes them unneeded.
         self._emit_state(state)
-        self.id_map.prune_natural(watermark)
+        self._covered = covered
+        self.id_map.prune_natural(covered)
 
     def _guard(self, action: Callable[..., Any], *args: Any) -> Any:
         """Run ``action``; anything that must end the run becomes one logged TargetStopError."""
@@ -174,9 +177,16 @@ class TargetSession:
             self._guard(self.lanes.wait)
 
     def finish(self) -> None:
-        """The input ended and everything is written: tidy up and log the summary."""
+        """The input ended and everything is written: tidy up and log the summary.
+
+        Once this run emitted a STATE, the natural entries of earlier runs are dropped too:
+        the records of theirs that a rerun would send again came in this run's input and now
+        have entries of this run. Entries of records after the last STATE stay: a rerun from
+        it sends those records again.
+        """
         self.wait()
-        self.id_map.prune_natural()
+        if self._covered is not None:
+            self.id_map.prune_natural(self._covered, earlier_runs=True)
         self.close(success=True)
 
     def terminate(self) -> None:

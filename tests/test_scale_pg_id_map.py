@@ -222,7 +222,7 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
         ("source:k='2'", '["B", "b@x"]', 7)
     ]
     second.resolve("source:k='2'", 8)
-    second.prune_natural()
+    second.prune_natural(0, earlier_runs=True)
     second.close()
     third = IdMap(map_url, read_only=True)
     assert (third.lookup("source:k='2'"), third.lookup("natural:x")) == (8, None)
