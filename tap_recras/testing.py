@@ -76,9 +76,18 @@ class TapRun:
         return states[-1]["value"] if states else None
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of JSON Lines output: split at ``\\n`` only.
+
+    ``str.splitlines`` also splits at U+0085, U+2028 and U+2029, which JSON writes raw inside
+    strings (and a customer's name may hold).
+    """
+    return [line for line in text.split("\n") if line.strip()]
+
+
 def parse_messages(stdout: str) -> list[dict[str, Any]]:
     """Parse Singer output; a last line cut short by a killed process is ignored."""
-    lines = stdout.splitlines()
+    lines = json_lines(stdout)
     messages = []
     for number, line in enumerate(lines, start=1):
         try:

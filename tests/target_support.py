@@ -13,6 +13,7 @@ from typing import Any
 
 from fault_proxy import Exchange, Fault, FaultProxy, Rule
 
+from tap_recras.testing import json_lines
 from target_recras.target import TargetRecras
 
 TARGET = str(Path(sys.executable).parent / "target-recras")
@@ -140,7 +141,7 @@ def run_killed_at_first_post(sandbox: Any, tmp_path: Path, text: str) -> FaultPr
 
 def states(stdout: str) -> list[dict[str, Any]]:
     """The STATE values a target printed."""
-    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    return [json.loads(line) for line in json_lines(stdout)]
 
 
 def run_in_process(config: dict[str, Any], input_text: str) -> tuple[TargetRecras, str]:
@@ -156,7 +157,7 @@ def rejects(path: Path) -> list[dict[str, Any]]:
     """Entries of a rejects file (empty list when there is none)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in json_lines(path.read_text(encoding="utf-8"))]
 
 
 class RecrasStub:

@@ -28,6 +28,7 @@ from test_eco_support import (
 )
 
 from recras_api.termination import GRACE_SECONDS
+from tap_recras.testing import json_lines
 
 #: How long a stopped connector may take at most: its grace period and a margin for a slow,
 #: busy test machine. Not a speed figure: a deadlocked connector never ends.
@@ -58,7 +59,7 @@ def _start(*args: str | Path, tmp_path: Path, stdin: Any = subprocess.DEVNULL) -
 
 def _messages(raw: bytes) -> list[dict[str, Any]]:
     """Every line of a stopped connector's output: each a whole, valid protocol message."""
-    return [airbyte_message(line) for line in raw.decode("utf-8").splitlines()]
+    return [airbyte_message(line) for line in json_lines(raw.decode("utf-8"))]
 
 
 def _first_state(sandbox: Any, config: Path, catalog: Path, tmp_path: Path) -> list[Any]:

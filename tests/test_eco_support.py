@@ -19,6 +19,8 @@ from typing import Any
 from airbyte_protocol.models import AirbyteMessage, AirbyteStateBlob
 from pydantic import BaseModel
 
+from tap_recras.testing import json_lines
+
 BIN = Path(sys.executable).parent
 
 #: The field each message type carries its content in.
@@ -110,7 +112,7 @@ def run_connector(
         timeout=timeout,
         check=False,
     )
-    messages = [airbyte_message(line) for line in done.stdout.splitlines()]
+    messages = [airbyte_message(line) for line in json_lines(done.stdout)]
     return ConnectorRun(done.returncode, messages, done.stdout, done.stderr)
 
 
