@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from functools import cached_property
 from pathlib import PurePath
 from typing import Any, ClassVar
@@ -14,6 +15,7 @@ from singer_sdk.singerlib.catalog import Catalog
 
 from recras_api.client import RecrasClient
 from recras_api.concurrency import AdaptiveConcurrency
+from recras_api.errors import RecrasError
 from recras_api.plugin_settings import connection_properties, max_workers_property
 from recras_api.sdk_compat import SecretSafeConfigValidation
 from recras_api.sdk_metrics import HttpRequestMetrics
@@ -21,6 +23,7 @@ from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSet
 from recras_api.termination import Stopped, stop_signals
 from tap_recras.inputs import (
     MAX_ID,
+    TapInputError,
     check_no_batch_config,
     check_state,
     with_requested_replication_methods,
@@ -120,6 +123,20 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
             "Stopped by %s; wrote the last safe state. Rerun to resume from it.",
             stop.signal_name,
         )
+
+    @classmethod
+    def invoke(cls, **kwargs: Any) -> None:
+        """Run the CLI; an error the tap knows ends it with one line saying why, and exit 1.
+
+        Recras's answers (an id no customer can have, 401, retries spent, a full-table run
+        it could not complete) and unusable inputs are explained by their message; the
+        SDK's handler would print a Python traceback after it. Anything else keeps it.
+        """
+        try:
+            super().invoke(**kwargs)
+        except (RecrasError, TapInputError) as exc:
+            cls.logger.critical("%s: %s", type(exc).__name__, exc)
+            sys.exit(1)
 
     @cached_property
     def client(self) -> RecrasClient:

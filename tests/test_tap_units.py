@@ -21,7 +21,7 @@ from tap_recras.details import WINDOW_PER_WORKER, fetch_in_order
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.tap import TapRecras
-from tap_recras.testing import tap_command
+from tap_recras.testing import parse_messages, tap_command
 
 # -- fetch_in_order --------------------------------------------------------------------------
 
@@ -316,3 +316,12 @@ def test_record_messages_drop_exactly_what_the_sdk_would_drop(
     assert messages[0].stream == "klanten"
     assert messages[0].time_extracted is not None
     assert (stream._top_level_deselected() is not None) == fast
+
+
+def test_parse_messages_splits_lines_at_newlines_only() -> None:
+    # The tap writes U+2028 and U+0085 raw inside JSON strings; str.splitlines splits there.
+    line = json.dumps(
+        {"type": "RECORD", "stream": "klanten", "record": {"naam": "a\u2028b\x85c"}},
+        ensure_ascii=False,
+    )
+    assert parse_messages(line + "\n" + line) == [json.loads(line)] * 2
