@@ -59,16 +59,23 @@ logger = logging.getLogger(PROG)
 class AirbyteTargetRecras(TargetRecras):
     """target-recras whose STATE output is the Airbyte STATEs its input STATE carried."""
 
-    def __init__(self, *, output: AirbyteOutput, **kwargs: Any) -> None:
+    def __init__(
+        self, *, output: AirbyteOutput, lines: SingerInput | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.output = output
+        self._lines = lines
         self._echoed: dict[str, Any] = {}
+
+    def input_line_number(self) -> int:
+        """The Airbyte input line being handled (the SCHEMAs made from the catalog are 0)."""
+        return self._lines.input_line if self._lines is not None else super().input_line_number()
 
     def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue an Airbyte STATE; reject any other STATE line (a Singer tap's, say).
 
         Every Airbyte STATE reaches the target as a Singer STATE made by
-        :func:`singer_lines`; a STATE line that is not an Airbyte message is handed on as it
+        :class:`SingerInput`; a STATE line that is not an Airbyte message is handed on as it
         is, and its value has nothing to echo.
         """
         value = message.get("value")
@@ -138,40 +145,68 @@ def schema_messages(catalog: Any) -> list[dict[str, Any]]:
     return messages
 
 
-def singer_lines(schemas: list[dict[str, Any]], airbyte_lines: Iterable[bytes]) -> Iterator[str]:
-    """Singer lines for the target: the SCHEMAs, then one line per Airbyte RECORD or STATE.
+class SingerInput:
+    """The target's input: Singer lines made from Airbyte lines, iterated once.
 
-    Numbers keep their exact value on the way (a float would turn the key
-    ``9007199254740993.0`` into another customer's). A line that is not an Airbyte message
-    is handed on as it is: the target's reader writes it to the rejects file with the reason.
+    First the SCHEMAs, then one line per Airbyte RECORD or STATE. Numbers keep their exact
+    value on the way (a float would turn the key ``9007199254740993.0`` into another
+    customer's). A line that is not an Airbyte message is handed on as it is: the target's
+    reader writes it to the rejects file with the reason. :attr:`input_line` is the number
+    of the Airbyte line the last Singer line came from, so rejects and errors name the
+    user's line, not the target's.
     """
-    for schema in schemas:
-        yield _encode_line(schema)
-    latest: dict[str, Any] = {}
-    for raw in airbyte_lines:
+
+    def __init__(self, schemas: list[dict[str, Any]], airbyte_lines: Iterable[bytes]) -> None:
+        self._schemas = schemas
+        self._airbyte_lines = airbyte_lines
+        #: The Airbyte input line being handled (0: a SCHEMA made from the catalog).
+        self.input_line = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for schema in self._schemas:
+            yield _encode_line(schema)
+        latest: dict[str, Any] = {}
+        for number, raw in enumerate(self._airbyte_lines, start=1):
+            self.input_line = number
+            message = _decoded(raw)
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "RECORD" and isinstance(message.get("record"), dict):
+                record = message["record"]
+                data = record.get("data")
+                if isinstance(data, dict):
+                    data = {k: v for k, v in data.items() if not k.startswith(AIRBYTE_COLUMNS)}
+                yield _encode_line(
+                    {"type": "RECORD", "stream": record.get("stream"), "record": data}
+                )
+            elif kind == "STATE" and isinstance(message.get("state"), dict):
+                latest[_state_key(message["state"])] = message["state"]
+                yield _encode_line({"type": "STATE", "value": {AIRBYTE_STATES: latest}})
+            elif kind not in _IGNORED_TYPES:
+                yield raw.decode("utf-8", "surrogateescape")
+
+
+def _decoded(raw: bytes) -> Any:
+    """An Airbyte line's message (None if it is not JSON), every number exact.
+
+    msgspec refuses a lone surrogate escape (``"\\ud800"``), which is JSON all the same:
+    such a line is read with :mod:`json`, so the target can reject it naming its field.
+    """
+    try:
+        return _decode_line(raw)
+    except msgspec.DecodeError:
         try:
-            message = _decode_line(raw)
-        except msgspec.DecodeError:
-            yield raw.decode("utf-8", "surrogateescape")
-            continue
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "RECORD" and isinstance(message.get("record"), dict):
-            record = message["record"]
-            data = record.get("data")
-            if isinstance(data, dict):
-                data = {k: v for k, v in data.items() if not k.startswith(AIRBYTE_COLUMNS)}
-            yield _encode_line({"type": "RECORD", "stream": record.get("stream"), "record": data})
-        elif kind == "STATE" and isinstance(message.get("state"), dict):
-            latest[_state_key(message["state"])] = message["state"]
-            yield _encode_line({"type": "STATE", "value": {AIRBYTE_STATES: latest}})
-        elif kind in _IGNORED_TYPES:
-            continue
-        else:
-            yield raw.decode("utf-8", "surrogateescape")
+            return json.loads(raw, parse_float=Decimal)
+        except (ValueError, RecursionError):
+            return None
 
 
 def _encode_line(message: dict[str, Any]) -> str:
-    return _encode_message(message).decode("utf-8") + "\n"
+    try:
+        return _encode_message(message).decode("utf-8") + "\n"
+    except UnicodeEncodeError:
+        # Text that is not Unicode (a lone surrogate): JSON escapes it, and the target
+        # rejects the line naming the field; a fraction is shown as text in the reject.
+        return json.dumps(message, default=str) + "\n"
 
 
 def _state_key(state: dict[str, Any]) -> str:
@@ -183,9 +218,11 @@ def _state_key(state: dict[str, Any]) -> str:
     return json.dumps(state.get("type") or "LEGACY")
 
 
-def _target(config: dict[str, Any], output: AirbyteOutput) -> AirbyteTargetRecras:
+def _target(
+    config: dict[str, Any], output: AirbyteOutput, lines: SingerInput | None = None
+) -> AirbyteTargetRecras:
     return AirbyteTargetRecras(
-        config=config, parse_env_config=False, validate_config=True, output=output
+        config=config, parse_env_config=False, validate_config=True, output=output, lines=lines
     )
 
 
@@ -233,8 +270,8 @@ def write(args: argparse.Namespace, output: AirbyteOutput) -> None:
     """Upsert the RECORDs on stdin; echo each STATE once the records before it are done."""
     config = read_config(args.config)
     schemas = schema_messages(read_json(args.catalog, "catalog"))
-    target = _target(config, output)
-    lines = singer_lines(schemas, sys.stdin.buffer)
+    lines = SingerInput(schemas, sys.stdin.buffer)
+    target = _target(config, output, lines)
     target.listen(file_input=cast("IO[str]", lines))
 
 

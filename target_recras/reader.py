@@ -20,6 +20,8 @@ run's resources are released and its summary logged wherever the loop was interr
 from __future__ import annotations
 
 import io
+import json
+import re
 import sys
 import typing as t
 from collections import Counter
@@ -29,7 +31,9 @@ from decimal import Decimal
 import msgspec
 from singer_sdk.io_base import SingerReader
 
+from recras_api.redact import escape_controls
 from recras_api.termination import stop_signals
+from target_recras.validation import Problem
 
 #: The most digits a number may have before its point: those of the longest integer msgspec
 #: reads (Python's limit on int-to-text conversion). A longer one could be neither sent to
@@ -61,6 +65,52 @@ def _binary_lines(file_input: t.IO[t.Any] | None) -> Iterable[bytes | str]:
     return stream  # an in-memory text stream (tests, the SDK's test runner)
 
 
+#: A UTF-16 surrogate: in a decoded string, always one without its pair.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _lone_surrogate(raw: bytes) -> tuple[Problem, str | None] | None:
+    """Where a line holds a lone surrogate escape (``"\\ud800"``): the problem and stream.
+
+    Such a line is JSON, but its text is not Unicode: msgspec refuses it, and neither Recras
+    nor a UTF-8 file can take it. The record is rejected naming the field that holds it.
+    """
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(message, dict):
+        return None
+    stream = message.get("stream")
+    record = message.get("record")
+    field = _surrogate_path(record, "") if isinstance(record, dict) else None
+    if field is None:
+        field = _surrogate_path(message, "")
+    if field is None:
+        return None
+    reason = (
+        f"the text of {field} is not valid Unicode (it holds half of a UTF-16 surrogate pair, "
+        "alone), which Recras cannot store; fix the text in the source"
+    )
+    return Problem(reason, field), escape_controls(stream) if isinstance(stream, str) else None
+
+
+def _surrogate_path(value: t.Any, path: str) -> str | None:
+    """The path of the first string (or property name) in ``value`` with a surrogate."""
+    if isinstance(value, str):
+        return (path or "the line") if _SURROGATE.search(value) else None
+    items: Iterable[tuple[str, t.Any]] = ()
+    if isinstance(value, dict):
+        for key in value:
+            if _SURROGATE.search(key):
+                name = escape_controls(key)
+                return f"{path}.{name} (its name)" if path else f"{name} (its name)"
+        items = ((f"{path}.{key}" if path else key, item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    return next((found for at, item in items if (found := _surrogate_path(item, at))), None)
+
+
 def _why_unreadable(raw: bytes, exc: Exception) -> str:
     """The reason a line could not be decoded, in the user's terms."""
     if isinstance(exc, RecursionError):
@@ -87,8 +137,9 @@ class RecrasMessageReader(SingerReader):
     def __init__(self) -> None:
         super().__init__()
         self.line_number = 0
-        #: Called with (line, reason) for every line that is not a usable message.
-        self.on_bad_line: t.Callable[[str, str], None] | None = None
+        #: Called with (line, problem, stream if known) for every line that is not a usable
+        #: message.
+        self.on_bad_line: t.Callable[[str, Problem, str | None], None] | None = None
         #: Called with the exception that ended the loop early, before it propagates.
         self.on_stop: t.Callable[[BaseException], None] | None = None
         #: The input ended and every message was dispatched.
@@ -127,20 +178,24 @@ class RecrasMessageReader(SingerReader):
                     message = _decode_state(line)
             except (msgspec.DecodeError, RecursionError) as exc:
                 raw = line if isinstance(line, bytes) else line.encode("utf-8", "surrogatepass")
-                self._bad_line(line, _why_unreadable(raw, exc))
+                found = _lone_surrogate(raw) if isinstance(exc, msgspec.DecodeError) else None
+                if found is not None:
+                    self._bad_line(line, *found)
+                else:
+                    self._bad_line(line, Problem(_why_unreadable(raw, exc), None))
                 continue
             callback = callbacks.get(kind) if isinstance(kind, str) else None
             if callback is None or not isinstance(kind, str):
                 what = f"unknown Singer message type {kind!r}" if kind else "not a Singer message"
-                self._bad_line(line, f"input line is {what} (no usable 'type')")
+                self._bad_line(line, Problem(f"input line is {what} (no usable 'type')", None))
                 continue
             callback(message)
             counts[kind] += 1
         return counts
 
-    def _bad_line(self, line: bytes | str, reason: str) -> None:
+    def _bad_line(self, line: bytes | str, problem: Problem, stream: str | None = None) -> None:
         text = line.decode("utf-8", "backslashreplace") if isinstance(line, bytes) else line
         if self.on_bad_line is None:
-            msg = f"input line {self.line_number}: {reason}: {text[:200]!r}"
+            msg = f"input line {self.line_number}: {problem.reason}: {text[:200]!r}"
             raise ValueError(msg)
-        self.on_bad_line(text.rstrip("\n"), reason)
+        self.on_bad_line(text.rstrip("\n"), problem, stream)

@@ -185,7 +185,6 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         the writer threads, so ``--about`` and an input without such a message never do.
         """
         if self._session is None:
-            reader = self.message_reader
             try:
                 options = TargetOptions.from_config(self.config)
             except RecrasConfigError as exc:
@@ -194,9 +193,13 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 options,
                 self.logger,
                 self.emit_state,
-                lambda: getattr(reader, "line_number", 0),
+                self.input_line_number,
             )
         return self._session
+
+    def input_line_number(self) -> int:
+        """The number of the input line being handled (for rejects and errors)."""
+        return int(getattr(self.message_reader, "line_number", 0))
 
     def get_sink_class(self, stream_name: str) -> type[KlantenSink | UnsupportedStreamSink]:
         """``klanten`` gets the real sink; any other stream one that rejects with a hint."""
@@ -221,8 +224,8 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         else:
             self._session.close(success=False)
 
-    def _reject_line(self, line: str, reason: str) -> None:
-        self.open_session().reject(Problem(reason, None), stream=None, line=line)
+    def _reject_line(self, line: str, problem: Problem, stream: str | None) -> None:
+        self.open_session().reject(problem, stream=stream, line=line)
 
     def check_schema_message(self, message: dict[str, Any]) -> None:
         """Stop at a SCHEMA that cannot be right: its key properties decide the matching.
@@ -233,7 +236,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         other customers, or none (keyless, they are created again on every run).
         """
         stream = message.get("stream")
-        line = getattr(self.message_reader, "line_number", "?")
+        line = self.input_line_number()
         problem = schema_message_problem(message)
         if problem is not None:
             name = repr(stream) if isinstance(stream, str) else "(no stream name)"
@@ -343,7 +346,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         A BATCH that cannot be read stops the run: its records are never acknowledged.
         """
         stream = message.get("stream")
-        line = getattr(self.message_reader, "line_number", "?")
+        line = self.input_line_number()
         try:
             if not isinstance(stream, str):
                 msg = "a BATCH message needs a 'stream' name"

@@ -16,7 +16,14 @@ from typing import Any
 
 import pytest
 from hostile_server import HostileServer, Reply
-from target_support import SECRET_KEY, customer, run_target, target_config
+from target_support import (
+    SECRET_KEY,
+    customer,
+    rejects,
+    run_target,
+    singer_input,
+    target_config,
+)
 from test_eco_support import configured_catalog, discover, run_connector, write_json
 
 from tap_recras.testing import run_tap
@@ -87,3 +94,56 @@ def test_target_logs_outside_field_and_stream_names_on_one_line(
     assert result.returncode == 0, result.stderr[-3000:]
     assert "x\\nCRITICAL forged line\\x1b[31m" in result.stderr
     _no_forged_lines(result.stderr)
+
+
+def test_target_rejects_a_lone_surrogate_naming_its_stream_and_field(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
+    config = target_config(tmp_path, sandbox.config())
+    person = {"voornaam": "X", "email1": "x@example.com", "hoofdcontact": True}
+    records = [customer(1, naam=BROKEN_NAME), customer(2, contactpersonen=[person])]
+    records[1]["contactpersonen"][0]["achternaam"] = "Ann\udc00"
+    result = run_target(config, singer_input(records))
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = [(r["stream"], r["field_path"]) for r in rejects(tmp_path / "rejects.jsonl")]
+    assert found == [("klanten", "naam"), ("klanten", "contactpersonen[0].achternaam")]
+    assert sandbox.customers() == []
+
+
+def test_destination_rejects_a_lone_surrogate_naming_its_field_and_line(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
+    config = write_json(
+        tmp_path / "config.json",
+        sandbox.config(
+            rejects_path=str(tmp_path / "rejects.jsonl"),
+            id_map_path=str(tmp_path / "id-map.sqlite3"),
+        ),
+    )
+    stream = {"name": "klanten", "json_schema": {"properties": {}}}
+    configured = {
+        "stream": stream,
+        "sync_mode": "incremental",
+        "destination_sync_mode": "append_dedup",
+        "primary_key": [["external_id"]],
+    }
+    catalog = write_json(tmp_path / "catalog.json", {"streams": [configured]})
+    log = {"type": "LOG", "log": {"level": "INFO", "message": "from the source"}}
+    lines = [
+        log,
+        log,
+        {"type": "RECORD", "record": {"stream": "klanten", "emitted_at": 1,
+                                      "data": customer(1, naam=BROKEN_NAME, bedrijf_id=1.0)}},
+    ]  # fmt: skip
+    done = run_connector(
+        "destination-recras", "write", "--config", config, "--catalog", catalog,
+        stdin="".join(json.dumps(line) + "\n" for line in lines),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout[-3000:]
+    (reject,) = rejects(tmp_path / "rejects.jsonl")
+    # The line of the destination's own input (after two LOG lines), the stream, the field.
+    assert (reject["input_line"], reject["stream"], reject["field_path"]) == (3, "klanten", "naam")
