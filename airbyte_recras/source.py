@@ -46,7 +46,8 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
         self.modes = modes
         self._buffer = bytearray()
         self._counts: dict[str, int] = {}
-        # The position of the last STATE written: one that says nothing new is not repeated.
+        # The position of the last STATE written: one that says nothing new is not repeated,
+        # unless records were written since (no record may follow the last STATE).
         self._last_position: dict[str, Any] | None = None
 
     def serialize_message(self, message: Message) -> bytes:
@@ -61,10 +62,11 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
                 return AirbyteOutput.encode({"type": "RECORD", "record": record})
         if isinstance(message, StateMessage):
             position = streams.resume_position(message.value)
-            if position is None or position == self._last_position:
+            if not self._counts and (position is None or position == self._last_position):
                 return b""
             self._last_position = position
-            lines = streams.state_messages(position, self.modes, self._counts)
+            # Nothing to resume from yet (a first read): {}, which reads from the start.
+            lines = streams.state_messages(position or {}, self.modes, self._counts)
             self._counts = {}
             return b"".join(AirbyteOutput.encode(line) for line in lines)
         return b""
