@@ -25,6 +25,7 @@ def run_plugin_cli(module: str, plugin_class: str) -> None:
     package loads requests and msgspec); it is paused here again for any other caller, and
     is on once the plugin runs, whoever paused it.
     """
+    stop_signals.ignore_once_exiting()
     gc.disable()
     try:
         plugin = getattr(importlib.import_module(module), plugin_class)

@@ -21,6 +21,7 @@ delivers them to the main thread, whose blocking waits they interrupt.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -55,6 +56,11 @@ class Stopped(BaseException):
         #: What a shell reports for a process ended by this signal (143 for SIGTERM).
         self.exit_code = 128 + signum
         super().__init__(f"received {self.signal_name}")
+
+
+def _ignore_stop_signals() -> None:
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def exit_with_status(signum: int) -> NoReturn:
@@ -110,6 +116,16 @@ class StopSignals:
         if threading.current_thread() is threading.main_thread():
             for signum in STOP_SIGNALS:
                 signal.signal(signum, self.received)
+
+    @staticmethod
+    def ignore_once_exiting() -> None:
+        """Ignore stop signals once the interpreter's exit handlers have run (for executables).
+
+        The run's output is complete by then, and the interpreter's finalization puts the
+        default handlers back, under which a SIGTERM in the last tens of milliseconds
+        ended a finished run by the signal. Registered first, the callback runs last.
+        """
+        atexit.register(_ignore_stop_signals)
 
     def received(self, signum: int, frame: FrameType | None = None) -> None:
         """The signal handler: note the signal and raise :class:`Stopped` where it is safe."""

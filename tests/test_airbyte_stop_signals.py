@@ -120,6 +120,43 @@ def test_source_stopped_while_its_stdout_is_full_ends_by_sigterm(
     assert sent | {r["id"] for r in rest.records("klanten")} >= set(new_ids)
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.02, 0.05, 0.1, 0.3])
+def test_a_stop_as_a_finished_read_exits_is_traced_or_not_at_all(
+    sandbox_factory: Any, tmp_path: Path, delay: float
+) -> None:
+    """SIGTERM after the final STATEs, while the process exits: 0, or -15 after a TRACE.
+
+    The interpreter's finalization puts the default handlers back; a stop landing there
+    ended a finished read by the signal without its TRACE.
+    """
+    sandbox = sandbox_factory(customers=5)
+    config, catalog = _read_config(
+        sandbox, tmp_path, {"klanten": "incremental", "contactpersonen": "incremental"}
+    )
+    process = _start("source-recras", "read", "--config", config, "--catalog", catalog,
+                     tmp_path=tmp_path)  # fmt: skip
+    try:
+        assert process.stdout is not None
+        states = 0
+        for _ in range(10_000):  # bounded: the read writes a few hundred lines
+            line = process.stdout.readline()
+            if not line:
+                break
+            states += airbyte_message(line.decode())["type"] == "STATE"
+            if states == 2:  # one per stream: the read is done
+                break
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        raw, _ = process.communicate(timeout=ENDS_WITHIN)
+    finally:
+        process.kill()
+        process.wait()
+    rest = _messages(raw)
+    assert process.returncode in (0, -signal.SIGTERM), (tmp_path / "stderr.log").read_text()
+    if process.returncode == -signal.SIGTERM:
+        assert rest and rest[-1]["type"] == "TRACE", [m["type"] for m in rest]
+
+
 def test_source_discover_stopped_after_its_catalog_ends_by_sigterm(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

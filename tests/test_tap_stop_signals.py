@@ -8,6 +8,7 @@ When the reader does come back, every line is whole and the last STATE follows e
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable
@@ -63,3 +64,28 @@ def test_tap_stopped_while_its_stdout_is_full_exits_143(
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     everyone = {c["id"] for c in sandbox.customers()}
     assert sent | {r["id"] for r in resumed.records("klanten")} == everyone
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.01, 0.03, 0.1, 0.3])
+def test_a_stop_as_a_finished_run_exits_is_not_death_by_signal(
+    sandbox_factory: SandboxFactory, tmp_path: Path, delay: float
+) -> None:
+    """SIGTERM after the final STATE, while the process exits: its status is 0 or 143.
+
+    The interpreter's finalization puts the default handlers back; a stop landing there
+    ended a finished run by the signal (-15), which no documented outcome is.
+    """
+    sandbox = sandbox_factory(customers=5)
+    top = max(c["id"] for c in sandbox.customers())
+    with (tmp_path / "stderr.log").open("w") as log:
+        process = start_tap(tmp_path, sandbox.config(), stderr=log, log_level="INFO")
+        assert process.stdout is not None
+        for _ in range(1000):  # bounded: a handful of lines
+            message = json.loads(process.stdout.readline())
+            bookmark = message.get("value", {}).get("bookmarks", {}).get("klanten", {})
+            if bookmark.get("replication_key_value") == top:
+                break
+        time.sleep(delay)
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=ENDS_WITHIN)
+    assert process.returncode in (0, 143), (tmp_path / "stderr.log").read_text()[-2000:]
