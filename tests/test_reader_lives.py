@@ -24,8 +24,9 @@ The ``test_checks_*`` tests feed those checks doctored runs: each check can fail
 
 Where a stop lands: a SIGTERM after some lines is sent only while the run still has a
 request to make (:meth:`ReaderLife.requests_needed`), so it lands inside the run rather than
-in the moments after its last output, while the interpreter shuts down (where CPython no
-longer runs the readers' handler, and a stop ends the process by the signal itself).
+in the moments after its last output, while the interpreter shuts down: there the run is
+complete and the stop is ignored (exit 0), which the stop-signal tests of each reader cover
+(tests/test_tap_stop_signals.py, tests/test_airbyte_stop_signals.py).
 
 Bounded for CI: ``derandomize=True`` (the same lives every run), 2 lives per parametrisation
 (the first is hypothesis's simplest: every run completes after one new customer, so the
