@@ -29,7 +29,6 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from types import FrameType, TracebackType
 from typing import IO, NoReturn
 
@@ -204,7 +203,7 @@ def write_all(out: IO[bytes], data: bytes | bytearray) -> None:
 stop_signals = StopSignals()
 
 
-@contextmanager
+@contextlib.contextmanager
 def signals_blocked() -> Iterator[None]:
     """Threads started inside never receive SIGTERM/SIGINT; the main thread does.
 
