@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from typing_extensions import override
+
 from airbyte_recras.failures import (
     TRANSIENT_ERROR,
     ConnectorInputError,
@@ -42,6 +44,7 @@ COMMAND_FILES: dict[str, dict[str, bool]] = {
 class _Parser(argparse.ArgumentParser):
     """Argument errors become a TRACE config_error, not argparse's usage text on stderr."""
 
+    @override
     def error(self, message: str) -> NoReturn:
         raise ConnectorInputError(f"{self.prog}: {message}")
 

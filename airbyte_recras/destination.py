@@ -30,6 +30,7 @@ from itertools import islice
 from typing import IO, Any, NoReturn, cast
 
 import msgspec
+from typing_extensions import override
 
 from airbyte_recras.command import main_for, read_config, read_json, run
 from airbyte_recras.failures import ConnectorInputError, describe
@@ -67,10 +68,12 @@ class AirbyteTargetRecras(TargetRecras):
         self._lines = lines
         self._echoed: dict[str, Any] = {}
 
+    @override
     def input_line_number(self) -> int:
         """The Airbyte input line being handled (the SCHEMAs made from the catalog are 0)."""
         return self._lines.input_line if self._lines is not None else super().input_line_number()
 
+    @override
     def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue an Airbyte STATE; reject any other STATE line (a Singer tap's, say).
 
@@ -91,6 +94,7 @@ class AirbyteTargetRecras(TargetRecras):
             problem, stream=None, line=json.dumps(message, ensure_ascii=False, default=str)
         )
 
+    @override
     def write_state_to_stdout(self, state: dict[str, Any]) -> None:
         """Echo the Airbyte STATEs not echoed yet: every record before them is done.
 

@@ -16,6 +16,8 @@ import threading
 import time
 from typing import IO, Any
 
+from typing_extensions import override
+
 from recras_api.redact import LOG_FILTER, escape_controls, scrub
 from recras_api.termination import stop_signals, write_all
 
@@ -104,6 +106,7 @@ class AirbyteLogHandler(logging.Handler):
         self.output = output
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
+    @override
     def emit(self, record: logging.LogRecord) -> None:
         """Format and write one record; a record that cannot be formatted is reported."""
         try:

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 
 from singer_sdk.singerlib.encoding.base import GenericSingerWriter
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, StateMessage
+from typing_extensions import override
 
 from airbyte_recras import streams
 from airbyte_recras.command import main_for, read_config, read_json, run
@@ -50,6 +51,7 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
         # unless records were written since (no record may follow the last STATE).
         self._last_position: dict[str, Any] | None = None
 
+    @override
     def serialize_message(self, message: Message) -> bytes:
         """The Airbyte lines for one Singer message (empty for those without a counterpart)."""
         if isinstance(message, RecordMessage):
@@ -71,6 +73,7 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
             return b"".join(AirbyteOutput.encode(line) for line in lines)
         return b""
 
+    @override
     def write_message(self, message: Message) -> None:
         """Buffer a record; write the buffer before a STATE and with it."""
         self._buffer += self.serialize_message(message)

@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from requests.adapters import HTTPAdapter
+from typing_extensions import override
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
@@ -161,12 +162,14 @@ def _watch_current(sock: socket.socket | None) -> None:
 
 
 class _WatchedHTTPConnection(HTTPConnection):
+    @override
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_current(self.sock)
         return super().getresponse(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
+    @override
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
         _watch_current(self.sock)
         return super().getresponse(*args, **kwargs)
@@ -188,6 +191,7 @@ class WatchedAdapter(HTTPAdapter):
     trickles the headers or the body.
     """
 
+    @override
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         """requests' hook for adapter subclasses: swap in the watched connection pools."""
         super().init_poolmanager(*args, **kwargs)

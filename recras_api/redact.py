@@ -22,6 +22,8 @@ import re
 import threading
 from urllib.parse import quote
 
+from typing_extensions import override
+
 MASK = "***"
 #: Shorter values are not masked as substrings: a password ``abc`` would hide every "abc" in
 #: every message, and a value that short protects nothing anyway. Recras API keys are long.
@@ -97,6 +99,7 @@ class RedactingFilter(logging.Filter):
     Runs before any handler formats the record, so every line written is one line.
     """
 
+    @override
     def filter(self, record: logging.LogRecord) -> bool:
         """Rewrite the record in place; never drops it."""
         try:

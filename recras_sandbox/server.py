@@ -19,11 +19,22 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
+
+if TYPE_CHECKING:
+    from typing_extensions import override
+else:
+    _Method = TypeVar("_Method", bound=Callable[..., Any])
+
+    def override(method: _Method) -> _Method:
+        """typing.override (Python 3.12); the sandbox runs on the standard library alone."""
+        return method
+
 
 from recras_sandbox.faults import FaultInjector
 from recras_sandbox.limits import InFlightLimit, Release
@@ -118,12 +129,14 @@ class SandboxServer(ThreadingHTTPServer):
         self.stats = Stats()
         self.in_flight = InFlightLimit(config.max_concurrent)
 
+    @override
     def get_request(self) -> tuple[socket.socket, Any]:
         sock, addr = super().get_request()
         # Small responses must not wait for Nagle / delayed ACK on keep-alive sockets.
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock, addr
 
+    @override
     def handle_error(self, request: Any, client_address: Any) -> None:
         # Clients hanging up mid-response are normal under benchmarks and fault tests.
         exc = sys.exc_info()[1]
@@ -144,6 +157,7 @@ class Handler(BaseHTTPRequestHandler):
     #: Frees this request's concurrency-limit slot; called just before its answer leaves.
     _release_slot: Release | None = None
 
+    @override
     def log_message(self, format: str, *args: Any) -> None:
         """Per-request logging would cost more than serving; stay quiet."""
 

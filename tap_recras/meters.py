@@ -14,6 +14,7 @@ from typing import Self
 
 from singer_sdk import metrics
 from singer_sdk.helpers.types import Context
+from typing_extensions import override
 
 from tap_recras.sdk_compat import CompatCounter
 
@@ -21,14 +22,17 @@ from tap_recras.sdk_compat import CompatCounter
 class RunCounter(CompatCounter):
     """A record counter shared by every sync of one stream in a run."""
 
+    @override
     def __enter__(self) -> Self:
         return self  # keep counting since the last log line, not since this customer
 
+    @override
     def exit(self) -> None:
         """Log only when the interval has passed (not at the end of every customer)."""
         if self.interval_passed():
             self.log_and_restart()
 
+    @override
     def with_context(self, value: Context | None) -> None:
         """Ignore the per-customer context: the count is for the whole stream."""
 
@@ -44,6 +48,7 @@ class RunTimer(metrics.Timer):
         super().__init__(metric, tags)
         self.total = 0.0
 
+    @override
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
@@ -54,6 +59,7 @@ class RunTimer(metrics.Timer):
         if exc_type is not None:
             self.tags[metrics.Tag.STATUS] = metrics.Status.FAILED
 
+    @override
     def with_context(self, value: Context | None) -> None:
         """Ignore the per-customer context: the time is for the whole stream."""
 

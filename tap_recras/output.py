@@ -25,6 +25,7 @@ from typing import Any, cast
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, SchemaMessage
+from typing_extensions import override
 
 from recras_api.termination import stop_signals, write_all
 
@@ -94,6 +95,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         # Records after the last STATE still reach the target when the run ends in an error.
         atexit.register(self.flush)
 
+    @override
     def write_message(self, message: Message) -> None:
         """Buffer a record; write anything else at once, after the buffered records."""
         if isinstance(message, SchemaMessage):

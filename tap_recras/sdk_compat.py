@@ -22,6 +22,7 @@ from singer_sdk import Stream, Tap, metrics
 from singer_sdk.helpers import _state
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.plugin_base import PluginBase
+from typing_extensions import override
 
 from recras_api.termination import Stopped
 
@@ -106,6 +107,7 @@ class CompatStream(Stream):
     #: False while no record of this stream has children to sync (see :meth:`_process_record`).
     syncs_children: bool = True
 
+    @override
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         # The SDK calls these private names once per record; pointing them straight at the
@@ -129,6 +131,7 @@ class CompatStream(Stream):
         """Note that records went out since the last STATE (the SDK then sends a new one)."""
         self.state_manager.is_flushed = False
 
+    @override
     def _process_record(
         self,
         record: Record,
@@ -151,6 +154,7 @@ class CompatStream(Stream):
         markers: dict | None = self.stream_state.get(_state.PROGRESS_MARKERS)
         return markers
 
+    @override
     def _write_state_message(self) -> None:
         if self.writes_state_messages:
             super()._write_state_message()
@@ -193,6 +197,7 @@ class CompatCounter(metrics.Counter):
 class CompatTap(Tap):
     """A tap whose signal handling, and what a stopped sync does, are public methods."""
 
+    @override
     def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
         self.on_termination(signum)
 
@@ -200,7 +205,8 @@ class CompatTap(Tap):
         """Handle SIGTERM or SIGINT; by default the SDK's (a STATE, then exit 0)."""
         super()._handle_termination(signum, None)
 
-    def sync_all(self) -> None:  # type: ignore[misc]  # final in the SDK: wrapped, not changed
+    @override  # type: ignore[misc]  # final in the SDK: wrapped, not changed
+    def sync_all(self) -> None:
         """The SDK's sync of every stream; a stop signal calls :meth:`on_stopped` on its way out.
 
         A :class:`~recras_api.termination.Stopped` raised anywhere in the sync unwinds

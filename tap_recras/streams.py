@@ -14,6 +14,7 @@ from singer_sdk import metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
+from typing_extensions import override
 
 from recras_api.client import klant_path
 from recras_api.errors import RecrasNotFoundError, RecrasUnavailableError
@@ -64,6 +65,7 @@ class RecrasStream(CompatStream):
             SelectionMask | None, BufferedMsgSpecWriter | None, tuple[str, ...] | None, str | None
         ] = (None, None, None, None)
 
+    @override
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         """Drop top-level properties the schema does not declare (warning once per name).
 
@@ -90,6 +92,7 @@ class RecrasStream(CompatStream):
         """The tap: its HTTP client and settings."""
         return cast("TapRecras", self.plugin)
 
+    @override
     def write_record(self, record: Record) -> None:
         """Write one record's RECORD lines: the SDK's steps, cheaper where they can be.
 
@@ -180,6 +183,7 @@ class KlantenStream(RecrasStream):
         # The bookmark this sync started from (None: none), below which it never goes.
         self._resumed_from: int | None = None
 
+    @override
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Keep the highest id seen as the bookmark this run promotes when it completes.
 
@@ -202,6 +206,7 @@ class KlantenStream(RecrasStream):
                 )
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         """Never where the SDK would: before the first record (see :meth:`get_records`)."""
         return False
@@ -227,6 +232,7 @@ class KlantenStream(RecrasStream):
         start_id = self.config.get("start_id")
         return int(start_id) if start_id is not None else None
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """Yield customers; with contact persons when they are selected."""
         min_id = self.first_id(context)
@@ -389,6 +395,7 @@ class KlantenStream(RecrasStream):
             return None
         return checked_persons(detail.get(PERSONS_KEY) or [], f"GET {klant_path(klant_id)}")
 
+    @override
     def generate_child_contexts(
         self, record: Record, context: Context | None
     ) -> Iterable[Context | None]:
@@ -402,6 +409,7 @@ class KlantenStream(RecrasStream):
             return (self.get_child_context(record, context),)
         return ()
 
+    @override
     def get_child_context(self, record: Record, context: Context | None) -> Context | None:
         """Hand the customer's contact persons to the child stream (no second request)."""
         return {"klant_id": record["id"], PERSONS_KEY: record.get(PERSONS_KEY) or []}
@@ -434,6 +442,7 @@ class ContactpersonenStream(RecrasStream):
         self._meters = RunMeters(self.name)
         self.logger.addFilter(_drop_per_customer_sync_lines)
 
+    @override
     def get_record_counter(
         self,
         *,
@@ -443,6 +452,7 @@ class ContactpersonenStream(RecrasStream):
         """One counter for the run, not one per customer (see :mod:`tap_recras.meters`)."""
         return self._meters.counter
 
+    @override
     def get_sync_timer(self) -> metrics.Timer:
         """One timer for the run, not one per customer."""
         return self._meters.timer
@@ -453,6 +463,7 @@ class ContactpersonenStream(RecrasStream):
             self._meters.finish()
 
     @property
+    @override
     def emit_activate_version_messages(self) -> bool:
         """Never per customer: the parent activates a full-table version once per run."""
         return False
@@ -473,11 +484,13 @@ class ContactpersonenStream(RecrasStream):
             self.write_schema_message()
             self.write_activate_version_message(self.stream_version)
 
+    @override
     def preprocess_context(self, context: Context) -> Context:
         """Keep the persons out of the context, which the SDK logs and puts in metrics."""
         self._pending = list(context.get(PERSONS_KEY) or [])
         return {"klant_id": context["klant_id"]}
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
         """The current customer's contact persons, with ``klant_id`` and ``positie``."""
         klant_id = context["klant_id"] if context else None

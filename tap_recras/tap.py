@@ -12,6 +12,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import CapabilitiesEnum, PluginCapabilities
 from singer_sdk.singerlib.catalog import Catalog
+from typing_extensions import override
 
 from recras_api.client import RecrasClient
 from recras_api.concurrency import AdaptiveConcurrency
@@ -94,6 +95,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         super().__init__(catalog=catalog, state=state, **kwargs)
         check_no_batch_config(self.config)
 
+    @override
     def discover_streams(self) -> list[Stream]:
         """The ``klanten`` stream and its child ``contactpersonen``."""
         return [KlantenStream(self), ContactpersonenStream(self)]
@@ -103,6 +105,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         """Concurrent detail requests."""
         return int(self.config.get("max_workers") or DEFAULT_MAX_WORKERS)
 
+    @override
     def on_termination(self, signum: int) -> None:
         """On SIGTERM or SIGINT: stop where it is safe (:mod:`recras_api.termination`).
 
@@ -112,6 +115,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         """
         stop_signals.received(signum)
 
+    @override
     def on_stopped(self, stop: Stopped) -> None:
         """A stop signal ended the sync: write the last safe STATE (after the buffered records).
 
@@ -125,6 +129,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         )
 
     @classmethod
+    @override
     def invoke(cls, **kwargs: Any) -> None:
         """Run the CLI; an error the tap knows ends it with one line saying why, and exit 1.
 

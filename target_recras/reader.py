@@ -30,6 +30,7 @@ from decimal import Decimal
 
 import msgspec
 from singer_sdk.io_base import SingerReader
+from typing_extensions import override
 
 from recras_api.redact import escape_controls
 from recras_api.termination import stop_signals
@@ -145,6 +146,7 @@ class RecrasMessageReader(SingerReader):
         #: The input ended and every message was dispatched.
         self.finished = False
 
+    @override
     def process_lines(
         self,
         file_input: t.IO[str] | None,

@@ -22,6 +22,7 @@ from typing import Any
 
 from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
+from typing_extensions import override
 
 from recras_api.termination import stop_signals
 
@@ -81,21 +82,27 @@ class SDKMessageHooks(Target, abc.ABC):
 
     # -- the SDK's private callbacks ------------------------------------------------------
 
+    @override
     def _process_schema_message(self, message_dict: dict) -> None:
         self.check_schema_message(message_dict)
         super()._process_schema_message(message_dict)
 
+    @override
     def _process_record_message(self, message_dict: dict) -> None:
         self.handle_record_message(message_dict)
 
+    @override
     def _process_state_message(self, message_dict: dict) -> None:
         self.handle_state_message(message_dict)
 
+    @override
     def _process_activate_version_message(self, message_dict: dict) -> None:
         self.handle_activate_version_message(message_dict)
 
+    @override
     def _process_batch_message(self, message_dict: dict) -> None:
         self.handle_batch_message(message_dict)
 
+    @override
     def _write_state_message(self, state: dict) -> None:
         self.emit_state(state)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from singer_sdk.sinks import BatchSink, Sink
+from typing_extensions import override
 
 from target_recras.jobs import UpsertJob
 from target_recras.matching import (
@@ -57,6 +58,7 @@ class _RecrasSink(Sink):
         self.session: TargetSession = target.open_session()
         super().__init__(target, stream_name, schema, key_properties)
 
+    @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
         """None: records are checked against the Recras body schema by the run instead.
 
@@ -74,6 +76,7 @@ class KlantenSink(_RecrasSink, BatchSink):
     finish: when it drains (size limit, record age, end of input).
     """
 
+    @override
     def setup(self) -> None:
         """Say which source key the stream's records are upserted by."""
         super().setup()
@@ -98,6 +101,7 @@ class KlantenSink(_RecrasSink, BatchSink):
             found = self._source_keys[keys] = (names, set(RESERVED_FIELDS) | set(names))
         return found
 
+    @override
     def process_record(self, record: dict, context: dict) -> None:
         """Reject an invalid record; queue a valid one for writing."""
         session = self.session
@@ -133,6 +137,7 @@ class KlantenSink(_RecrasSink, BatchSink):
             )
         )
 
+    @override
     def process_batch(self, context: dict) -> None:
         """Wait until every record handed over is written or rejected."""
         self.session.wait()
@@ -157,16 +162,19 @@ class KlantenSink(_RecrasSink, BatchSink):
 class UnsupportedStreamSink(_RecrasSink):
     """Any stream but ``klanten``: every record is rejected with a hint."""
 
+    @override
     def setup(self) -> None:
         """Say once, up front, what is wrong with the stream."""
         super().setup()
         self.hint = unsupported_stream_hint(self.stream_name)
         self.logger.warning("Records will be rejected: %s", self.hint)
 
+    @override
     def process_record(self, record: dict, context: dict) -> None:
         """Reject the record."""
         self.session.stats.read += 1
         self.session.reject(Problem(self.hint, None), stream=self.stream_name, record=record)
 
+    @override
     def process_batch(self, context: dict) -> None:
         """Nothing is ever queued."""

@@ -11,6 +11,7 @@ from typing import Any
 from singer_sdk import typing as th
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
+from typing_extensions import override
 
 from recras_api import RecrasConfigError
 from recras_api.plugin_settings import connection_properties, max_workers_property
@@ -201,6 +202,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         """The number of the input line being handled (for rejects and errors)."""
         return int(getattr(self.message_reader, "line_number", 0))
 
+    @override
     def get_sink_class(self, stream_name: str) -> type[KlantenSink | UnsupportedStreamSink]:
         """``klanten`` gets the real sink; any other stream one that rejects with a hint."""
         return KlantenSink if stream_name == KLANTEN_STREAM else UnsupportedStreamSink
@@ -227,6 +229,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
     def _reject_line(self, line: str, problem: Problem, stream: str | None) -> None:
         self.open_session().reject(problem, stream=stream, line=line)
 
+    @override
     def check_schema_message(self, message: dict[str, Any]) -> None:
         """Stop at a SCHEMA that cannot be right: its key properties decide the matching.
 
@@ -260,6 +263,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 'to klanten (stream_maps {"<stream>": {"__alias__": "klanten"}}).'
             )
 
+    @override
     def handle_record_message(self, message: dict[str, Any]) -> None:
         """The SDK's record handling minus what this target replaces, plus rejects.
 
@@ -315,6 +319,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         )
         self.open_session().reject(problem, stream=stream, record=record)
 
+    @override
     def handle_state_message(self, message: dict[str, Any]) -> None:
         """Queue the STATE until every record before it is written or rejected."""
         state = message.get("value")
@@ -329,6 +334,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         self._last_state_read = state
         self.open_session().checkpoints.add_state(state)
 
+    @override
     def handle_activate_version_message(self, message: dict[str, Any]) -> None:
         """Ignored (logged once per stream): this target never deletes Recras customers."""
         stream = message.get("stream")
@@ -339,6 +345,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 stream,
             )
 
+    @override
     def handle_batch_message(self, message: dict[str, Any]) -> None:
         """Write the records of the files a BATCH names (:mod:`target_recras.batch_files`).
 
@@ -367,6 +374,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             )
             raise TargetStopError(msg) from exc
 
+    @override
     def emit_state(self, state: dict[str, Any]) -> None:
         """Emit a STATE once (checkpoints and the SDK's final drain may both offer it).
 
@@ -381,6 +389,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             self.write_state_to_stdout(state)
             self._emitted_state = copy.deepcopy(state)
 
+    @override
     def process_endofpipe(self) -> None:
         """Drain (which emits the last STATE), then log the summary."""
         try:
@@ -395,6 +404,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
             raise
 
     @classmethod
+    @override
     def append_builtin_config(cls, config_jsonschema: dict) -> None:
         """Only stream maps and flattening: the SDK's target extras do not apply here.
 
@@ -405,6 +415,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         super(Target, cls).append_builtin_config(config_jsonschema)
 
     @classmethod
+    @override
     def invoke(cls, **kwargs: Any) -> None:
         """Run the CLI; a stop ends it with its message and exit code 1, a signal with 128+n."""
         try:
