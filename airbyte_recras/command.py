@@ -25,8 +25,8 @@ from airbyte_recras.failures import (
     stack_trace,
 )
 from airbyte_recras.output import AirbyteOutput, log_to
+from recras_api.plugin.termination import Stopped, exit_by_signal, stop_signals
 from recras_api.redact import register_credentials
-from recras_api.termination import Stopped, exit_by_signal, stop_signals
 
 #: A command: (parsed arguments, output) -> None.
 Command = Callable[[argparse.Namespace, AirbyteOutput], None]

@@ -18,8 +18,8 @@ from typing import IO, Any
 
 from typing_extensions import override
 
+from recras_api.plugin.termination import stop_signals, write_all
 from recras_api.redact import LOG_FILTER, escape_controls, scrub
-from recras_api.termination import stop_signals, write_all
 
 #: Python log level -> Airbyte LOG level.
 _LEVELS = (
@@ -51,7 +51,7 @@ class AirbyteOutput:
     def write(self, data: bytes) -> None:
         """Write encoded lines at once and flush (a reader acts on each line as it arrives).
 
-        A stop signal waits for the whole write (:mod:`recras_api.termination`): the main
+        A stop signal waits for the whole write (:mod:`recras_api.plugin.termination`): the main
         thread may hold the lock when it arrives.
         """
         if not data:

@@ -5,7 +5,7 @@
 Runs, alternated in each round, ``tap_plain.py --help`` (the plain scripts' imports: requests,
 msgspec), ``tap-recras --about`` and ``target-recras --about`` as installed, and the same two
 plugins started without their console script's start (``TapRecras.cli()`` called directly,
-so the collector runs while singer-sdk loads; see recras_api/startup.py). Prints the median
+so the collector runs while singer-sdk loads; see recras_api/plugin/startup.py). Prints the median
 and best wall time of each. Nothing is asserted.
 """
 

@@ -31,7 +31,7 @@ def run_tree(tree: str, tap_argv: list[str]) -> None:
         raise SystemExit(f"tap_recras came from {tap_recras.__file__}, not {tree}")
     sys.argv = ["tap-recras", *tap_argv]
     if (Path(tree) / "tap_recras" / "__main__.py").exists():
-        # Trees since c290e90 start through tap_recras.__main__ (recras_api/startup.py).
+        # Trees since c290e90 start through tap_recras.__main__ (recras_api/plugin/startup.py).
         from tap_recras.__main__ import main as start  # noqa: PLC0415
     else:
         from tap_recras.tap import TapRecras  # noqa: PLC0415

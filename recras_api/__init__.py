@@ -1,8 +1,8 @@
 """Recras API2 access shared by tap-recras and target-recras: settings, HTTP client, schemas.
 
 Plain ``requests`` code that does not import singer-sdk; the plugins' settings schema and
-config validation (the SDK side) are in :mod:`recras_api.plugin_settings` and
-:mod:`recras_api.sdk_compat`, which only the plugins import.
+config validation (the SDK side) are in :mod:`recras_api.plugin.settings` and
+:mod:`recras_api.plugin.sdk_compat`, which only the plugins import.
 """
 
 from recras_api.client import RecrasClient, WriteResult, klant_path

@@ -3,7 +3,7 @@
 The client calls its observers (:data:`RequestObserver`) once per try, retried ones
 included, with the method, the endpoint template (``/api2/klanten/{id}``: no ids, no query
 string, nothing secret), the HTTP status (``None`` when no answer came) and the wall time.
-The plugins turn these into singer-sdk METRIC lines (:mod:`recras_api.sdk_metrics`); the
+The plugins turn these into singer-sdk METRIC lines (:mod:`recras_api.plugin.metrics`); the
 adaptive concurrency (:mod:`recras_api.concurrency`) reads the statuses. Plain Python: no
 singer-sdk here.
 """

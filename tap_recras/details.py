@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import Generic, TypeVar
 
-from recras_api.termination import signals_blocked
+from recras_api.plugin.termination import signals_blocked
 
 ItemT = TypeVar("ItemT")
 ResultT = TypeVar("ResultT")

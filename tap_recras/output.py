@@ -27,7 +27,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, SchemaMessage
 from typing_extensions import override
 
-from recras_api.termination import stop_signals, write_all
+from recras_api.plugin.termination import stop_signals, write_all
 
 #: Records are written in pieces of about this size.
 BUFFER_BYTES = 64 * 1024
@@ -140,7 +140,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def flush(self) -> None:
         """Write the buffered lines to stdout and flush it.
 
-        A stop signal waits until every line is out (:mod:`recras_api.termination`).
+        A stop signal waits until every line is out (:mod:`recras_api.plugin.termination`).
         """
         if not self._buffer:
             return

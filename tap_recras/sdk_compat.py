@@ -3,83 +3,129 @@
 singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and bookmark
 steps, a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide
 metrics, a non-zero exit on SIGTERM, a stop that writes the last safe STATE). Each use is
-wrapped below under a public name, and :data:`PRIVATE_NAMES` lists them with the singer-sdk
-version they were checked against. ``tests/test_tapfix_sdk_compat.py`` fails when the
-installed SDK changes one of them (gone, new signature, or new source code) and when another
-tap module names one directly, so an SDK upgrade is reviewed here instead of being found out
-in production.
+wrapped below under a public name, and :data:`PRIVATE_NAMES` lists them in the project's one
+format (:class:`recras_api.plugin.sdk_compat.PrivateName`, with the fingerprint of each in the
+singer-sdk release it was checked against). ``tests/test_sdk_private_names.py`` fails when the
+installed SDK changes one of them and when another tap module names one directly.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any, ClassVar
 
 from singer_sdk import Stream, Tap, metrics
-from singer_sdk.helpers import _state
+from singer_sdk.helpers import _catalog, _state
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.plugin_base import PluginBase
 from typing_extensions import override
 
-from recras_api.termination import Stopped
-
-#: The singer-sdk release every name below was read in and tested against.
-CHECKED_AGAINST = "0.54.9"
-
-
-@dataclass(frozen=True)
-class PrivateName:
-    """One private singer-sdk name, where it lives, and what the tap does with it."""
-
-    owner: object
-    name: str
-    use: str
-    checked: str = CHECKED_AGAINST
-
+from recras_api.plugin.sdk_compat import PrivateName
+from recras_api.plugin.termination import Stopped
 
 PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName(
         Stream,
         "_write_record_message",
         "overridden: RECORD lines without the SDK's deselection walk and message objects",
+        "292b7bed39883bd9",
     ),
     PrivateName(
         Stream,
         "_increment_stream_state",
         "overridden: the pending bookmark kept up in place after the SDK set it up",
+        "cabc0edb2fd4f000",
     ),
     PrivateName(
         Stream,
         "_process_record",
         "overridden: skipped for a record with no partition context and no child to sync",
+        "8529b9f3ce2f849d",
     ),
     PrivateName(
         Stream,
         "_sync_records",
         "relied on: calls the three names above once per record, with these arguments",
+        "8928dc7f50e9bf57",
     ),
-    PrivateName(Stream, "_write_state_message", "overridden: the child stream writes no STATE"),
-    PrivateName(Stream, "_write_schema_message", "called: the child's SCHEMA before its version"),
     PrivateName(
-        Stream, "_write_activate_version_message", "called: the child's full-table version"
+        Stream,
+        "_write_state_message",
+        "overridden: the child stream writes no STATE",
+        "f82ecd8d16986823",
     ),
-    PrivateName(Stream, "_stream_version", "read and set: the version a record carries"),
-    PrivateName(Stream, "_tap", "read: the tap (its client and settings) of a stream"),
-    PrivateName(metrics.Counter, "_ready_to_log", "called: a run-wide counter's interval"),
-    PrivateName(metrics.Counter, "_pop", "called: a run-wide counter logs and restarts"),
-    PrivateName(Tap, "_handle_termination", "overridden: SIGTERM exits 128 + signal"),
-    PrivateName(Tap, "sync_all", "wrapped (final in the SDK): a stop writes the last safe STATE"),
-    PrivateName(PluginBase, "_handle_termination", "replaced: it exits 0 on a signal"),
+    PrivateName(
+        Stream,
+        "_write_schema_message",
+        "called: the child's SCHEMA before its version",
+        "4077b24e5440fdef",
+    ),
+    PrivateName(
+        Stream,
+        "_write_activate_version_message",
+        "called: the child's full-table version",
+        "b5295d35a81b3da6",
+    ),
+    PrivateName(
+        Stream, "_stream_version", "read and set: the version a record carries", "d688dac686f01d3b"
+    ),
+    PrivateName(
+        Stream, "_tap", "read: the tap (its client and settings) of a stream", "d688dac686f01d3b"
+    ),
+    PrivateName(
+        metrics.Counter,
+        "_ready_to_log",
+        "called: a run-wide counter's interval",
+        "57f5533effc3a205",
+    ),
+    PrivateName(
+        metrics.Counter, "_pop", "called: a run-wide counter logs and restarts", "2743e9c61d12bf12"
+    ),
+    PrivateName(
+        Tap, "_handle_termination", "overridden: SIGTERM exits 128 + signal", "2bb79ae47769883a"
+    ),
+    PrivateName(
+        Tap,
+        "sync_all",
+        "wrapped (final in the SDK): a stop writes the last safe STATE",
+        "e4412393757b4cdc",
+    ),
+    PrivateName(
+        PluginBase, "_handle_termination", "replaced: it exits 0 on a signal", "d467c7407cf55b00"
+    ),
     PrivateName(
         _state,
         "PROGRESS_MARKERS",
         "read: where an unsorted stream's maximum waits (left out of a resumable bookmark)",
+        "018333d51bb467b3",
     ),
     PrivateName(
-        _state, "finalize_state_progress_markers", "relied on: promotes replication_key_value"
+        _state,
+        "finalize_state_progress_markers",
+        "relied on: promotes replication_key_value",
+        "bab6282c32282f40",
+    ),
+    # Named by tests and benchmarks only, to compare the tap's steps with the SDK's own.
+    PrivateName(
+        _catalog,
+        "pop_deselected_record_properties",
+        "compared against: the SDK's deselection walk that write_record replaces",
+        "e69d4428c03eced1",
+    ),
+    PrivateName(
+        Stream,
+        "_generate_record_messages",
+        "compared against: the SDK's RECORD messages that write_record replaces",
+        "9b5f9fbcdedb7a1a",
+    ),
+    PrivateName(Stream, "_mask", "set: a selection made in a test", "d688dac686f01d3b"),
+    PrivateName(
+        Stream,
+        "_write_starting_replication_value",
+        "called: a test loads a bookmark as a sync starts",
+        "0a24e5d05cd5353c",
     ),
 )
 
@@ -209,7 +255,7 @@ class CompatTap(Tap):
     def sync_all(self) -> None:
         """The SDK's sync of every stream; a stop signal calls :meth:`on_stopped` on its way out.
 
-        A :class:`~recras_api.termination.Stopped` raised anywhere in the sync unwinds
+        A :class:`~recras_api.plugin.termination.Stopped` raised anywhere in the sync unwinds
         through the SDK's steps, none of which promotes a bookmark on the way (checked by
         the fingerprint of ``Tap.sync_all`` and ``Stream._sync_records``).
         """

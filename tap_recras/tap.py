@@ -17,11 +17,11 @@ from typing_extensions import override
 from recras_api.client import RecrasClient
 from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.errors import RecrasError
-from recras_api.plugin_settings import connection_properties, max_workers_property
-from recras_api.sdk_compat import SecretSafeConfigValidation
-from recras_api.sdk_metrics import HttpRequestMetrics
+from recras_api.plugin.metrics import HttpRequestMetrics
+from recras_api.plugin.sdk_compat import SecretSafeConfigValidation
+from recras_api.plugin.settings import connection_properties, max_workers_property
+from recras_api.plugin.termination import Stopped, stop_signals
 from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSettings, user_agent
-from recras_api.termination import Stopped, stop_signals
 from tap_recras.inputs import (
     MAX_ID,
     TapInputError,
@@ -107,7 +107,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
 
     @override
     def on_termination(self, signum: int) -> None:
-        """On SIGTERM or SIGINT: stop where it is safe (:mod:`recras_api.termination`).
+        """On SIGTERM or SIGINT: stop where it is safe (:mod:`recras_api.plugin.termination`).
 
         :meth:`sync_all` then writes the buffered records and the last safe STATE, and the
         console script exits with 128 + n (143 for SIGTERM), so that an orchestrator does

@@ -1,6 +1,6 @@
 """The exception that ends a target-recras run early on its own account.
 
-A stop signal ends it too, by :class:`recras_api.termination.Stopped`.
+A stop signal ends it too, by :class:`recras_api.plugin.termination.Stopped`.
 """
 
 from __future__ import annotations

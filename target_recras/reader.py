@@ -32,8 +32,8 @@ import msgspec
 from singer_sdk.io_base import SingerReader
 from typing_extensions import override
 
+from recras_api.plugin.termination import stop_signals
 from recras_api.redact import escape_controls
-from recras_api.termination import stop_signals
 from target_recras.validation import Problem
 
 #: The most digits a number may have before its point: those of the longest integer msgspec
@@ -156,7 +156,7 @@ class RecrasMessageReader(SingerReader):
         try:
             counts = self._dispatch(_binary_lines(file_input), callbacks)
             # A stop signal from here on waits for the target's process_endofpipe, which
-            # finishes the writes (recras_api.termination); nothing between would.
+            # finishes the writes (recras_api.plugin.termination); nothing between would.
             stop_signals.hold()
         except BaseException as exc:
             if self.on_stop is not None:

@@ -8,10 +8,11 @@ public method the target defines (``check_schema_message``, ``handle_*``, ``emit
 so the rest of the package never names an SDK internal. The one private name *called* is
 the sink's ``_after_process_record``, where the SDK calls it.
 
-Checked against singer-sdk :data:`CHECKED_SDK_VERSION` (0.54.9). ``tests/test_run_sdk_compat.py``
-fails when the installed SDK changes one of :data:`PRIVATE_METHODS` (gone, other
-parameters, other source), when it stops routing messages through them, and when another
-``target_recras`` module names a private SDK name, so an SDK upgrade is reviewed here
+:data:`PRIVATE_NAMES` lists them in the project's one format
+(:class:`recras_api.plugin.sdk_compat.PrivateName`, with the fingerprint of each in the
+singer-sdk release it was checked against). ``tests/test_sdk_private_names.py`` fails when the
+installed SDK changes one of them, when it stops routing messages through them, and when
+another ``target_recras`` module names a private SDK name, so an SDK upgrade is reviewed here
 instead of silently bypassing the target's handling.
 """
 
@@ -24,22 +25,40 @@ from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 from typing_extensions import override
 
-from recras_api.termination import stop_signals
+from recras_api.plugin.sdk_compat import PrivateName
+from recras_api.plugin.termination import stop_signals
 
-#: The singer-sdk release line the names below were checked against.
-CHECKED_SDK_VERSION = "0.54"
-
-#: (class, private method, its parameters, sha256 of its source, first 16 hex digits) this
-#: module overrides or calls. The source hash catches a changed body too: the record path in
+#: The source fingerprint also catches a changed body: the record path in
 #: ``TargetRecras.handle_record_message`` follows ``_process_record_message`` step by step.
-PRIVATE_METHODS: tuple[tuple[type, str, tuple[str, ...], str], ...] = (
-    (Target, "_process_schema_message", ("self", "message_dict"), "ed6e8449bc8ff234"),
-    (Target, "_process_record_message", ("self", "message_dict"), "08aaf4096e2d39e7"),
-    (Target, "_process_state_message", ("self", "message_dict"), "e27158e2b1e7ea6d"),
-    (Target, "_process_activate_version_message", ("self", "message_dict"), "377950028ca9b3eb"),
-    (Target, "_process_batch_message", ("self", "message_dict"), "f26fbe519745daf2"),
-    (Target, "_write_state_message", ("self", "state"), "bf40aa5e36ebef4d"),
-    (Sink, "_after_process_record", ("self", "context"), "185b5536ec21f7fb"),
+PRIVATE_NAMES: tuple[PrivateName, ...] = (
+    PrivateName(
+        Target,
+        "_process_schema_message",
+        "overridden: a malformed SCHEMA refused first",
+        "ed6e8449bc8ff234",
+    ),
+    PrivateName(
+        Target, "_process_record_message", "overridden: handle_record_message", "08aaf4096e2d39e7"
+    ),
+    PrivateName(
+        Target, "_process_state_message", "overridden: handle_state_message", "e27158e2b1e7ea6d"
+    ),
+    PrivateName(
+        Target,
+        "_process_activate_version_message",
+        "overridden: handle_activate_version_message",
+        "377950028ca9b3eb",
+    ),
+    PrivateName(
+        Target, "_process_batch_message", "overridden: handle_batch_message", "f26fbe519745daf2"
+    ),
+    PrivateName(Target, "_write_state_message", "overridden: emit_state", "bf40aa5e36ebef4d"),
+    PrivateName(
+        Sink,
+        "_after_process_record",
+        "called: the sink's post-record hook, where the SDK calls it",
+        "185b5536ec21f7fb",
+    ),
 )
 
 

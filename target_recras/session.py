@@ -21,8 +21,8 @@ from typing import Any
 
 from recras_api import RecrasClient, RecrasError
 from recras_api.concurrency import AdaptiveConcurrency
-from recras_api.sdk_metrics import HttpRequestMetrics
-from recras_api.termination import signals_blocked
+from recras_api.plugin.metrics import HttpRequestMetrics
+from recras_api.plugin.termination import signals_blocked
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError

@@ -14,10 +14,10 @@ from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from recras_api import RecrasConfigError
-from recras_api.plugin_settings import connection_properties, max_workers_property
-from recras_api.sdk_compat import SecretSafeConfigValidation
+from recras_api.plugin.sdk_compat import SecretSafeConfigValidation
+from recras_api.plugin.settings import connection_properties, max_workers_property
+from recras_api.plugin.termination import Stopped, stop_signals
 from recras_api.settings import DISTRIBUTION
-from recras_api.termination import Stopped, stop_signals
 from target_recras.batch_files import BatchError, batch_lines
 from target_recras.errors import TargetStopError
 from target_recras.options import (

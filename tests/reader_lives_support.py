@@ -44,7 +44,7 @@ from typing import Any
 
 from test_eco_support import airbyte_message
 
-from recras_api.termination import GRACE_SECONDS
+from recras_api.plugin.termination import GRACE_SECONDS
 
 #: How long a stopped run may take at most: its grace period and a margin for a busy machine.
 ENDS_WITHIN = GRACE_SECONDS + 12

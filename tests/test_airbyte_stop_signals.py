@@ -27,7 +27,7 @@ from test_eco_support import (
     write_json,
 )
 
-from recras_api.termination import GRACE_SECONDS
+from recras_api.plugin.termination import GRACE_SECONDS
 from tap_recras.testing import json_lines
 
 #: How long a stopped connector may take at most: its grace period and a margin for a slow,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from recras_api.startup import run_plugin_cli
+from recras_api.plugin.startup import run_plugin_cli
 
 PLUGIN_MODULE = """
 import gc

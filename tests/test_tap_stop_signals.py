@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from recras_api.termination import GRACE_SECONDS
+from recras_api.plugin.termination import GRACE_SECONDS
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import parse_messages, run_tap, start_tap
 

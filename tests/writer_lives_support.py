@@ -44,7 +44,7 @@ import msgspec
 from target_support import start_target
 from test_eco_support import BIN, airbyte_message
 
-from recras_api.termination import GRACE_SECONDS
+from recras_api.plugin.termination import GRACE_SECONDS
 
 DESTINATION = str(BIN / "destination-recras")
 #: How long a stopped run may take at most: its grace period plus a margin for a busy CI

@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import importlib
 
-from recras_api.termination import Stopped, stop_signals
+from recras_api.plugin.termination import Stopped, stop_signals
 
 
 def run_plugin_cli(module: str, plugin_class: str) -> None:
@@ -35,5 +35,5 @@ def run_plugin_cli(module: str, plugin_class: str) -> None:
     try:
         plugin.cli()
     except Stopped as stop:
-        # Whatever the run owed its reader is written (recras_api.termination).
+        # Whatever the run owed its reader is written (recras_api.plugin.termination).
         stop_signals.finish(stop)

@@ -1,22 +1,28 @@
-"""The one private singer-sdk name both plugins rely on, and only here.
+"""Every private singer-sdk name the project relies on is a :class:`PrivateName`; this module's own.
 
-singer-sdk has no public hook between reading a plugin's config and reporting what is wrong
-with it, so :class:`SecretSafeConfigValidation` overrides the private
-``PluginBase._validate_config`` (checked against singer-sdk :data:`CHECKED_AGAINST`, the
-0.54.x line the project pins). :data:`PRIVATE_NAMES` lists it;
-``tests/test_api_sdk_compat.py`` fails when the installed SDK changes it (gone, new
-signature, or new source code), and when another ``recras_api`` module names a private SDK
-name, so an SDK upgrade is reviewed here. The tap's and the target's own SDK internals are in
-``tap_recras/sdk_compat.py`` and ``target_recras/sdk_compat.py``.
+singer-sdk has no public hook for a few steps the plugins need. Each package that uses one
+wraps it in its own ``sdk_compat.py`` (this one, ``tap_recras/sdk_compat.py`` and
+``target_recras/sdk_compat.py``) and lists it there in ``PRIVATE_NAMES``, all in one format:
+where the name lives, what is done with it, and the fingerprint of its source in singer-sdk
+:data:`CHECKED_SDK_VERSION`. ``tests/test_sdk_private_names.py`` fails when the installed SDK
+changes a listed name (gone, or other source code) and when a module outside the three, a test
+or a benchmark names a private SDK name that none of them lists, so an SDK upgrade is reviewed
+here instead of being found out in production.
 
-Plugin glue like :mod:`recras_api.plugin_settings`: the HTTP client never imports it.
+This module's own: singer-sdk has no public hook between reading a plugin's config and
+reporting what is wrong with it, so :class:`SecretSafeConfigValidation` overrides the private
+``PluginBase._validate_config``.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
+import inspect
 import logging
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from singer_sdk.exceptions import ConfigValidationError
@@ -24,16 +30,56 @@ from singer_sdk.plugin_base import PluginBase
 
 from recras_api.redact import install_log_filter, register_credentials
 
-#: The singer-sdk release the name below was read in and tested against.
-CHECKED_AGAINST = "0.54.9"
+#: The singer-sdk release every listed private name was read in and tested against.
+CHECKED_SDK_VERSION = "0.54.9"
 
-#: (owner, private name, what the plugins do with it).
-PRIVATE_NAMES: tuple[tuple[type, str, str], ...] = (
-    (
+
+@dataclass(frozen=True)
+class PrivateName:
+    """One private singer-sdk name: where it lives, what is done with it, its fingerprint.
+
+    The fingerprint is the first 16 hex digits of the sha256 of what the project relies on:
+    a function's or method's source; for an attribute the SDK sets on its instances, the
+    source of the ``__init__`` that sets it; for any other value, its ``repr``. When one
+    changes, read the new SDK code, adapt the ``sdk_compat.py`` that lists it, then update
+    the fingerprint.
+    """
+
+    owner: object
+    name: str
+    use: str
+    fingerprint: str
+
+    @property
+    def label(self) -> str:
+        """``Owner.name``, as a test or a review names it."""
+        owner = getattr(self.owner, "__qualname__", getattr(self.owner, "__name__", self.owner))
+        return f"{owner}.{self.name}"
+
+    def installed_fingerprint(self) -> str | None:
+        """The fingerprint of the name in the installed singer-sdk (None: it is gone)."""
+        value = getattr(self.owner, self.name, None)
+        if callable(value):
+            text = inspect.getsource(value)
+        elif value is not None:
+            text = repr(value)
+        elif isinstance(self.owner, type) and re.search(
+            rf"self\.{self.name}\b[^=\n]*=",
+            init := inspect.getsource(self.owner.__init__),  # type: ignore[misc]
+        ):
+            text = init
+        else:
+            return None
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+PRIVATE_NAMES: tuple[PrivateName, ...] = (
+    PrivateName(
         PluginBase,
         "_validate_config",
         "overridden by SecretSafeConfigValidation: secret values left out of config errors, "
         "credentials registered for scrubbing, unknown settings warned about",
+        "0584b9e347e353fa",
     ),
 )
 
