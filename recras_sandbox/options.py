@@ -46,6 +46,11 @@ def _option(
     return dataclasses.field(default=default, metadata=rules)
 
 
+def _reading(readings: tuple[str, ...], doc: str) -> Any:
+    """An option choosing one of ``readings``; the first is the default."""
+    return _option(readings[0], doc, choices=readings)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class SandboxOptions:
     """How one sandbox is seeded, authenticates, pages, misbehaves and reads the open points.
@@ -78,25 +83,17 @@ class SandboxOptions:
         None, "SQLite file; data survives a restart (default: memory only)", parse=str
     )
     # Readings of the points the docs leave open (recras_sandbox.readings, docs/sandbox.md).
-    merge: str = _option(
-        MERGE_READINGS[0],
+    merge: str = _reading(
+        MERGE_READINGS,
         "POST merges on equal name + main e-mail (name-email) or always creates (never)",
-        choices=MERGE_READINGS,
     )
-    put_extra_fields: str = _option(
-        PUT_EXTRA_FIELDS_READINGS[0],
-        "a PUT's extra_fields merge by name or replace the list",
-        choices=PUT_EXTRA_FIELDS_READINGS,
+    put_extra_fields: str = _reading(
+        PUT_EXTRA_FIELDS_READINGS, "a PUT's extra_fields merge by name or replace the list"
     )
-    id_min: str = _option(
-        ID_MIN_READINGS[0],
-        "id>=N keeps ids >= N (inclusive) or > N (exclusive)",
-        choices=ID_MIN_READINGS,
-    )
-    linked_person_fields: str = _option(
-        LINKED_PERSON_FIELDS_READINGS[0],
+    id_min: str = _reading(ID_MIN_READINGS, "id>=N keeps ids >= N (inclusive) or > N (exclusive)")
+    linked_person_fields: str = _reading(
+        LINKED_PERSON_FIELDS_READINGS,
         "fields sent with a linked contact person id: apply or ignore",
-        choices=LINKED_PERSON_FIELDS_READINGS,
     )
     list_persons: bool = _option(False, "list items include contactpersonen")
 

@@ -18,28 +18,13 @@ from recras_sandbox.testing import SandboxError, SandboxProcess
 
 #: Every option away from its default (a new option must be added here).
 EVERY_OPTION_CHANGED = SandboxOptions(
-    customers=7,
-    seed=2,
-    api_key="key",
-    readonly_key="readonly",
-    username="user",
-    password="secret",
-    page_size=5,
-    shuffle=True,
-    fault_rate=0.5,
-    fault_seed=3,
-    retry_after=4,
-    latency_ms=1.5,
-    invalid_json_rate=0.25,
-    max_concurrent=2,
-    limit_retry_after=3,
-    db="sandbox.sqlite3",
-    merge="never",
-    put_extra_fields="replace",
-    id_min="exclusive",
-    linked_person_fields="ignore",
+    customers=7, seed=2, page_size=5, shuffle=True, db="sandbox.sqlite3",
+    api_key="key", readonly_key="readonly", username="user", password="secret",
+    fault_rate=0.5, fault_seed=3, retry_after=4, latency_ms=1.5, invalid_json_rate=0.25,
+    max_concurrent=2, limit_retry_after=3,
+    merge="never", put_extra_fields="replace", id_min="exclusive", linked_person_fields="ignore",
     list_persons=True,
-)
+)  # fmt: skip
 
 
 def test_every_option_survives_the_trip_through_its_flag() -> None:
