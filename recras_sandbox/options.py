@@ -120,7 +120,12 @@ class SandboxOptions:
 
 def check_option(name: str, value: object) -> None:
     """Raise ValueError when ``value`` is outside what option ``name`` allows."""
-    rules = _FIELDS[name].metadata
+    field = _FIELDS[name]
+    if value is None:
+        if field.default is not None:
+            raise ValueError(f"{name} must be given a value, not None")
+        return
+    rules = field.metadata
     choices = rules["choices"]
     if choices is not None and value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
@@ -165,6 +170,8 @@ def _flag_reader(name: str, parse: Parse) -> Parse:
             raise argparse.ArgumentTypeError(str(exc)) from exc
         return value
 
+    # argparse names the reader in its "invalid <name> value" message: say int, float, str.
+    read.__name__ = parse.__name__
     return read
 
 

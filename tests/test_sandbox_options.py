@@ -54,6 +54,8 @@ def test_keywords_are_checked_before_anything_starts() -> None:
         SandboxProcess(page_size=-1)
     with pytest.raises(ValueError, match="merge must be one of name-email, never"):
         SandboxProcess(merge="sometimes")
+    with pytest.raises(ValueError, match="retry_after must be given a value, not None"):
+        SandboxProcess(retry_after=None)
 
 
 def test_a_sandbox_starts_on_entering_and_stops_on_leaving() -> None:
