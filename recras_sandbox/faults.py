@@ -13,8 +13,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from recras_sandbox.options import SandboxOptions, check_option
+
 #: Kinds a ``fault_rate`` is split among, in equal parts.
 FAULT_KINDS: tuple[str, ...] = ("429", "503", "drop")
+#: What the admin endpoint may change at run time (options of these names).
+_SETTINGS = {"fault_rate", "invalid_json_rate", "latency_ms", "retry_after", "fault_seed"}
 
 
 @dataclass(frozen=True)
@@ -32,55 +36,32 @@ class Decision:
 class FaultInjector:
     """Holds the fault settings (changeable at run time) and the seeded generator."""
 
-    def __init__(
-        self,
-        *,
-        fault_rate: float = 0.0,
-        invalid_json_rate: float = 0.0,
-        latency_ms: float = 0.0,
-        retry_after: int = 1,
-        seed: int | None = None,
-    ) -> None:
+    def __init__(self, options: SandboxOptions) -> None:
+        """Start with ``options``' fault settings (checked when the options were made)."""
         self._lock = threading.Lock()
-        self.fault_rate = fault_rate
-        self.invalid_json_rate = invalid_json_rate
-        self.latency_ms = latency_ms
-        self.retry_after = retry_after
-        self._rng = random.Random(f"faults:{seed}")  # noqa: S311 - not crypto
-        self.check()
-
-    def check(self) -> None:
-        """Raise ValueError on settings out of range."""
-        for name in ("fault_rate", "invalid_json_rate"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be between 0 and 1, got {value}")
-        if self.latency_ms < 0:
-            raise ValueError(f"latency_ms must be >= 0, got {self.latency_ms}")
-        if self.retry_after < 0:
-            raise ValueError(f"retry_after must be >= 0, got {self.retry_after}")
+        self.fault_rate = options.fault_rate
+        self.invalid_json_rate = options.invalid_json_rate
+        self.latency_ms = options.latency_ms
+        self.retry_after = options.retry_after
+        self._rng = _generator(options.fault_seed)
 
     def update(self, changes: dict[str, Any]) -> dict[str, Any]:
-        """Apply run-time changes (admin endpoint); ``fault_seed`` restarts the sequence."""
-        allowed = {"fault_rate", "invalid_json_rate", "latency_ms", "retry_after", "fault_seed"}
-        unknown = set(changes) - allowed
+        """Apply run-time changes (admin endpoint); ``fault_seed`` restarts the sequence.
+
+        Every change is checked as the option of its name is before any is applied.
+        """
+        unknown = set(changes) - _SETTINGS
         if unknown:
             raise ValueError(f"unknown fault setting(s): {', '.join(sorted(unknown))}")
+        for name, value in changes.items():
+            if name != "fault_seed":
+                check_option(name, _number(name, value, integer=name == "retry_after"))
         with self._lock:
-            old = self.settings()
-            try:
-                for name, value in changes.items():
-                    if name == "fault_seed":
-                        self._rng = random.Random(f"faults:{value}")  # noqa: S311
-                    elif name == "retry_after":
-                        self.retry_after = _number(name, value, integer=True)  # type: ignore[assignment]
-                    else:
-                        setattr(self, name, _number(name, value))
-                self.check()
-            except ValueError:
-                for name, value in old.items():
+            for name, value in changes.items():
+                if name == "fault_seed":
+                    self._rng = _generator(value)
+                else:
                     setattr(self, name, value)
-                raise
             return self.settings()
 
     def settings(self) -> dict[str, Any]:
@@ -116,3 +97,7 @@ def _number(name: str, value: object, *, integer: bool = False) -> float:
     if integer and not isinstance(value, int):
         raise ValueError(f"{name} must be an integer")
     return value
+
+
+def _generator(fault_seed: object) -> random.Random:
+    return random.Random(f"faults:{fault_seed}")  # noqa: S311 - not crypto

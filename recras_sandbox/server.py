@@ -20,7 +20,6 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -39,6 +38,7 @@ else:
 from recras_sandbox.faults import FaultInjector
 from recras_sandbox.limits import InFlightLimit, Release
 from recras_sandbox.model import dumps
+from recras_sandbox.options import SandboxOptions
 from recras_sandbox.store import Store
 from recras_sandbox.validation import ValidationError, extra_field_error, validate_customer
 
@@ -50,26 +50,6 @@ BROKEN_BODY = b'[{"id":1,"type":"klant","displaynaam":"Afgebroken antwo'
 _INT_RE = re.compile(r"-?[0-9]+")
 _DETAIL_RE = re.compile(r"/api2/klanten/([^/]*)")
 _ADMIN_CUSTOMER_RE = re.compile(r"/_sandbox/customers/([^/]*)")
-
-
-@dataclass
-class SandboxConfig:
-    """Settings of a running sandbox that the handlers need.
-
-    Its credential defaults are also those of the CLI and of ``testing.SandboxProcess``.
-    """
-
-    api_key: str = "sandbox-key"
-    readonly_key: str = "sandbox-readonly-key"
-    username: str = "sandbox"
-    password: str = "sandbox-password"  # noqa: S105 - a local test server
-    page_size: int = 0
-    shuffle: bool = False
-    seed: int = 1
-    #: ``/api2`` requests in flight per key before a 429 (test mode); 0: no limit.
-    max_concurrent: int = 0
-    #: ``Retry-After`` seconds of a 429 from the concurrency limit.
-    limit_retry_after: int = 1
 
 
 class Stats:
@@ -120,14 +100,14 @@ class SandboxServer(ThreadingHTTPServer):
         address: tuple[str, int],
         store: Store,
         faults: FaultInjector,
-        config: SandboxConfig,
+        options: SandboxOptions,
     ) -> None:
         super().__init__(address, Handler)
         self.store = store
         self.faults = faults
-        self.config = config
+        self.options = options
         self.stats = Stats()
-        self.in_flight = InFlightLimit(config.max_concurrent)
+        self.in_flight = InFlightLimit(options.max_concurrent)
 
     @override
     def get_request(self) -> tuple[socket.socket, Any]:
@@ -294,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
                 finally:
                     self._release_slot = None
             else:
-                retry_after = str(self.server.config.limit_retry_after)
+                retry_after = str(self.server.options.limit_retry_after)
                 self._error(429, "Too many concurrent requests", {"Retry-After": retry_after})
 
     def _api_admitted(self, path: str, query: str, body: bytes) -> None:
@@ -321,11 +301,11 @@ class Handler(BaseHTTPRequestHandler):
         header = self.headers.get("Authorization", "")
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
-        config = self.server.config
+        options = self.server.options
         if scheme.lower() == "bearer" and value:
-            if hmac.compare_digest(value.encode(), config.api_key.encode()):
+            if hmac.compare_digest(value.encode(), options.api_key.encode()):
                 return "full"
-            if hmac.compare_digest(value.encode(), config.readonly_key.encode()):
+            if hmac.compare_digest(value.encode(), options.readonly_key.encode()):
                 return "readonly"
         elif scheme.lower() == "basic" and value:
             try:
@@ -335,8 +315,8 @@ class Handler(BaseHTTPRequestHandler):
             user, sep, password = decoded.partition(":")
             if (
                 sep
-                and hmac.compare_digest(user.encode(), config.username.encode())
-                and hmac.compare_digest(password.encode(), config.password.encode())
+                and hmac.compare_digest(user.encode(), options.username.encode())
+                and hmac.compare_digest(password.encode(), options.password.encode())
             ):
                 return "full"
         return None
@@ -393,7 +373,7 @@ class Handler(BaseHTTPRequestHandler):
             raise RejectError(403, "User does not have the editContact permission")
 
     def _me(self) -> None:
-        config = self.server.config
+        options = self.server.options
         self._send_json(
             200,
             {
@@ -402,13 +382,13 @@ class Handler(BaseHTTPRequestHandler):
                 "achternaam": "Gebruiker",
                 "displaynaam": "Sandbox Gebruiker",
                 "email": "sandbox@example.com",
-                "gebruikersnaam": config.username,
+                "gebruikersnaam": options.username,
             },
         )
 
     def _list(self, query: str) -> None:
-        config = self.server.config
-        allowed = {"id>", "page"} if config.page_size > 0 else {"id>"}
+        options = self.server.options
+        allowed = {"id>", "page"} if options.page_size > 0 else {"id>"}
         params = _params(query, allowed)
         min_id = None
         if "id>" in params:
@@ -419,10 +399,10 @@ class Handler(BaseHTTPRequestHandler):
         store = self.server.store
         # The Link URLs repeat the id> the client sent; only the filter reads it.
         first_id = min_id
-        if min_id is not None and store.readings.id_min == "exclusive":
+        if min_id is not None and options.id_min == "exclusive":
             first_id = min_id + 1
-        shuffle_seed = config.seed if config.shuffle else None
-        if config.page_size <= 0:
+        shuffle_seed = options.seed if options.shuffle else None
+        if options.page_size <= 0:
             self._send_list(store.list_items(first_id, shuffle_seed)[1])
             return
         page = 1
@@ -431,7 +411,7 @@ class Handler(BaseHTTPRequestHandler):
             if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
                 raise RejectError(406, f"Field page must be a positive integer, got {raw!r}")
             page = int(raw)
-        size = config.page_size
+        size = options.page_size
         total, items = store.list_items(first_id, shuffle_seed, (page - 1) * size, size)
         last = max(1, -(-total // size))
         headers = {
@@ -540,7 +520,7 @@ class Handler(BaseHTTPRequestHandler):
         raw = params.get("count", "")
         if not raw.isascii() or not raw.isdigit():
             raise RejectError(400, "Query parameter count must be a non-negative integer")
-        self._send_json(200, store.add_generated(int(raw), self.server.config.seed))
+        self._send_json(200, store.add_generated(int(raw), self.server.options.seed))
 
     def _admin_delete(self, raw_id: str) -> None:
         """Delete one customer; its persons are unlinked (docs/sandbox.md, admin endpoints)."""

@@ -9,23 +9,23 @@ each customer keeps the ids of its persons, main contact first.
 Contact persons are entities of their own, as in Recras: a person can be linked to
 several customers, and unlinking a person from a customer (or deleting the customer)
 does not delete it. Where the docs leave a write rule open, the store follows the
-sandbox's :class:`~recras_sandbox.readings.Readings`.
+sandbox's readings (:mod:`recras_sandbox.readings`, fields of its options).
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+import os
 import random
 import sqlite3
 import threading
 from collections.abc import Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from pathlib import Path
 from typing import Any
 
 from recras_sandbox import model, seed
-from recras_sandbox.readings import Readings
+from recras_sandbox.options import SandboxOptions
 from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
 
 #: (naam, lower-case main e-mail) joined into one string: a million keys stay compact.
@@ -37,22 +37,28 @@ _EMAIL_MARK = ',"email1":'
 class _Database:
     """Write-through SQLite persistence; every call runs under the store's lock."""
 
-    def __init__(self, path: str | Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute(
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> _Database:
+        """Open (or create) the file and its tables."""
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS customers ("
             " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)"
         )
-        self._conn.execute(
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)"
         )
         # The highest customer id ever used, kept once a customer is deleted: ids of
         # deleted customers are never given out again.
-        self._conn.execute(
+        conn.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
         )
+        return cls(conn)
 
     def load(
         self,
@@ -106,9 +112,10 @@ class _Database:
 class Store:
     """Thread-safe customer store; all public methods take the lock."""
 
-    def __init__(self, db_path: str | Path | None = None, readings: Readings | None = None) -> None:
+    def __init__(self, options: SandboxOptions, database: _Database | None = None) -> None:
+        """An empty store under ``options``' readings, persisted to ``database`` if given."""
         self.lock = threading.RLock()
-        self.readings = readings or Readings()
+        self.options = options
         self._items: dict[int, bytes] = {}
         self._members: dict[int, tuple[int, ...]] = {}
         self._persons: dict[int, bytes] = {}
@@ -124,7 +131,12 @@ class Store:
         # Built on the first POST: merge key -> customer id (a list when several share
         # it). Entries may go stale after edits; lookups confirm against current data.
         self._merge_index: dict[MergeKey, int | list[int]] | None = None
-        self._db = _Database(db_path) if db_path else None
+        self._db = database
+
+    @classmethod
+    def open(cls, options: SandboxOptions) -> Store:
+        """An empty store, persisted to the SQLite file ``options.db`` names (if any)."""
+        return cls(options, _Database.open(options.db) if options.db else None)
 
     # ----------------------------------------------------------------- setup
 
@@ -222,7 +234,7 @@ class Store:
                 order = self._shuffled_ids(shuffle_seed, min_id)
                 total = len(order)
                 ids = order[offset : None if limit is None else offset + limit]
-            if self.readings.list_persons:
+            if self.options.list_persons:
                 return total, [self._detail(i) for i in ids]
             items = self._items
             return total, [items[i] for i in ids]
@@ -284,7 +296,7 @@ class Store:
         assert data.persons is not None  # validation requires contactpersonen on POST
         with self.lock:
             self._check_links(data.persons)
-            if self.readings.merge == "name-email":
+            if self.options.merge == "name-email":
                 existing = self._find_merge_target(data)
                 if existing is not None:
                     self._merge(existing, data)
@@ -321,7 +333,7 @@ class Store:
             changed: dict[int, dict[str, Any]] = {}
             if data.persons is not None:
                 members, changed = self._resolve_persons(data.persons)
-            replace_extra = self.readings.put_extra_fields == "replace"
+            replace_extra = self.options.put_extra_fields == "replace"
             self._write(
                 customer_id,
                 customer,
@@ -397,7 +409,7 @@ class Store:
 
     @property
     def _applies_linked_fields(self) -> bool:
-        return self.readings.linked_person_fields == "apply"
+        return self.options.linked_person_fields == "apply"
 
     def _new_person(self, fields: dict[str, Any], changed: dict[int, dict[str, Any]]) -> int:
         """Allocate a new contact person (recorded in ``changed``); returns its id."""

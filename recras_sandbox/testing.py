@@ -2,7 +2,7 @@
 
 Example::
 
-    with SandboxProcess(customers=500, page_size=100) as sandbox:
+    with SandboxProcess(customers=500, page_size=100) as sandbox:  # started here, stopped after
         config = sandbox.config()            # {"base_url": ..., "api_key": ...}
         ...
         print(sandbox.stats()["requests"])
@@ -12,6 +12,7 @@ Only the standard library is used, so this works wherever the package is install
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -21,11 +22,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import urlencode
 
-from recras_sandbox.readings import Readings
-from recras_sandbox.server import SandboxConfig
+from recras_sandbox.options import SandboxOptions
 
 
 def sandbox_command() -> list[str]:
@@ -40,162 +40,154 @@ class SandboxError(RuntimeError):
     """The sandbox process failed to start or an admin call failed."""
 
 
-class SandboxProcess:
-    """A running ``recras-sandbox`` subprocess on a free loopback port.
+_NOT_STARTED = "the sandbox is not started: use `with SandboxProcess(...)` or its start()"
 
-    Keyword options mirror the CLI flags. ``start_timeout`` bounds the wait for
-    readiness (default 15 s, plus time for very large seeds); ``log_path`` receives
-    the server's stderr (and stdout).
+
+class SandboxProcess:
+    """A ``recras-sandbox`` subprocess on a free loopback port; ``with`` or :meth:`start` starts it.
+
+    The keywords are the fields of :class:`~recras_sandbox.options.SandboxOptions` (the CLI
+    flags), checked here, before anything starts; an unknown one is a TypeError naming it.
+    ``start_timeout`` bounds the wait for readiness (default 15 s, plus time for very large
+    seeds); ``log_path`` receives the server's stderr (and stdout).
     """
 
     def __init__(
         self,
         *,
-        customers: int = 200,
-        seed: int = 1,
-        api_key: str = SandboxConfig.api_key,
-        readonly_key: str = SandboxConfig.readonly_key,
-        username: str = SandboxConfig.username,
-        password: str = SandboxConfig.password,
-        page_size: int = 0,
-        shuffle: bool = False,
-        fault_rate: float = 0.0,
-        fault_seed: int | None = None,
-        retry_after: int | None = None,
-        latency_ms: float = 0.0,
-        invalid_json_rate: float = 0.0,
-        max_concurrent: int = 0,
-        limit_retry_after: int = SandboxConfig.limit_retry_after,
-        db: str | os.PathLike[str] | None = None,
-        merge: str = Readings.merge,
-        put_extra_fields: str = Readings.put_extra_fields,
-        id_min: str = Readings.id_min,
-        linked_person_fields: str = Readings.linked_person_fields,
-        list_persons: bool = False,
         log_path: str | os.PathLike[str] | None = None,
         start_timeout: float | None = None,
+        **options: Any,
     ) -> None:
-        self.api_key = api_key
-        self.readonly_key = readonly_key
-        self.username = username
-        self.password = password
-        self.port = 0
-        self.base_url = ""
-        self._tmpdir = tempfile.TemporaryDirectory(prefix="recras-sandbox-")
-        port_file = Path(self._tmpdir.name) / "port"
-        self.log_path = Path(log_path) if log_path else Path(self._tmpdir.name) / "sandbox.log"
-        args = [
-            *sandbox_command(),
-            "--port", "0",
-            "--port-file", str(port_file),
-            "--customers", str(customers),
-            "--seed", str(seed),
-            "--api-key", api_key,
-            "--readonly-key", readonly_key,
-            "--username", username,
-            "--password", password,
-            "--page-size", str(page_size),
-            "--fault-rate", str(fault_rate),
-            "--latency-ms", str(latency_ms),
-            "--invalid-json-rate", str(invalid_json_rate),
-            "--max-concurrent", str(max_concurrent),
-            "--limit-retry-after", str(limit_retry_after),
-            "--merge", merge,
-            "--put-extra-fields", put_extra_fields,
-            "--id-min", id_min,
-            "--linked-person-fields", linked_person_fields,
-        ]  # fmt: skip
-        if shuffle:
-            args.append("--shuffle")
-        if list_persons:
-            args.append("--list-persons")
-        if fault_seed is not None:
-            args += ["--fault-seed", str(fault_seed)]
-        if retry_after is not None:
-            args += ["--retry-after", str(retry_after)]
-        if db is not None:
-            args += ["--db", str(db)]
-        self._log: IO[bytes] = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
-        self._proc = subprocess.Popen(
-            args, stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL
-        )
+        self.options = SandboxOptions(**options)
+        # The credentials a test authenticates with, as attributes (documented API).
+        self.api_key = self.options.api_key
+        self.readonly_key = self.options.readonly_key
+        self.username = self.options.username
+        self.password = self.options.password
+        self.log_path = Path(log_path) if log_path else None
         if start_timeout is None:
             # Generation runs ~100k customers/s; a fresh SQLite file also stores them.
-            start_timeout = 15.0 + customers / 40_000 * (3 if db is not None else 1)
-        try:
-            self._wait_ready(port_file, start_timeout)
-        except BaseException:
-            self.kill()
-            raise
+            slowdown = 3 if self.options.db is not None else 1
+            start_timeout = 15.0 + self.options.customers / 40_000 * slowdown
+        self.start_timeout = start_timeout
+        self._port: int | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        # What start() opened (temporary directory, log, process), closed by stop() and kill().
+        self._resources = contextlib.ExitStack()
 
     # ------------------------------------------------------------ lifecycle
 
+    def start(self) -> Self:
+        """Start the server and wait until it listens; returns this sandbox.
+
+        Raises SandboxError when it exits or is not ready in time (nothing is left running).
+        """
+        if self._proc is not None:
+            raise SandboxError("this sandbox was already started; make a new SandboxProcess")
+        with contextlib.ExitStack() as resources:
+            workdir = Path(
+                resources.enter_context(tempfile.TemporaryDirectory(prefix="recras-sandbox-"))
+            )
+            port_file = workdir / "port"
+            self.log_path = self.log_path or workdir / "sandbox.log"
+            self._log = resources.enter_context(self.log_path.open("ab"))
+            command = [
+                *sandbox_command(), "--port", "0", "--port-file", str(port_file),
+                *self.options.to_argv(),
+            ]  # fmt: skip
+            self._proc = subprocess.Popen(
+                command, stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL
+            )
+            resources.callback(self._kill_process)
+            self._wait_ready(port_file, self.start_timeout)
+            self._resources = resources.pop_all()
+        return self
+
     def _wait_ready(self, port_file: Path, timeout: float) -> None:
+        process = self._process
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
+            if process.poll() is not None:
                 raise SandboxError(
-                    f"recras-sandbox exited with {self._proc.returncode}: {self._log_tail()}"
+                    f"recras-sandbox exited with {process.returncode}: {self._log_tail()}"
                 )
             try:
                 text = port_file.read_text().strip()
             except FileNotFoundError:
                 text = ""
             if text:
-                self.port = int(text)
-                self.base_url = f"http://127.0.0.1:{self.port}"
+                self._port = int(text)
                 return
             time.sleep(0.02)
         raise SandboxError(f"recras-sandbox not ready after {timeout:.0f}s: {self._log_tail()}")
 
     def _log_tail(self) -> str:
-        self._log.flush()
+        if self._log is not None:
+            self._log.flush()
         try:
-            return self.log_path.read_text(errors="replace")[-2000:]
+            return self.log_path.read_text(errors="replace")[-2000:] if self.log_path else ""
         except OSError:
             return "(no log)"
 
     @property
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise SandboxError(_NOT_STARTED)
+        return self._proc
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (once started)."""
+        if self._port is None:
+            raise SandboxError(_NOT_STARTED)
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>`` (once started)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def pid(self) -> int:
         """Process id of the server."""
-        return self._proc.pid
+        return self._process.pid
 
     @property
     def returncode(self) -> int | None:
-        """Exit status once stopped, else None."""
-        return self._proc.poll()
+        """Exit status once stopped, else None (also before the start)."""
+        return self._proc.poll() if self._proc is not None else None
 
     def wait(self, timeout: float | None = None) -> int:
         """Wait for the process to exit on its own; returns the exit status."""
-        return self._proc.wait(timeout)
+        return self._process.wait(timeout)
 
     def stop(self, timeout: float = 10.0) -> int | None:
-        """SIGTERM and wait (kill after ``timeout``); returns the exit status."""
-        if self._proc.poll() is None:
+        """SIGTERM and wait (kill after ``timeout``); returns the exit status.
+
+        A sandbox never started has nothing to stop (returns None).
+        """
+        if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 self._proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
-        self._cleanup()
-        return self._proc.returncode
+        self.kill()
+        return self.returncode
 
     def kill(self) -> None:
-        """SIGKILL, no clean shutdown (simulates a crash)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
-        self._cleanup()
-
-    def _cleanup(self) -> None:
-        if not self._log.closed:
-            self._log.close()
+        """SIGKILL, no clean shutdown (simulates a crash); frees what start() opened."""
         # A log the caller asked for lives outside the temporary directory and stays.
-        self._tmpdir.cleanup()
+        self._resources.close()
 
-    def __enter__(self) -> SandboxProcess:
-        return self
+    def _kill_process(self) -> None:
+        process = self._process
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def __enter__(self) -> Self:
+        return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

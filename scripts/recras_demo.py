@@ -439,7 +439,7 @@ def _reject_label(reject: Mapping[str, Any]) -> str:
 
 
 def sandbox(customers: int, seed: int) -> Any:
-    """A running Recras sandbox; a context manager that stops it on exit."""
+    """A Recras sandbox: `with` starts it and stops it on exit."""
     from recras_sandbox.testing import SandboxProcess  # noqa: PLC0415 (needs the project venv)
 
     return SandboxProcess(customers=customers, seed=seed)

@@ -35,7 +35,7 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
     started: list[SandboxProcess] = []
 
     def start(**options: Any) -> SandboxProcess:
-        process = SandboxProcess(**options)
+        process = SandboxProcess(**options).start()
         started.append(process)
         return process
 

@@ -159,7 +159,7 @@ class ReaderLife(RuleBasedStateMachine):
             id_min=self.id_min,
             list_persons=self.list_persons,
             log_path=self.workdir / "sandbox.log",
-        )
+        ).start()
 
     def teardown(self) -> None:
         if self._sandbox is not None:

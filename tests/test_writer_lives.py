@@ -197,7 +197,7 @@ class WriterLife(RuleBasedStateMachine):
             id_min=self.id_min,
             put_extra_fields=put_extra_fields,
             linked_person_fields=linked_person_fields,
-        )
+        ).start()
         self.seed = self.sandbox.customers()
         self.model = SourceModel(log=log)
         for key, data in rows.items():
