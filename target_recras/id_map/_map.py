@@ -71,7 +71,7 @@ class IdMap:
     dry run.
     """
 
-    def __init__(self, name: str, store: MapStore | None, logger: logging.Logger) -> None:
+    def __init__(self, name: str, store: MapStore | None) -> None:
         """An empty map over the open ``store`` (None: no map to read); :meth:`open` fills it."""
         self.name = name
         self.run_id = uuid.uuid4().hex
@@ -89,7 +89,6 @@ class IdMap:
         #: Entries whose write in progress overlapped another entry's write to the customer
         #: (which may have landed after theirs): that write confirms no digest.
         self._overlapped: set[str] = set()
-        self._logger = logger
         self._store = store
 
     @classmethod
@@ -112,10 +111,10 @@ class IdMap:
         name = back_end.display_name(str(location))
         if read_only:
             store = back_end.open_read_only(str(location), logger)
-            return ReadOnlyIdMap(name, store, logger).loaded()
-        return IdMap(name, back_end.open(str(location), lock_timeout, logger), logger).loaded()
+            return ReadOnlyIdMap(name, store)._loaded()
+        return IdMap(name, back_end.open(str(location), lock_timeout, logger))._loaded()
 
-    def loaded(self) -> Self:
+    def _loaded(self) -> Self:
         """This map with the store's resolved entries in memory; closes it if that fails."""
         store = self._store
         if store is None:

@@ -33,6 +33,7 @@ from target_recras.id_map._lock import Holder, hold_exclusively
 from target_recras.id_map._store import (
     SCHEMA_VERSION,
     IdMapError,
+    OpenStore,
     check_schema_version,
     opening,
     run_logged,
@@ -120,7 +121,7 @@ class PostgresHold:
             )
 
 
-class PostgresStore:
+class PostgresStore(OpenStore[psycopg.Connection]):
     """The id map's rows in a PostgreSQL database; see the module docstring.
 
     :meth:`open` holds the map (creating or migrating its schema), :meth:`open_read_only`
@@ -129,15 +130,6 @@ class PostgresStore:
 
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
     statements = statements_with("%s")
-
-    def __init__(
-        self, name: str, db: psycopg.Connection, exits: ExitStack, *, has_digests: bool = True
-    ) -> None:
-        """Wrap an open session ``db``; ``exits`` undoes the opening (see the factories)."""
-        self.name = name
-        self.has_digests = has_digests
-        self._db = db
-        self._exits = exits
 
     @staticmethod
     def advice(exc: BaseException) -> str:
@@ -191,10 +183,6 @@ class PostgresStore:
         values = tuple(str(p) if isinstance(p, str) else p for p in params)
         cursor = self._db.execute(sql, values)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
-
-    def close(self) -> None:
-        """Release the lock (held only) and close the session; a failure is logged."""
-        self._exits.close()
 
 
 def _connect(url: str, name: str, exits: ExitStack) -> tuple[psycopg.Connection, str]:

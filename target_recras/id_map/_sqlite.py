@@ -17,6 +17,7 @@ from pathlib import Path
 from target_recras.id_map._lock import FileHold, hold_exclusively
 from target_recras.id_map._store import (
     SCHEMA_VERSION,
+    OpenStore,
     check_schema_version,
     opening,
     run_logged,
@@ -41,20 +42,11 @@ SQLITE_URL_PREFIX = "sqlite:///"
 _ADDED_COLUMNS = (("floor", "INTEGER"), ("digest", "TEXT"))
 
 
-class SqliteStore:
+class SqliteStore(OpenStore[sqlite3.Connection]):
     """The id map as an SQLite file: :meth:`open` holds it, :meth:`open_read_only` reads it."""
 
     errors: tuple[type[Exception], ...] = (sqlite3.Error, OSError)
     statements = statements_with("?")
-
-    def __init__(
-        self, name: str, db: sqlite3.Connection, exits: ExitStack, *, has_digests: bool = True
-    ) -> None:
-        """Wrap an open ``db``; ``exits`` undoes the opening (see the factories)."""
-        self.name = name
-        self.has_digests = has_digests
-        self._db = db
-        self._exits = exits
 
     @staticmethod
     def advice(exc: BaseException) -> str:
@@ -124,15 +116,6 @@ class SqliteStore:
         """One autocommitted statement."""
         return self._db.execute(sql, params).fetchall()
 
-    def close(self) -> None:
-        """Undo the opening: fold the WAL in (held only), close, release; logs failures.
-
-        After the checkpoint the ``.sqlite3`` file alone holds every entry. A failure there
-        (e.g. a full disk) is logged, and the entries stay in the ``-wal`` file, which SQLite
-        folds in on the next open.
-        """
-        self._exits.close()
-
 
 def _refuse_directory(path: Path) -> None:
     if path.is_dir():
@@ -175,6 +158,11 @@ def _migrate(db: sqlite3.Connection, name: str, logger: logging.Logger) -> None:
 
 
 def _checkpoint(db: sqlite3.Connection, name: str, logger: logging.Logger) -> None:
+    """Fold the WAL into the file: afterwards the ``.sqlite3`` file alone holds every entry.
+
+    A failure (e.g. a full disk) is logged, and the entries stay in the ``-wal`` file, which
+    SQLite folds in on the next open.
+    """
     try:
         busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.Error as exc:

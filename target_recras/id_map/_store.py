@@ -13,7 +13,7 @@ import enum
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from recras_api.redact import scrub
 from target_recras.errors import TargetStopError
@@ -77,6 +77,26 @@ class Statement(enum.Enum):
 def statements_with(placeholder: str) -> Mapping[Statement, str]:
     """Every :class:`Statement`'s SQL with ``placeholder`` for its parameters."""
     return MappingProxyType({s: s.value.format(p=placeholder) for s in Statement})
+
+
+Connection = TypeVar("Connection")
+
+
+class OpenStore(Generic[Connection]):
+    """What a back end's open store holds; its factories make it (no I/O here)."""
+
+    def __init__(
+        self, name: str, db: Connection, exits: contextlib.ExitStack, *, has_digests: bool = True
+    ) -> None:
+        """Wrap an open connection ``db``; ``exits`` undoes the opening, in reverse."""
+        self.name = name
+        self.has_digests = has_digests
+        self._db = db
+        self._exits = exits
+
+    def close(self) -> None:
+        """Undo the opening: what the factory registered on ``exits`` (logged, never raises)."""
+        self._exits.close()
 
 
 class BackEnd(Protocol):
