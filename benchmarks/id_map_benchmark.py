@@ -100,11 +100,39 @@ class Current:
         self._query(self._sql[Statement.DELETE], (map_key,))
 
 
-class Core:
-    """SQLAlchemy Core constructs, built once, on one held ``AUTOCOMMIT`` connection."""
+class SqlAlchemy:
+    """Statements run by SQLAlchemy on one held ``AUTOCOMMIT`` connection; built once."""
+
+    _upsert: sa.Executable
+    _set_digest: sa.Executable
+    _load: sa.Executable
+    _pending: sa.Executable
+    _delete: sa.Executable
 
     def __init__(self, connection: sa.Connection) -> None:
         self._run = connection.execute
+
+    def upsert(self, row: dict[str, Any]) -> None:
+        self._run(self._upsert, row)
+
+    def set_digest(self, map_key: str, digest: str | None) -> None:
+        self._run(self._set_digest, {"key": map_key, "digest": digest})
+
+    def load(self) -> list[Any]:
+        return list(self._run(self._load).all())
+
+    def pending(self) -> list[Any]:
+        return list(self._run(self._pending).all())
+
+    def delete(self, map_key: str) -> None:
+        self._run(self._delete, {"key": map_key})
+
+
+class Core(SqlAlchemy):
+    """SQLAlchemy Core constructs on a ``Table`` (the dialect's ``insert`` for the upsert)."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        super().__init__(connection)
         insert = sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert
         upsert = insert(TABLE)
         self._upsert = upsert.on_conflict_do_update(
@@ -119,27 +147,12 @@ class Core:
         self._pending = sa.select(*pending).where(TABLE.c.klant_id.is_(None)).order_by("seq")
         self._delete = TABLE.delete().where(key)
 
-    def upsert(self, row: dict[str, Any]) -> None:
-        self._run(self._upsert, row)
 
-    def set_digest(self, map_key: str, digest: str | None) -> None:
-        self._run(self._set_digest, {"key": map_key, "digest": digest})
-
-    def load(self) -> list[Any]:
-        return list(self._run(self._load).all())
-
-    def pending(self) -> list[Any]:
-        return list(self._run(self._pending).all())
-
-    def delete(self, map_key: str) -> None:
-        self._run(self._delete, {"key": map_key})
-
-
-class Text:
+class Text(SqlAlchemy):
     """SQLAlchemy ``text()`` with named binds: one SQL text for both databases."""
 
     def __init__(self, connection: sa.Connection) -> None:
-        self._run = connection.execute
+        super().__init__(connection)
         names = (*COLUMNS, "digest")
         self._upsert = sa.text(
             f"INSERT INTO id_map ({', '.join(names)}) VALUES "
@@ -150,21 +163,6 @@ class Text:
         self._load = sa.text(Statement.LOAD.value)
         self._pending = sa.text(Statement.PENDING.value)
         self._delete = sa.text("DELETE FROM id_map WHERE map_key = :key")
-
-    def upsert(self, row: dict[str, Any]) -> None:
-        self._run(self._upsert, row)
-
-    def set_digest(self, map_key: str, digest: str | None) -> None:
-        self._run(self._set_digest, {"key": map_key, "digest": digest})
-
-    def load(self) -> list[Any]:
-        return list(self._run(self._load).all())
-
-    def pending(self) -> list[Any]:
-        return list(self._run(self._pending).all())
-
-    def delete(self, map_key: str) -> None:
-        self._run(self._delete, {"key": map_key})
 
 
 def one_round(contender: Contender, rows: int) -> dict[str, float]:
