@@ -70,7 +70,7 @@ class TargetSession:
         self.stats = report.RunStats()
         self.rejects = RejectsFile(options.rejects_path, options.max_rejects, logger)
         self.checkpoints = Checkpoints(self._checkpoint)
-        self.id_map = IdMap(
+        self.id_map = IdMap.open(
             options.id_map_url,
             read_only=options.dry_run,
             lock_timeout=options.id_map_lock_timeout,

@@ -22,8 +22,7 @@ from fault_proxy import FaultProxy
 from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
 from test_digest_skip_unchanged import assert_data, reshuffled, source_record, writes
 
-from target_recras.id_map import IdMap
-from target_recras.id_map_store import SCHEMA_VERSION
+from target_recras.id_map import SCHEMA_VERSION, IdMap
 from target_recras.matching import KeyKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
@@ -53,7 +52,7 @@ def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) -> None:
-    id_map = IdMap(location)
+    id_map = IdMap.open(location)
     id_map.store(KEY, KeyKind.SOURCE, "[]", 7, 0, digest="d1")
     assert id_map.unchanged(KEY, 7, "d1")
     assert not id_map.unchanged(KEY, 7, "d2") and not id_map.unchanged(KEY, 8, "d1")
@@ -62,7 +61,7 @@ def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) 
     id_map.confirm(KEY, "d2")
     id_map.close()
 
-    reopened = IdMap(location)
+    reopened = IdMap.open(location)
     assert reopened.unchanged(KEY, 7, "d2")
     # A second key on the same customer: neither is skipped (they overwrite each other).
     reopened.store("source:external_id='EXT-2'", KeyKind.SOURCE, "[]", 7, 1, digest="d9")
@@ -75,7 +74,7 @@ def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) 
     reopened.resolve(KEY, 7)
     assert not reopened.unchanged(KEY, 7, "d2")
     reopened.close()
-    read_only = IdMap(location, read_only=True)
+    read_only = IdMap.open(location, read_only=True)
     assert read_only.lookup(KEY) == 7 and read_only.digest(KEY) is None
     read_only.close()
 
@@ -146,7 +145,7 @@ def test_digest_a_map_of_the_previous_schema_is_migrated_and_works(
         _v1_sqlite(Path(location), klant_id)
     else:
         _v1_postgres(pg_cluster, location, klant_id)
-    old = IdMap(location, read_only=True)  # a dry run reads an old map without migrating it
+    old = IdMap.open(location, read_only=True)  # a dry run reads an old map without migrating it
     assert old.lookup(KEY) == klant_id and old.digest(KEY) is None
     old.close()
 

@@ -64,7 +64,7 @@ def test_unusable_id_map_is_named_in_the_error(kind: str, tmp_path: Path) -> Non
 def test_read_only_id_map_is_named_in_the_error(tmp_path: Path) -> None:
     maps = tmp_path / "maps"
     maps.mkdir()
-    id_map = IdMap(maps / "id-map.sqlite3")
+    id_map = IdMap.open(maps / "id-map.sqlite3")
     id_map.store(f"{KeyKind.SOURCE}:external_id='EXT-1'", KeyKind.SOURCE, "[]", 7, 0)
     id_map.close()
     config = target_config(tmp_path, OFFLINE, id_map_path=str(maps / "id-map.sqlite3"))

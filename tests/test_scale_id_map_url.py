@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from target_recras.id_map import IdMap, IdMapError
-from target_recras.id_map_postgres import display_url
+from target_recras.id_map._postgres import display_url
 from target_recras.matching import KeyKind
 from target_recras.options import TargetOptions
 
@@ -21,13 +21,13 @@ def test_a_sqlite_url_is_the_file_id_map_path_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    first = IdMap("sqlite:///maps/id-map.sqlite3")  # relative, as in SQLAlchemy
+    first = IdMap.open("sqlite:///maps/id-map.sqlite3")  # relative, as in SQLAlchemy
     first.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 5, seq=1)
     first.close()
-    absolute = IdMap(f"sqlite:///{tmp_path / 'maps' / 'id-map.sqlite3'}")  # sqlite:////abs
+    absolute = IdMap.open(f"sqlite:///{tmp_path / 'maps' / 'id-map.sqlite3'}")  # sqlite:////abs
     assert absolute.lookup("source:k='1'") == 5
     absolute.close()
-    reread = IdMap(tmp_path / "maps" / "id-map.sqlite3", read_only=True)
+    reread = IdMap.open(tmp_path / "maps" / "id-map.sqlite3", read_only=True)
     assert reread.lookup("source:k='1'") == 5
     reread.close()
 
@@ -43,7 +43,7 @@ def test_id_map_url_wins_over_id_map_path() -> None:
 
 def test_an_unknown_kind_of_url_is_refused_without_its_credentials(tmp_path: Path) -> None:
     with pytest.raises(IdMapError) as caught:
-        IdMap("mysql://root:pw-SECRET-1@db/map")
+        IdMap.open("mysql://root:pw-SECRET-1@db/map")
     message = str(caught.value)
     assert message.startswith("The id map mysql://... cannot be opened: id_map_url must start")
     assert "SECRET" not in message

@@ -204,7 +204,7 @@ def test_a_newer_schema_version_is_refused(
 def test_pending_creates_keep_their_floor_and_every_change_is_committed(
     pg_cluster: PostgresCluster, map_url: str
 ) -> None:
-    first = IdMap(map_url)
+    first = IdMap.open(map_url)
     first.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
     first.begin_create("source:k='2'", KeyKind.SOURCE, '["B", "b@x"]', seq=2, floor=7)
     first.store("natural:x", KeyKind.NATURAL, '["C", "c@x"]', 9, seq=3)
@@ -214,7 +214,7 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
         "WHERE application_name LIKE 'target-recras pid %' AND pid <> pg_backend_pid()",
         database=map_url.rsplit("/", 1)[1],
     )
-    second = IdMap(map_url, lock_timeout=5)
+    second = IdMap.open(map_url, lock_timeout=5)
     assert second.lookup("source:k='1'") == 7
     assert second.mapped_ids() == {7, 9}
     pending = second.pending()
@@ -224,7 +224,7 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
     second.resolve("source:k='2'", 8)
     second.prune_natural(0, earlier_runs=True)
     second.close()
-    third = IdMap(map_url, read_only=True)
+    third = IdMap.open(map_url, read_only=True)
     assert (third.lookup("source:k='2'"), third.lookup("natural:x")) == (8, None)
     assert third.pending() == []
     third.close()
@@ -235,15 +235,15 @@ def test_a_schema_per_configuration_is_a_map_of_its_own(
     pg_cluster: PostgresCluster, map_url: str
 ) -> None:
     pg_cluster.psql("CREATE SCHEMA amsterdam", database=map_url.rsplit("/", 1)[1])
-    default = IdMap(map_url)
+    default = IdMap.open(map_url)
     default.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
     # Held at once: each schema's map has a lock of its own.
-    amsterdam = IdMap(f"{map_url}?options=-csearch_path%3Damsterdam", lock_timeout=0)
+    amsterdam = IdMap.open(f"{map_url}?options=-csearch_path%3Damsterdam", lock_timeout=0)
     assert amsterdam.lookup("source:k='1'") is None
     amsterdam.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 70, seq=1)
     amsterdam.close()
     default.close()
-    reread = IdMap(map_url, read_only=True)
+    reread = IdMap.open(map_url, read_only=True)
     assert reread.lookup("source:k='1'") == 7
     reread.close()
     rows = pg_cluster.psql(
@@ -251,14 +251,14 @@ def test_a_schema_per_configuration_is_a_map_of_its_own(
     )
     assert rows.split() == ["70"]
     with pytest.raises(IdMapError, match="has no schema to live in"):
-        IdMap(f"{map_url}?options=-csearch_path%3Dutrecht")
+        IdMap.open(f"{map_url}?options=-csearch_path%3Dutrecht")
 
 
 def test_a_dry_run_reads_the_map_and_creates_nothing(
     pg_cluster: PostgresCluster, map_url: str
 ) -> None:
     database = map_url.rsplit("/", 1)[1]
-    empty = IdMap(map_url, read_only=True)  # no map yet: nothing known, nothing created
+    empty = IdMap.open(map_url, read_only=True)  # no map yet: nothing known, nothing created
     assert empty.lookup("source:k='1'") is None and empty.pending() == []
     empty.close()
     assert (
@@ -267,9 +267,9 @@ def test_a_dry_run_reads_the_map_and_creates_nothing(
         ).strip()
         == "0"
     )
-    writer = IdMap(map_url)
+    writer = IdMap.open(map_url)
     writer.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
-    reader = IdMap(map_url, read_only=True, lock_timeout=0)  # not held: no wait
+    reader = IdMap.open(map_url, read_only=True, lock_timeout=0)  # not held: no wait
     assert reader.lookup("source:k='1'") == 7
     reader.forget("source:k='1'")  # a read-only map writes nothing
     reader.close()

@@ -97,7 +97,7 @@ class _LostAnswerClient:
 def test_post_whose_answer_was_lost_is_not_sent_again(tmp_path: Path) -> None:
     client = _LostAnswerClient()
     stats = report.RunStats()
-    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map = IdMap.open(tmp_path / "map.sqlite3")
     checkpoints = Checkpoints(lambda state, mark: None)
     upserter = Upserter(
         client=client,

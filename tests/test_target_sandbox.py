@@ -149,7 +149,7 @@ def test_mapped_customer_deleted_in_recras_is_recreated(
 ) -> None:
     # The id map says EXT-1 is a customer that this (fresh) Recras does not have: as if it
     # had been deleted in Recras since the last run.
-    id_map = IdMap(tmp_path / "id-map.sqlite3")
+    id_map = IdMap.open(tmp_path / "id-map.sqlite3")
     id_map.store(f"{KeyKind.SOURCE}:external_id='EXT-1'", KeyKind.SOURCE, "[]", 424_242, 0)
     id_map.close()
     sandbox = _start(sandbox_factory)
@@ -161,7 +161,7 @@ def test_mapped_customer_deleted_in_recras_is_recreated(
     )
     assert "1 recreated after a 404" in result.stderr
     new_id = _by_name(sandbox)["Klant 1"]["id"]
-    assert IdMap(tmp_path / "id-map.sqlite3").lookup("source:external_id='EXT-1'") == new_id
+    assert IdMap.open(tmp_path / "id-map.sqlite3").lookup("source:external_id='EXT-1'") == new_id
 
 
 def test_recras_406_rejects_the_record_and_goes_on(sandbox_factory: Any, tmp_path: Path) -> None:
@@ -178,7 +178,7 @@ def test_recras_406_rejects_the_record_and_goes_on(sandbox_factory: Any, tmp_pat
     assert states(result.stdout)[-1] == {"done": 2}
     assert "Klant 2" in _by_name(sandbox)
     # The refused create left no id map entry behind.
-    assert IdMap(tmp_path / "id-map.sqlite3").lookup("source:external_id='EXT-1'") is None
+    assert IdMap.open(tmp_path / "id-map.sqlite3").lookup("source:external_id='EXT-1'") is None
 
 
 def test_faults_every_customer_exactly_once(sandbox_factory: Any, tmp_path: Path) -> None:
@@ -231,7 +231,7 @@ def test_pending_create_from_a_crash_is_found_not_repeated(
     body = {k: v for k, v in landed.items() if k != "external_id"}
     status, _, _ = sandbox.request("POST", "/api2/klanten", body)
     assert status == 201
-    id_map = IdMap(tmp_path / "id-map.sqlite3")
+    id_map = IdMap.open(tmp_path / "id-map.sqlite3")
     for record in (landed, lost):
         key = f"{KeyKind.SOURCE}:external_id={record['external_id']!r}"
         identity = json.dumps([record["naam"], f"email:{record['contactpersonen'][0]['email1']}"])

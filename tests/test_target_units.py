@@ -124,7 +124,7 @@ def test_id_map_written_before_floors_opens_and_keeps_its_pending_creates(
         db.execute("INSERT INTO id_map VALUES ('source:a', 'source', 7, '[]', 'r', 0, 0)")
         db.execute("INSERT INTO id_map VALUES ('source:b', 'source', NULL, '[]', 'r', 1, 0)")
     db.close()
-    id_map = IdMap(path)
+    id_map = IdMap.open(path)
     assert id_map.lookup("source:a") == 7
     assert [(p.map_key, p.floor) for p in id_map.pending()] == [("source:b", None)]
     id_map.begin_create("source:c", KeyKind.SOURCE, "[]", 2, 41)
@@ -137,13 +137,13 @@ def test_id_map_written_before_floors_opens_and_keeps_its_pending_creates(
 
 def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
     path = tmp_path / "map.sqlite3"
-    id_map = IdMap(path)
+    id_map = IdMap.open(path)
     id_map.store("source:a", KeyKind.SOURCE, "[]", 5, 0)
     id_map.begin_create("source:b", KeyKind.SOURCE, '["B", "email:b@x.nl"]', 1, None)
     id_map.store("natural:x", KeyKind.NATURAL, "[]", 9, 2)
     id_map.close()
 
-    reopened = IdMap(path)
+    reopened = IdMap.open(path)
     assert reopened.lookup("source:a") == 5
     assert reopened.lookup("source:b") is None
     assert [p.map_key for p in reopened.pending()] == ["source:b"]
@@ -156,7 +156,7 @@ def test_id_map_round_trip_and_pending(tmp_path: Path) -> None:
 
 
 def test_natural_entries_outlive_states_that_do_not_cover_them(tmp_path: Path) -> None:
-    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map = IdMap.open(tmp_path / "map.sqlite3")
     id_map.store("natural:old", KeyKind.NATURAL, "[]", 1, 3)
     id_map.store("natural:new", KeyKind.NATURAL, "[]", 2, 10)
     id_map.prune_natural(below_seq=5)
@@ -165,7 +165,7 @@ def test_natural_entries_outlive_states_that_do_not_cover_them(tmp_path: Path) -
 
 
 def test_read_only_id_map_never_creates_or_writes(tmp_path: Path) -> None:
-    id_map = IdMap(tmp_path / "absent.sqlite3", read_only=True)
+    id_map = IdMap.open(tmp_path / "absent.sqlite3", read_only=True)
     id_map.store("source:a", KeyKind.SOURCE, "[]", 5, 0)
     assert not (tmp_path / "absent.sqlite3").exists()
 
@@ -174,7 +174,7 @@ def test_kinds_and_outcomes_keep_their_text_in_the_id_map_summary_and_metrics(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Id maps written before the enums, and log readers, see the same plain words."""
-    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map = IdMap.open(tmp_path / "map.sqlite3")
     id_map.store(f"{KeyKind.SOURCE}:a", KeyKind.SOURCE, "[]", 5, 0)
     id_map.store(f"{KeyKind.NATURAL}:x", KeyKind.NATURAL, "[]", 6, 0)
     id_map.close()
@@ -200,7 +200,7 @@ _WRITER = """
 import sys
 from target_recras.id_map import IdMap
 from target_recras.matching import KeyKind
-id_map = IdMap(sys.argv[1])
+id_map = IdMap.open(sys.argv[1])
 n = 0
 while True:
     id_map.begin_create(f"source:{n}", KeyKind.SOURCE, "[]", n, n)
@@ -223,7 +223,7 @@ def test_id_map_survives_sigkill_mid_write(tmp_path: Path) -> None:
     writer.wait(10)
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    id_map = IdMap(path)
+    id_map = IdMap.open(path)
     assert len(id_map.mapped_ids()) >= 50
     assert all(id_map.lookup(f"source:{n}") == n + 1 for n in range(50))
     # At most the one create in flight at the kill is pending.
@@ -323,7 +323,7 @@ def test_recovery_resolves_landed_creates_and_drops_lost_ones(tmp_path: Path) ->
             {"id": 12, "naam": "C", "contactpersonen": person("c@x.nl")},
         ]
     )
-    id_map = IdMap(tmp_path / "map.sqlite3")
+    id_map = IdMap.open(tmp_path / "map.sqlite3")
     id_map.begin_create("source:a", KeyKind.SOURCE, json.dumps(["A", "email:a@x.nl"]), 0, None)
     id_map.begin_create("source:b", KeyKind.SOURCE, json.dumps(["B", "email:b@x.nl"]), 1, None)
     resolve_pending_creates(client, id_map, LOGGER)

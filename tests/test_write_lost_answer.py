@@ -120,7 +120,7 @@ def test_pending_create_is_never_resolved_to_a_customer_older_than_its_post(
     existing = _existing(sandbox)
     record = _twin(existing, "CRM-PENDING", "Groningen")
     config = target_config(tmp_path, sandbox.config())
-    id_map = IdMap(tmp_path / "id-map.sqlite3")
+    id_map = IdMap.open(tmp_path / "id-map.sqlite3")
     highest = max(item["id"] for item in sandbox.customers())
     identity = customer_identity(record["naam"], record["contactpersonen"])
     id_map.begin_create(

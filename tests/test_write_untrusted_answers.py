@@ -61,7 +61,7 @@ def test_untrusted_post_answer_stops_and_the_rerun_resolves_it(
     assert len(critical) == 1 and message in critical[0], result.stderr
     # No STATE covers the refused record; every create it concerns stays pending.
     assert {"done": records} not in states(result.stdout)
-    id_map = IdMap(tmp_path / "id-map.sqlite3")
+    id_map = IdMap.open(tmp_path / "id-map.sqlite3")
     assert len(id_map.pending()) == records
     id_map.close()
 

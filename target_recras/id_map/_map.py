@@ -1,43 +1,6 @@
-"""The id map: which Recras customer each source key (and each in-flight create) became.
+"""The id map's one interface: :class:`IdMap`, held and written, and :class:`ReadOnlyIdMap`.
 
-Rows have two kinds (:class:`~target_recras.matching.KeyKind`):
-
-``source``
-    A source key (the stream's key properties, e.g. ``external_id``) and the customer it was
-    written to. Kept for good: the next run updates that customer.
-``natural``
-    For records without any key: the customer's identity (name plus main contact) while its
-    ``POST`` is not yet covered by an emitted STATE. A rerun after a crash replays those
-    records; the entry turns the replay into an update. Entries are pruned once a STATE
-    covering them has been emitted.
-
-Two back ends keep the rows: an SQLite file (``id_map_path``, or ``id_map_url``
-``sqlite:///path``, :mod:`target_recras.id_map_sqlite`), and a PostgreSQL database that
-workers on several machines share (``id_map_url`` ``postgresql://...``,
-:mod:`target_recras.id_map_postgres`). :class:`IdMap` is the one interface; a back end is a
-:class:`~target_recras.id_map_store.MapStore` that runs its SQL.
-
-A run holds the id map exclusively (:mod:`target_recras.id_map_lock`) from opening it to
-closing it, so two runs never write the same customers; a read-only (dry-run) map is not held.
-
-Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
-sends; after the answer the id is filled in. A pending row at start-up means the previous run
-stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
-
-A ``source`` row also keeps the *digest* of the payload last written to its customer and
-confirmed by Recras (:func:`~target_recras.digest.payload_digest`), so that a record sent
-again unchanged is skipped. It is set in the statement that records the confirmed write,
-and cleared before a write of other data is sent: a write that fails or is cut off (Recras
-may have applied it) leaves no digest, so whatever comes next is sent. Writer lanes run at
-once, so a write to a customer also drops the digests of the other entries naming it or
-writing to it, and those writes confirm no digest (the other write may land after theirs);
-nor does a write to a customer that another entry names. Each method that reads and changes
-the digests holds the lock throughout, its SQL included, so these steps never interleave.
-
-The schema is versioned (:data:`~target_recras.id_map_store.SCHEMA_VERSION`; SQLite keeps it
-in ``PRAGMA user_version``, PostgreSQL in table ``id_map_version``): a map of an older version
-is migrated in place when a run holds it, and a map written by a newer target-recras is
-refused rather than misread.
+What the map keeps and why: the package docstring (:mod:`target_recras.id_map`).
 """
 
 from __future__ import annotations
@@ -46,27 +9,25 @@ import logging
 import threading
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
+
+from typing_extensions import override
 
 from recras_api.redact import scrub
-from target_recras.id_map_sqlite import SqliteStore
-from target_recras.id_map_store import IdMapError, MapStore
+from target_recras.id_map._sqlite import SQLITE_URL_PREFIX, SqliteStore
+from target_recras.id_map._store import (
+    BackEnd,
+    IdMapError,
+    MapStore,
+    Statement,
+    opening,
+    problem,
+)
 from target_recras.matching import KeyKind
 
-#: The upsert both back ends run (``?`` placeholders; PostgreSQL's become
-#: ``%s``). Every write names its columns: migrated SQLite maps have the later ones last.
-UPSERT = (
-    "INSERT INTO id_map (map_key, kind, klant_id, identity, run_id, seq, updated_at, floor, "
-    "digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-    "ON CONFLICT (map_key) DO UPDATE SET kind = excluded.kind, klant_id = excluded.klant_id, "
-    "identity = excluded.identity, run_id = excluded.run_id, seq = excluded.seq, "
-    "updated_at = excluded.updated_at, floor = excluded.floor, digest = excluded.digest"
-)
-#: What a run keeps in memory: every resolved entry (an older map read-only: no digests).
-_LOAD = "SELECT map_key, klant_id, digest FROM id_map WHERE klant_id > 0"
-_LOAD_WITHOUT_DIGESTS = "SELECT map_key, klant_id, NULL FROM id_map WHERE klant_id > 0"
-SQLITE_URL_PREFIX = "sqlite:///"
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 
 
@@ -80,46 +41,39 @@ class PendingCreate:
     floor: int | None
 
 
-def open_store(location: str | Path) -> MapStore:
+def locate(location: str | Path) -> BackEnd:
     """The back end for ``location``: a path or ``sqlite:///path``, or a PostgreSQL URL."""
     text = str(location)
     if text.startswith(POSTGRES_URL_PREFIXES):
         try:  # psycopg is the optional postgres extra: import it only for such a map
-            from target_recras.id_map_postgres import PostgresStore  # noqa: PLC0415
+            from target_recras.id_map._postgres import PostgresStore  # noqa: PLC0415
         except ImportError as exc:
             msg = (
                 f"The id map {scrub(text)} needs the PostgreSQL driver ({exc}): "
                 "install recras-singer[postgres]. The run stopped before writing anything."
             )
             raise IdMapError(msg) from exc
-        return PostgresStore(text)
-    if text.startswith(SQLITE_URL_PREFIX):
-        text = text.removeprefix(SQLITE_URL_PREFIX)  # sqlite:///rel, sqlite:////abs
-    elif "://" in text:
+        return PostgresStore
+    if "://" in text and not text.startswith(SQLITE_URL_PREFIX):
+        scheme = text.split("://", maxsplit=1)[0]
         msg = (
-            f"The id map {text.split('://')[0]}://... cannot be opened: id_map_url must start "
-            "with sqlite:/// or postgresql://. The run stopped before writing anything."
+            f"The id map {scheme}://... cannot be opened: id_map_url must start with "
+            "sqlite:/// or postgresql://. The run stopped before writing anything."
         )
         raise IdMapError(msg)
-    return SqliteStore(Path(text))
+    return SqliteStore
 
 
 class IdMap:
-    """Thread-safe access to the id map; lookups are served from memory."""
+    """Thread-safe access to the id map; lookups are served from memory.
 
-    def __init__(
-        self,
-        location: str | Path,
-        *,
-        read_only: bool = False,
-        lock_timeout: float = 0.0,
-        logger: logging.Logger | None = None,
-    ) -> None:
-        """Open (or create) the map; unless read-only, hold it, waiting up to ``lock_timeout``.
+    :meth:`open` opens one: this class for a run that writes, :class:`ReadOnlyIdMap` for a
+    dry run.
+    """
 
-        ``location`` is a file path, ``sqlite:///path`` or ``postgresql://...``.
-        """
-        self.read_only = read_only
+    def __init__(self, name: str, store: MapStore | None) -> None:
+        """An empty map over the open ``store`` (None: no map to read); :meth:`open` fills it."""
+        self.name = name
         self.run_id = uuid.uuid4().hex
         #: Reentrant: a method holds it throughout, across the statements it runs.
         self._lock = threading.RLock()
@@ -135,35 +89,47 @@ class IdMap:
         #: Entries whose write in progress overlapped another entry's write to the customer
         #: (which may have landed after theirs): that write confirms no digest.
         self._overlapped: set[str] = set()
-        self._logger = logger or logging.getLogger(__name__)
-        self._store: MapStore | None = None
-        store = open_store(location)
-        self.name = store.name
-        try:
-            if not store.open(read_only, lock_timeout, self._logger):
-                store.close(read_only, self._logger)  # read-only, and no map yet: all empty
-                return
-            self._store = store
-            rows = store.query(_LOAD if store.has_digests else _LOAD_WITHOUT_DIGESTS)
+        self._store = store
+
+    @classmethod
+    def open(
+        cls,
+        location: str | Path,
+        *,
+        read_only: bool = False,
+        lock_timeout: float = 0.0,
+        logger: logging.Logger | None = None,
+    ) -> IdMap:
+        """Open (or create) the map and load it; unless read-only, hold it first.
+
+        ``location`` is a file path, ``sqlite:///path`` or ``postgresql://...``. A run that
+        writes waits up to ``lock_timeout`` seconds for another run holding the map; a
+        read-only map (a dry run) is a :class:`ReadOnlyIdMap`: not held, not migrated.
+        """
+        logger = logger or logging.getLogger(__name__)
+        back_end = locate(location)
+        name = back_end.display_name(str(location))
+        if read_only:
+            store = back_end.open_read_only(str(location), logger)
+            return ReadOnlyIdMap(name, store)._loaded()
+        return IdMap(name, back_end.open(str(location), lock_timeout, logger))._loaded()
+
+    def _loaded(self) -> Self:
+        """This map with the store's resolved entries in memory; closes it if that fails."""
+        store = self._store
+        if store is None:
+            return self
+        with ExitStack() as exits:
+            exits.callback(self.close)
+            load = Statement.LOAD if store.has_digests else Statement.LOAD_WITHOUT_DIGESTS
+            with opening(store.name, store.errors, store.advice):
+                rows = store.query(store.statements[load])
             for key, klant_id, stored in rows:
                 self._set_id(str(key), int(str(klant_id)))
                 if stored is not None:
                     self._digests[str(key)] = str(stored)
-        except store.errors as exc:
-            store.close(read_only, self._logger)
-            self._store = None
-            raise IdMapError(self._problem(store, "cannot be opened", exc)) from exc
-        except BaseException:
-            store.close(read_only, self._logger)
-            self._store = None
-            raise
-
-    def _problem(self, store: MapStore, what: str, exc: BaseException) -> str:
-        """The id map ``what`` because of ``exc``: what the user reads, with what to do."""
-        return scrub(
-            f"The id map {store.name} {what}: {exc}; {store.advice(exc)}. The run stopped; "
-            "nothing was lost: rerun from the last STATE once this is fixed."
-        )
+            exits.pop_all()
+        return self
 
     def close(self) -> None:
         """Close the map and release the hold (idempotent; never raises).
@@ -173,7 +139,7 @@ class IdMap:
         with self._lock:
             store, self._store = self._store, None
         if store is not None:
-            store.close(self.read_only, self._logger)
+            store.close()
 
     def lookup(self, map_key: str) -> int | None:
         """The Recras customer id stored for ``map_key``, if any."""
@@ -238,7 +204,7 @@ class IdMap:
             stored = self._digests.get(map_key)
             if stored is not None and stored != digest:
                 del self._digests[map_key]
-                self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (map_key,))
+                self._write(Statement.SET_DIGEST, (None, map_key))
 
     def outdate_others(self, klant_id: int, map_key: str | None) -> None:
         """A write for ``map_key`` (None: a record without one) changes customer ``klant_id``.
@@ -261,7 +227,7 @@ class IdMap:
                 self._overlapped.add(map_key)
             for key in others & self._digests.keys():
                 del self._digests[key]
-                self._write("UPDATE id_map SET digest = NULL WHERE map_key = ?", (key,))
+                self._write(Statement.SET_DIGEST, (None, key))
 
     def _end_write(self, map_key: str) -> None:
         """``map_key`` writes to no customer now (call with ``_lock`` held)."""
@@ -290,7 +256,7 @@ class IdMap:
             self._end_write(map_key)
             if self._digests.get(map_key) == digest:
                 return
-            self._write("UPDATE id_map SET digest = ? WHERE map_key = ?", (digest, map_key))
+            self._write(Statement.SET_DIGEST, (digest, map_key))
             if digest is None:
                 self._digests.pop(map_key, None)
             else:
@@ -303,26 +269,27 @@ class IdMap:
 
     def pending(self) -> list[PendingCreate]:
         """Creates a previous run started but never saw answered."""
-        rows = self._query(
-            "SELECT map_key, identity, floor FROM id_map WHERE klant_id IS NULL ORDER BY seq", ()
-        )
+        rows = self._query(Statement.PENDING, ())
         return [
             PendingCreate(str(key), str(identity), None if floor is None else int(str(floor)))
             for key, identity, floor in rows
         ]
 
-    def _query(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        if self._store is None:
-            return []
+    def _query(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Run ``statement``: its rows (none once closed)."""
         with self._lock:
             store = self._store
+            if store is None:
+                return []
             try:
-                return store.query(sql, params)
+                return store.query(store.statements[statement], params)
             except store.errors as exc:
-                raise IdMapError(self._problem(store, "could not be written", exc)) from exc
+                what = problem(store.name, "could not be written", exc, store.advice(exc))
+                raise IdMapError(what) from exc
 
-    def _write(self, sql: str, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        return [] if self.read_only else self._query(sql, params)
+    def _write(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Run ``statement``, which changes the map: its rows."""
+        return self._query(statement, params)
 
     def begin_create(
         self, map_key: str, kind: KeyKind, identity: str, seq: int, floor: int | None
@@ -336,7 +303,7 @@ class IdMap:
             self._set_id(map_key, None)
             self._digests.pop(map_key, None)
             row = (map_key, kind, None, identity, self.run_id, seq, time.time(), floor, None)
-            self._write(UPSERT, row)
+            self._write(Statement.UPSERT, row)
 
     def store(
         self,
@@ -359,7 +326,7 @@ class IdMap:
             self.outdate_others(klant_id, map_key)
             digest = self._trusted(map_key, klant_id, digest)
             row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
-            self._write(UPSERT, row)
+            self._write(Statement.UPSERT, row)
             self._set_id(map_key, klant_id)
             self._end_write(map_key)
             if digest is None:
@@ -371,10 +338,7 @@ class IdMap:
         """Fill in the customer a pending create turned out to have made (no digest yet)."""
         with self._lock:
             self.outdate_others(klant_id, map_key)
-            self._write(
-                "UPDATE id_map SET klant_id = ?, digest = NULL WHERE map_key = ?",
-                (klant_id, map_key),
-            )
+            self._write(Statement.RESOLVE, (klant_id, map_key))
             self._set_id(map_key, klant_id)
             self._end_write(map_key)
             self._digests.pop(map_key, None)
@@ -385,16 +349,28 @@ class IdMap:
             self._set_id(map_key, None)
             self._end_write(map_key)
             self._digests.pop(map_key, None)
-            self._write("DELETE FROM id_map WHERE map_key = ?", (map_key,))
+            self._write(Statement.DELETE, (map_key,))
 
     def prune_natural(self, below_seq: int, *, earlier_runs: bool = False) -> None:
         """Drop ``natural`` entries an emitted STATE covers: this run's below ``below_seq``.
 
         ``earlier_runs``: those of earlier runs too (including creates resolved at start-up).
         """
-        sql = "DELETE FROM id_map WHERE kind = ? AND klant_id IS NOT NULL AND "
-        sql += "(run_id != ? OR seq < ?)" if earlier_runs else "run_id = ? AND seq < ?"
+        prune = Statement.PRUNE_ALL_RUNS if earlier_runs else Statement.PRUNE_THIS_RUN
         params: tuple[object, ...] = (str(KeyKind.NATURAL), self.run_id, below_seq)
         with self._lock:
-            for (map_key,) in self._write(sql + " RETURNING map_key", params):
+            for (map_key,) in self._write(prune, params):
                 self._set_id(str(map_key), None)
+
+
+class ReadOnlyIdMap(IdMap):
+    """A dry run's id map: read as it was, not held; its writes do nothing, by design.
+
+    A dry run plans the writes of a real run, so the map in memory changes as in one, but
+    the stored map stays as it was: no other run is kept waiting, nothing is migrated.
+    """
+
+    @override
+    def _write(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
+        """Write nothing: the stored map stays as it was."""
+        return []

@@ -22,14 +22,23 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from contextlib import ExitStack
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from recras_api.redact import register_credentials
-from target_recras.id_map_lock import Holder, hold_exclusively
-from target_recras.id_map_store import SCHEMA_VERSION, IdMapError, check_schema_version
+from target_recras.id_map._lock import Holder, hold_exclusively
+from target_recras.id_map._store import (
+    SCHEMA_VERSION,
+    IdMapError,
+    OpenStore,
+    check_schema_version,
+    opening,
+    run_logged,
+    statements_with,
+)
 
 #: The first key of the advisory lock pair ("RC"): keeps clear of other users' locks.
 LOCK_CLASS = 0x5243
@@ -104,33 +113,26 @@ class PostgresHold:
         return Holder(int(pid), f"{address} ({program or 'no application_name'})", str(since))
 
     def release(self) -> None:
-        """Unlock (closing the session would, too)."""
-        if self._held:
-            self._held = False
+        """Unlock (closing the session would, too: a closed one has nothing to release)."""
+        held, self._held = self._held, False
+        if held and not self._db.closed:
             self._db.execute(
                 "SELECT pg_advisory_unlock(%s, hashtext(%s))", (LOCK_CLASS, self._lock_name)
             )
 
 
-class PostgresStore:
-    """The id map's rows in a PostgreSQL database; see the module docstring."""
+class PostgresStore(OpenStore[psycopg.Connection]):
+    """The id map's rows in a PostgreSQL database; see the module docstring.
+
+    :meth:`open` holds the map (creating or migrating its schema), :meth:`open_read_only`
+    reads it in a read-only session.
+    """
 
     errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    statements = statements_with("%s")
 
-    def __init__(self, url: str) -> None:
-        self.name = display_url(url)
-        self._url = url
-        self._db: psycopg.Connection | None = None
-        self._hold: PostgresHold | None = None
-        self.has_digests = True
-        try:
-            password = conninfo_to_dict(url).get("password")
-        except psycopg.Error:
-            password = urlsplit(url).password
-        # Scrubbed from every log line and error, like the Recras credentials.
-        register_credentials(api_key=None, username=None, password=str(password or "") or None)
-
-    def advice(self, exc: BaseException) -> str:
+    @staticmethod
+    def advice(exc: BaseException) -> str:
         """Reachability and credentials for a failed connection; else the database."""
         if isinstance(exc, psycopg.OperationalError):
             return (
@@ -139,83 +141,100 @@ class PostgresStore:
             )
         return "check the database and the user's rights on it"
 
-    def open(self, read_only: bool, lock_timeout: float, logger: logging.Logger) -> bool:
-        """Connect; unless read-only, hold the map, then create or check its schema."""
-        program = f"target-recras pid {os.getpid()} on {socket.gethostname()}"[:63]
-        self._db = psycopg.connect(
-            self._url,
-            autocommit=True,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-            application_name=program,
-        )
-        row = self._db.execute("SELECT current_database(), current_schema()").fetchone()
-        if row is None or row[1] is None:
-            msg = (
-                f"The id map {self.name} has no schema to live in: the search_path names no "
-                "existing schema. Create the schema, or fix options=-csearch_path in "
-                "id_map_url; the run stopped before writing anything."
-            )
-            raise IdMapError(msg)
-        lock_name = f"{row[0]}.{row[1]}"
-        if read_only:
-            self._db.execute("SET default_transaction_read_only = on")
-            version = self._schema_version()
-            self.has_digests = version is not None and version >= SCHEMA_VERSION
-            return version is not None
-        self._hold = PostgresHold(self.name, self._db, lock_name)
-        hold_exclusively(self._hold, lock_timeout, logger)
-        for statement in _CREATE:
-            self._db.execute(statement)
-        version = self._schema_version()
-        if version is None:
-            self._db.execute("INSERT INTO id_map_version (version) VALUES (%s)", (SCHEMA_VERSION,))
-        elif version < SCHEMA_VERSION:
-            self._migrate(version, logger)
-        return True
+    @staticmethod
+    def display_name(location: str) -> str:
+        """The URL without user, password or query (:func:`display_url`)."""
+        return display_url(location)
 
-    def _migrate(self, version: int, logger: logging.Logger) -> None:
-        """Bring a map of an older schema to :data:`SCHEMA_VERSION` in one transaction.
+    @classmethod
+    def open(cls, url: str, lock_timeout: float, logger: logging.Logger) -> PostgresStore:
+        """Connect, hold the map, then create or migrate its schema."""
+        name = display_url(url)
+        with opening(name, cls.errors, cls.advice), ExitStack() as exits:
+            db, lock_name = _connect(url, name, exits)
+            hold = PostgresHold(name, db, lock_name)
+            exits.callback(run_logged, hold.release, cls.errors, logger, "Releasing", name)
+            hold_exclusively(hold, lock_timeout, logger)
+            for statement in _CREATE:
+                db.execute(statement)
+            version = _schema_version(db, name)
+            if version is None:
+                db.execute("INSERT INTO id_map_version (version) VALUES (%s)", (SCHEMA_VERSION,))
+            elif version < SCHEMA_VERSION:
+                _migrate(db, name, version, logger)
+            return cls(name, db, exits.pop_all())
 
-        Old rows keep working: they get no digest, so their next record is sent.
-        """
-        assert self._db is not None
-        with self._db.transaction():
-            for step in range(version, SCHEMA_VERSION):
-                self._db.execute(_MIGRATIONS[step])
-            self._db.execute("UPDATE id_map_version SET version = %s", (SCHEMA_VERSION,))
-        logger.info(
-            "Id map %s migrated from schema version %d to %d.", self.name, version, SCHEMA_VERSION
-        )
-
-    def _schema_version(self) -> int | None:
-        """The map's schema version (None: none recorded yet); refuses a newer one."""
-        assert self._db is not None
-        exists = self._db.execute("SELECT to_regclass('id_map_version') IS NOT NULL").fetchone()
-        if not (exists and exists[0]):
-            return None
-        row = self._db.execute("SELECT max(version) FROM id_map_version").fetchone()
-        version = row[0] if row else None
-        if version is None:
-            return None
-        check_schema_version(self.name, int(version))
-        return int(version)
+    @classmethod
+    def open_read_only(cls, url: str, logger: logging.Logger) -> PostgresStore | None:
+        """Connect in a read-only session (not held); None: there is no map yet."""
+        del logger  # nothing to log: no hold to release
+        name = display_url(url)
+        with opening(name, cls.errors, cls.advice), ExitStack() as exits:
+            db, _ = _connect(url, name, exits)
+            db.execute("SET default_transaction_read_only = on")
+            version = _schema_version(db, name)
+            if version is None:
+                return None
+            has_digests = version >= SCHEMA_VERSION
+            return cls(name, db, exits.pop_all(), has_digests=has_digests)
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """One autocommitted statement (``?`` becomes ``%s``; enum values go as text)."""
-        assert self._db is not None
+        """One autocommitted statement (enum values go as text)."""
         values = tuple(str(p) if isinstance(p, str) else p for p in params)
-        cursor = self._db.execute(sql.replace("?", "%s"), values)
+        cursor = self._db.execute(sql, values)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
-    def close(self, read_only: bool, logger: logging.Logger) -> None:
-        """Release the lock and close the session; a failure is logged."""
-        del read_only  # nothing to fold in: every statement is committed already
-        db, self._db = self._db, None
-        hold, self._hold = self._hold, None
-        try:
-            if hold is not None and db is not None and not db.closed:
-                hold.release()
-        except psycopg.Error as exc:
-            logger.warning("Releasing the id map %s failed: %s", self.name, exc)
-        if db is not None:
-            db.close()
+
+def _connect(url: str, name: str, exits: ExitStack) -> tuple[psycopg.Connection, str]:
+    """An autocommit session to the map, closed by ``exits``; and the map's lock name.
+
+    The password is scrubbed from every log line and error from now on, like the Recras
+    credentials.
+    """
+    try:
+        password = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        password = urlsplit(url).password
+    register_credentials(api_key=None, username=None, password=str(password or "") or None)
+    program = f"target-recras pid {os.getpid()} on {socket.gethostname()}"[:63]
+    db = psycopg.connect(
+        url,
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        application_name=program,
+    )
+    exits.callback(db.close)
+    row = db.execute("SELECT current_database(), current_schema()").fetchone()
+    if row is None or row[1] is None:
+        msg = (
+            f"The id map {name} has no schema to live in: the search_path names no "
+            "existing schema. Create the schema, or fix options=-csearch_path in "
+            "id_map_url; the run stopped before writing anything."
+        )
+        raise IdMapError(msg)
+    return db, f"{row[0]}.{row[1]}"
+
+
+def _migrate(db: psycopg.Connection, name: str, version: int, logger: logging.Logger) -> None:
+    """Bring a map of an older schema to :data:`SCHEMA_VERSION` in one transaction.
+
+    Old rows keep working: they get no digest, so their next record is sent.
+    """
+    with db.transaction():
+        for step in range(version, SCHEMA_VERSION):
+            db.execute(_MIGRATIONS[step])
+        db.execute("UPDATE id_map_version SET version = %s", (SCHEMA_VERSION,))
+    logger.info("Id map %s migrated from schema version %d to %d.", name, version, SCHEMA_VERSION)
+
+
+def _schema_version(db: psycopg.Connection, name: str) -> int | None:
+    """The map's schema version (None: none recorded yet); refuses a newer one."""
+    exists = db.execute("SELECT to_regclass('id_map_version') IS NOT NULL").fetchone()
+    if not (exists and exists[0]):
+        return None
+    row = db.execute("SELECT max(version) FROM id_map_version").fetchone()
+    version = row[0] if row else None
+    if version is None:
+        return None
+    check_schema_version(name, int(version))
+    return int(version)

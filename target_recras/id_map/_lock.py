@@ -12,7 +12,7 @@ and the run that holds it.
 * :class:`FileHold`, for the SQLite file: ``flock`` on ``<id map>.lock`` next to it. The
   kernel releases it when the process ends, however it ends (a SIGKILL leaves no stale
   lock), and it is independent of SQLite's own locks on the database file.
-* :class:`~target_recras.id_map_postgres.PostgresHold`, for a PostgreSQL id map: a
+* :class:`~target_recras.id_map._postgres.PostgresHold`, for a PostgreSQL id map: a
   session-level ``pg_try_advisory_lock`` keyed by the map's name, released when the session
   ends; the holder comes from ``pg_locks`` and ``pg_stat_activity``.
 """
