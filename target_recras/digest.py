@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from target_recras.fastcheck import exact_number
+from target_recras.exact_numbers import exact_number
 
 #: Part of every digest: raised when what a digest covers changes, so that stored digests
 #: no longer match and each record is sent once more.

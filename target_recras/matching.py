@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from target_recras.fastcheck import exact_number
+from target_recras.exact_numbers import exact_number
 from target_recras.validation import Problem
 
 #: Source key values that identify nothing (``true`` would make every record one of two

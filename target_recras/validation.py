@@ -1,28 +1,34 @@
 """Local validation of records against the documented ``POST /api2/klanten`` body.
 
-Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``):
+Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``) as JSON Schema draft 7:
 
-* the fast path, :func:`target_recras.fastcheck.compile_checker`, decides *whether* a record
-  is valid; a schema keyword it cannot compile stops the target when the validator is built
-  (:class:`~target_recras.fastcheck.UnsupportedSchemaError`), there is no second fast path;
+* jsonschema-rs, the fast path, decides *whether* a record is valid (many times faster than
+  jsonschema: ``benchmarks/validator_benchmark.py``, figures in ``benchmarks/README.md``);
 * jsonschema, the reference implementation, explains *why* an invalid record is invalid
-  (message and field path). It only runs for records the fast path refused.
+  (message and field path). It only runs for records the fast path refused, and decides
+  for a record jsonschema-rs cannot read: a string with a lone surrogate (no Unicode text),
+  a date the SDK parsed from a field its stream's schema calls a date.
 
-tests/test_target_validation.py proves that both accept and refuse exactly the same records.
+Both take an integral Decimal (the reader's ``1.0``) for an integer, as ``1.0`` is, compare
+the reader's Decimals and integers of any size exactly, and leave ``format`` unchecked
+(jsonschema's default). A schema that is not valid draft 7 stops the target when the
+validator is built (jsonschema-rs checks it). tests/test_target_validation.py proves that both
+accept and refuse exactly the same records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 
 from recras_api.schemas import KLANT_CREATE_REQUIRED, KLANT_PAYLOAD_SCHEMA
-from target_recras.fastcheck import compile_checker, is_integral
+from target_recras.exact_numbers import is_integral
 
 #: Longest reason kept from a validator message (messages quote the offending value).
 MAX_REASON_CHARS = 300
@@ -39,6 +45,26 @@ ReferenceValidator = jsonschema.validators.extend(
     jsonschema.Draft7Validator,
     type_checker=jsonschema.Draft7Validator.TYPE_CHECKER.redefine("integer", _is_integer),
 )
+
+#: Whether a record is valid, nothing more.
+Checker = Callable[[Any], bool]
+
+
+def fast_checker(reference: jsonschema.protocols.Validator) -> Checker:
+    """jsonschema-rs's yes/no on ``reference``'s schema; ``reference``'s for what it cannot read.
+
+    jsonschema-rs raises ValueError for a value it cannot read (a date, a string with a lone
+    surrogate where its text is needed); jsonschema gives such a record its verdict.
+    """
+    is_valid = jsonschema_rs.Draft7Validator(reference.schema, validate_formats=False).is_valid
+
+    def check(record: Any) -> bool:
+        try:
+            return is_valid(record)
+        except ValueError:
+            return reference.is_valid(record)
+
+    return check
 
 
 @dataclass(frozen=True)
@@ -90,8 +116,8 @@ class RecordValidator:
     """Checks records against the payload schema plus the rules draft 7 cannot express."""
 
     def __init__(self, schema: dict[str, Any] = KLANT_PAYLOAD_SCHEMA) -> None:
-        self.is_schema_valid = compile_checker(schema)
         self._reference = ReferenceValidator(schema)
+        self.is_schema_valid = fast_checker(self._reference)
 
     def check(self, record: dict[str, Any]) -> Problem | None:
         """None when the record can be sent; else the first problem found.
