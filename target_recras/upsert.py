@@ -11,7 +11,10 @@
    update may leave fields out, and its ``PUT`` carries only the fields the record has.
 
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
-that already exist by ``id``, because ``PUT`` replaces the contact list. Fields of a linked
+that already exist by ``id``, because ``PUT`` replaces the contact list. Contact persons or
+extra fields that are those last written to the customer and confirmed (the id map's digest
+says so, :func:`~target_recras.digest.write_digest`) are left out of the ``PUT``, which
+leaves them as they are: one request writes a change to the other fields. Fields of a linked
 person are never sent (``/klanten`` documents no way to change one); each one Recras does not
 already have is warned about by name and counted. ``extra_fields: []`` is never sent, and
 where Recras shows the current extra fields the merged list is sent (a ``PUT`` may replace
@@ -170,6 +173,10 @@ class Upserter:
         digest = job.digest(body)
         if self.skip_unchanged and job.unchanged(self.id_map, digest) and not self._unsettled(job):
             return Outcome.UNCHANGED
+        # Trusted as far as unchanged records are (a lost POST may have merged other lists
+        # into the customer); noted before before_write drops the digest.
+        if self.skip_unchanged and not self._unsettled(job):
+            job.note_written_lists(self.id_map, digest)
         if job.map_key is not None:
             self.id_map.before_write(job.map_key, digest)
         if job.klant_id is not None:
@@ -385,8 +392,14 @@ class Upserter:
         persons with fields (``PUT`` replaces the contact list), or extra fields while
         Recras may show the current ones (a ``PUT`` may replace that list too).
         """
-        persons = body.get("contactpersonen", [])
         record_persons = job.record.get("contactpersonen", [])
+        kept = job.kept_lists(klant_id)
+        if kept:
+            # Recras holds them as last written: left out, they stay, and need no GET.
+            body = {name: value for name, value in body.items() if name not in kept}
+            if "contactpersonen" in kept:
+                record_persons = []
+        persons = body.get("contactpersonen", [])
         # [] sets nothing, so it is left out (a PUT that replaces the list would clear it).
         extra_fields = body.get("extra_fields")
         body = {name: value for name, value in body.items() if name != "extra_fields"}
