@@ -2,7 +2,8 @@
 
 1. Upserts: N customers (default 2,000) into a sandbox with added latency (5 ms) and
    ``max_workers`` 8, against ``target_plain.py post`` sending the same bodies with 8
-   threads. Each side gets a fresh, empty sandbox.
+   threads. Each side gets a fresh, empty sandbox; with ``--repeat`` the two sides take
+   turns, every round's ratio is printed, and the ratio of the best times beside the goal.
 2. Local overhead: a dry run with validation of N records (default 100,000), against
    ``target_plain.py read`` (``json.loads`` per line).
 
@@ -10,7 +11,7 @@ Both are measured twice: as the executables a user runs (wall time, interpreter 
 included) and in-process (the work itself, imports excluded). Ratios are printed, never
 asserted: timings depend on the machine.
 
-    .venv/bin/python benchmarks/target_benchmark.py [--upserts 2000] [--records 100000]
+    .venv/bin/python benchmarks/target_benchmark.py [--upserts 2000] [--records 100000] [--repeat 1]
 """
 
 from __future__ import annotations
@@ -65,10 +66,40 @@ def _check(sandbox: SandboxProcess, expected: int) -> None:
         raise SystemExit(f"expected {expected} customers, the sandbox has {created}")
 
 
-def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> None:
-    """Print target vs plain-script times for ``count`` creates."""
+#: Issue 19 item 6: the target's creates within 10% of the plain script's time.
+UPSERT_GOAL = 1.1
+
+
+def bench_upserts(work: Path, count: int, latency_ms: float, workers: int, repeat: int) -> None:
+    """Print target vs plain-script times for ``count`` creates: each round's, then the best."""
     bodies = write_bodies_file(work / "bodies.jsonl", count)
     singer = write_singer_file(work / "upserts.singer", count)
+    best: dict[str, float] = {}
+    for round_number in range(1, repeat + 1):
+        times = upsert_times(work, (bodies, singer), count, latency_ms=latency_ms, workers=workers)
+        if repeat > 1:
+            ratios = ", ".join(
+                f"{mode} {times[f'target {mode}'] / times[f'plain {mode}']:.2f}"
+                for mode in ("cli", "in-process")
+            )
+            print(f"round {round_number}: ratio {ratios}", flush=True)
+        best = {key: min(value, best.get(key, value)) for key, value in times.items()}
+    title = f"{count} upserts, {latency_ms:g} ms added latency, {workers} workers"
+    if repeat > 1:
+        title += f", best of {repeat}"
+    report(title, best, ("plain script", "target-recras"), goal=UPSERT_GOAL)
+
+
+def upsert_times(
+    work: Path, inputs: tuple[Path, Path], count: int, *, latency_ms: float, workers: int
+) -> dict[str, float]:
+    """One round: the plain script and the target, as executables and in-process.
+
+    ``inputs``: the plain script's bodies and the target's Singer input.
+    """
+    bodies, singer = inputs
+    for earlier in work.glob("id-map-*"):  # each round creates every customer again
+        earlier.unlink()
     times: dict[str, float] = {}
     for mode in ("cli", "in-process"):
         with SandboxProcess(customers=0, latency_ms=latency_ms) as sandbox:
@@ -99,8 +130,7 @@ def bench_upserts(work: Path, count: int, latency_ms: float, workers: int) -> No
             else:
                 times[f"target {mode}"] = _timed(lambda c=config: _run_quietly(c, singer))
             _check(sandbox, count)
-    title = f"{count} upserts, {latency_ms:g} ms added latency, {workers} workers"
-    report(title, times, ("plain script", "target-recras"), goal=1.2)
+    return times
 
 
 def dry_run_times(work: Path, count: int, target: Sequence[str] = (TARGET,)) -> dict[str, float]:
@@ -139,10 +169,11 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=5.0)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the upserts")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="target-recras-bench-") as tmp:
         work = Path(tmp)
-        bench_upserts(work, args.upserts, args.latency_ms, args.workers)
+        bench_upserts(work, args.upserts, args.latency_ms, args.workers, args.repeat)
         bench_dry_run(work, args.records)
 
 

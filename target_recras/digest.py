@@ -1,7 +1,11 @@
 """The digest of what a record would write, kept in the id map to skip unchanged records.
 
 See docs/target.md, "Unchanged records": a record with a source key whose digest is the one
-stored for its customer after the last confirmed write is skipped without any request.
+stored for its customer after the last confirmed write is skipped without any request. The
+stored digest also carries one for each list a ``PUT`` reads the customer for (contact
+persons, extra fields: :func:`write_digest`): a changed record whose lists are those last
+written and confirmed is sent without them, which leaves them as they are and saves the
+``GET``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from typing import Any
 import msgspec
 
 from target_recras.exact_numbers import exact_number
+from target_recras.matching import composed, folded
 
 #: Part of every digest: raised when what a digest covers changes, so that stored digests
 #: no longer match and each record is sent once more.
@@ -25,6 +30,8 @@ DIGEST_FORMAT = 2
 #: ensure_ascii=False)`` wrote before (floats but in exponent form), so digests stored by
 #: earlier releases still match.
 _encode = msgspec.json.Encoder(order="sorted", decimal_format="number").encode
+#: Separates the parts of a :func:`write_digest`.
+_PARTS = "+"
 
 
 def _canonical(value: Any) -> Any:
@@ -58,3 +65,61 @@ def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any =
     material = [DIGEST_FORMAT, klant_id, _canonical(body), _canonical(persons)]
     # 128 bits: no accidental collision in any map, and half the memory of SHA-256 per key.
     return hashlib.blake2b(_encode(material), digest_size=16).hexdigest()
+
+
+def _compared(name: str, value: Any) -> Any:
+    """A contact person's field as it is compared: e-mail trimmed and case-folded, text in NFC.
+
+    The forms in which :func:`~target_recras.payload.unsent_person_fields` counts a value as
+    one Recras has already, so that persons equal here are also equal there.
+    """
+    if name == "email1" and isinstance(value, str):
+        return folded(value)
+    return composed(value) if isinstance(value, str) else _canonical(value)
+
+
+def _compared_persons(persons: Any) -> Any:
+    """The record's ``contactpersonen`` as given (every field) in their compared forms."""
+    if not isinstance(persons, list):
+        return _canonical(persons)
+    return [
+        {name: _compared(name, value) for name, value in person.items()}
+        if isinstance(person, dict)
+        else _canonical(person)
+        for person in persons
+    ]
+
+
+def _list_digest(name: str, value: Any) -> str:
+    material = [DIGEST_FORMAT, name, value]
+    return hashlib.blake2b(_encode(material), digest_size=16).hexdigest()
+
+
+def write_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = None) -> str:
+    """What the id map keeps of a confirmed write: its :func:`payload_digest`, then one part
+    per list that a ``PUT`` reads the customer for, where the record has it.
+
+    ``contactpersonen`` (the record's, ``persons``; field order does not matter, list order
+    does) and ``extra_fields`` (the body's). A record without either keeps the digest earlier
+    releases stored; one with them is sent once more after the upgrade.
+    """
+    parts = [payload_digest(body, klant_id, persons)]
+    if persons is not None:
+        parts.append(
+            f"contactpersonen:{_list_digest('contactpersonen', _compared_persons(persons))}"
+        )
+    if "extra_fields" in body:
+        parts.append(
+            f"extra_fields:{_list_digest('extra_fields', _canonical(body['extra_fields']))}"
+        )
+    return _PARTS.join(parts)
+
+
+def same_lists(stored: str, digest: str) -> frozenset[str]:
+    """The lists whose parts the :func:`write_digest` values ``stored`` and ``digest`` share."""
+
+    def lists(value: str) -> dict[str, str]:
+        return dict(part.split(":", 1) for part in value.split(_PARTS)[1:])
+
+    theirs = lists(stored)
+    return frozenset(name for name, part in lists(digest).items() if theirs.get(name) == part)

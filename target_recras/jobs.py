@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from target_recras.digest import payload_digest
+from target_recras.digest import same_lists, write_digest
 from target_recras.id_map import IdMap
 from target_recras.matching import KeyKind, customer_identity, lane
 
@@ -27,12 +27,42 @@ class UpsertJob:
     identity: str | None = None
     #: The highest customer id Recras had before this record's POST (set when it is sent).
     floor: int | None = None
+    #: The customer that holds lists of the record (``contactpersonen``, ``extra_fields``) as
+    #: last written and confirmed, and their names (set before the write, while the id map
+    #: still has that digest): a PUT to it leaves them out.
+    written_lists: tuple[int, frozenset[str]] | None = None
 
     def digest(self, body: Mapping[str, Any]) -> str | None:
-        """The :func:`payload_digest` of a record with a source key (None without one)."""
+        """The :func:`write_digest` of a record with a source key (None without one)."""
         if self.kind != KeyKind.SOURCE:
             return None
-        return payload_digest(body, self.klant_id, self.record.get("contactpersonen"))
+        return write_digest(body, self.klant_id, self.record.get("contactpersonen"))
+
+    def note_written_lists(self, id_map: IdMap, digest: str | None) -> None:
+        """Set :attr:`written_lists`: the lists the id map confirms (by the stored digest).
+
+        Only where that digest would let an unchanged record be skipped: the entry names
+        the customer, which no other entry names.
+        """
+        if digest is None or self.map_key is None:
+            return
+        stored = id_map.digest(self.map_key)
+        klant_id = self.klant_id if self.klant_id is not None else id_map.lookup(self.map_key)
+        if (
+            stored is None
+            or klant_id is None
+            or not id_map.unchanged(self.map_key, klant_id, stored)
+        ):
+            return
+        names = same_lists(stored, digest)
+        if names:
+            self.written_lists = (klant_id, names)
+
+    def kept_lists(self, klant_id: int) -> frozenset[str]:
+        """The record's lists that ``klant_id`` holds as last written and confirmed."""
+        if self.written_lists is None or self.written_lists[0] != klant_id:
+            return frozenset()
+        return self.written_lists[1]
 
     def unchanged(self, id_map: IdMap, digest: str | None) -> bool:
         """Is this payload the one last written to the record's customer and confirmed?"""

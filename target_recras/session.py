@@ -1,15 +1,18 @@
 """The resources of one target run, and what the main thread asks of them.
 
 A :class:`TargetSession` holds what every sink shares: the validator, the counters, the
-rejects file, the checkpoints, the id map (held exclusively), the Recras client and the
-writer threads. Making one talks to Recras (pending creates of a stopped run are looked up)
-and starts threads, so the target makes it once, at the first message that needs it
-(:meth:`~target_recras.target.TargetRecras.open_session`), never for ``--about``.
+rejects file, the checkpoints, the id map (held exclusively) and the run's
+:class:`~target_recras.writers.RecordWriter`, chosen once for its mode (Recras and the
+writer threads, or a dry run's counts). :meth:`TargetSession.open` opens them (which talks
+to Recras: pending creates of a stopped run are looked up, and starts threads), so the
+target opens it once, at the first message that needs it
+(:meth:`~target_recras.target.TargetRecras.open_session`), never for ``--about``; its
+:class:`~contextlib.ExitStack` releases them when the session closes.
 
 Sinks validate and plan records on the main thread and hand them to the session, which
-writes them on the writer threads (or, in a dry run, only counts what it would do), tracks
-checkpoints for STATE messages, and turns anything that must end the run into
-:class:`~target_recras.errors.TargetStopError` after logging the summary.
+hands them to its writer, tracks checkpoints for STATE messages, and turns anything that
+must end the run into :class:`~target_recras.errors.TargetStopError` after logging the
+summary.
 """
 
 from __future__ import annotations
@@ -17,25 +20,21 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
-from recras_api import RecrasClient, RecrasError
-from recras_api.concurrency import AdaptiveConcurrency
-from recras_api.plugin.metrics import HttpRequestMetrics
+from recras_api import RecrasError
 from recras_api.plugin.termination import signals_blocked
 from target_recras import report
 from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError
 from target_recras.id_map import IdMap
 from target_recras.jobs import UpsertJob
-from target_recras.lanes import OrderedLanes
 from target_recras.options import TargetOptions
-from target_recras.payload import build_body
-from target_recras.recovery import resolve_pending_creates
 from target_recras.rejects import RejectsFile
 from target_recras.report import Outcome
-from target_recras.upsert import Upserter
 from target_recras.validation import Problem, RecordValidator
+from target_recras.writers import DryRunWriter, LiveWriter, RecordWriter, close_logged
 
 
 def stop_message(exc: BaseException) -> str:
@@ -48,7 +47,7 @@ def stop_message(exc: BaseException) -> str:
 
 
 class TargetSession:
-    """The shared resources of one run; made once, at the first message that needs them."""
+    """The shared resources of one run: opened (:meth:`open`) at the first message needing them."""
 
     def __init__(
         self,
@@ -57,6 +56,7 @@ class TargetSession:
         emit_state: Callable[[dict[str, Any]], None],
         input_line: Callable[[], int],
     ) -> None:
+        """Counters and bookkeeping only: :meth:`open` makes a session with its resources."""
         self.options = options
         self.logger = logger
         self.input_line = input_line
@@ -68,52 +68,85 @@ class TargetSession:
         self._progress: report.ProgressReporter | None = None
         self.validator = RecordValidator()
         self.stats = report.RunStats()
+        # Its file is opened at the first reject.
         self.rejects = RejectsFile(options.rejects_path, options.max_rejects, logger)
         self.checkpoints = Checkpoints(self._checkpoint)
-        self.id_map = IdMap.open(
+        #: What :meth:`close` releases after the summary, last opened first.
+        self._resources = ExitStack()
+        self._writer: RecordWriter | None = None
+        self._id_map: IdMap | None = None
+
+    @classmethod
+    def open(
+        cls,
+        options: TargetOptions,
+        logger: logging.Logger,
+        emit_state: Callable[[dict[str, Any]], None],
+        input_line: Callable[[], int],
+    ) -> TargetSession:
+        """A session with its resources open, and its writer chosen for the run's mode.
+
+        The id map (held exclusively unless dry), then the writer: a dry run's counts on the
+        main thread; a live one connects to Recras, looks up the pending creates of a
+        stopped run and starts the writer threads.
+        """
+        session = cls(options, logger, emit_state, input_line)
+        resources = session._resources
+        resources.callback(close_logged, logger, session.stats.close)
+        resources.callback(close_logged, logger, session.rejects.close)
+        id_map = session._id_map = IdMap.open(
             options.id_map_url,
             read_only=options.dry_run,
             lock_timeout=options.id_map_lock_timeout,
             logger=logger,
         )
-        self.client: RecrasClient | None = None
-        self.http_metrics = HttpRequestMetrics()
-        self.lanes: OrderedLanes | None = None
+        # SQLite: checkpoints the WAL into the file.
+        resources.callback(close_logged, logger, id_map.close)
+        session._writer = session._open_writer(id_map)
+        with signals_blocked():  # its thread never gets SIGTERM
+            session._progress = report.ProgressReporter(logger, session.progress_line)
+        return session
+
+    def _open_writer(self, id_map: IdMap) -> RecordWriter:
+        options = self.options
         if options.dry_run:
-            logger.info(
+            self.logger.info(
                 "Dry run: records are validated and planned; nothing is sent to Recras, and "
                 "no STATE is passed on (an orchestrator must not save bookmarks for records "
                 "that were not written)."
             )
-            self._upserter: Upserter | None = None
-        else:
-            assert options.connection is not None
-            self.client = RecrasClient(
-                options.connection,
-                logger,
-                pool_size=options.max_workers,
-                observers=[self.http_metrics],
-                # Writes back off when Recras answers 429 or 503 (recras_api.concurrency).
-                concurrency=AdaptiveConcurrency(options.max_workers, logger),
+            return DryRunWriter(
+                id_map, self.stats, self.checkpoints, skip_unchanged=options.skip_unchanged
             )
-            self._upserter = Upserter(
-                client=self.client,
-                id_map=self.id_map,
+        opened: LiveWriter = self._guard(
+            functools.partial(
+                LiveWriter.open,
+                options,
+                self.logger,
+                self._resources,
+                id_map=id_map,
                 rejects=self.rejects,
                 stats=self.stats,
                 checkpoints=self.checkpoints,
-                logger=logger,
-                skip_unchanged=options.skip_unchanged,
             )
-            self._guard(resolve_pending_creates, self.client, self.id_map, logger)
-        with signals_blocked():  # the threads below never get SIGTERM
-            if not options.dry_run:
-                self.lanes = OrderedLanes(options.max_workers)
-            self._progress = report.ProgressReporter(logger, self.progress_line)
+        )
+        return opened
+
+    @property
+    def id_map(self) -> IdMap:
+        """The run's id map (open from :meth:`open` on)."""
+        assert self._id_map is not None
+        return self._id_map
+
+    @property
+    def writer(self) -> RecordWriter:
+        """Where records go: Recras, or a dry run's counters (open from :meth:`open` on)."""
+        assert self._writer is not None
+        return self._writer
 
     def progress_line(self) -> str:
         """Counters so far, with retries and writes in flight."""
-        return self.stats.line(self.retried, self.lanes.pending if self.lanes else 0)
+        return self.stats.line(self.retried, self._writer.pending if self._writer else 0)
 
     def _checkpoint(self, state: dict[str, Any], covered: int) -> None:
         # Emit first, prune after: entries must outlive the STATE that makes them unneeded.
@@ -154,27 +187,11 @@ class TargetSession:
 
     def submit(self, job: UpsertJob) -> None:
         """Write a validated record (or, in a dry run, count what would happen)."""
-        if self.lanes is None or self._upserter is None:
-            known = job.klant_id is not None or self.id_map.lookup(str(job.map_key)) is not None
-            # The digest only where one is stored: a dry run of new records stays cheap.
-            stored = job.map_key is not None and self.id_map.digest(job.map_key) is not None
-            if (
-                stored
-                and self.options.skip_unchanged
-                and job.unchanged(self.id_map, job.digest(build_body(job.record)))
-            ):
-                outcome = Outcome.UNCHANGED
-            else:
-                outcome = Outcome.WOULD_UPDATE if known else Outcome.WOULD_CREATE
-            self.stats.count(outcome)
-            self.checkpoints.finish(job.seq)
-            return
-        self._guard(self.lanes.submit, job.lane, functools.partial(self._upserter.write, job))
+        self._guard(self.writer.submit, job)
 
     def wait(self) -> None:
         """Block until every record handed over so far is written or rejected."""
-        if self.lanes is not None:
-            self._guard(self.lanes.wait)
+        self._guard(self.writer.wait)
 
     def finish(self) -> None:
         """The input ended and everything is written: tidy up and log the summary.
@@ -191,8 +208,8 @@ class TargetSession:
 
     def terminate(self) -> None:
         """SIGTERM/SIGINT: start no queued write, let those in flight finish, then close."""
-        if self.lanes is not None:
-            self.lanes.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
         self.close(success=False)
 
     def close(self, *, success: bool) -> None:
@@ -207,8 +224,8 @@ class TargetSession:
         self._closed = True
         if self._progress is not None:
             self._progress.stop()
-        if self.lanes is not None:
-            self.lanes.close()
+        if self._writer is not None:
+            self._writer.close()
         summary = self.progress_line() if not success else self.stats.line(self.retried)
         self.logger.info("Summary: %s", summary)
         if self.rejects.count:
@@ -217,17 +234,10 @@ class TargetSession:
                 self.rejects.count,
                 self.rejects.path,
             )
-        closers: list[Callable[[], None]] = [self.stats.close, self.rejects.close]
-        closers.append(self.id_map.close)  # SQLite: checkpoints the WAL into the file
-        if self.client is not None:
-            closers += [self.http_metrics.flush, self.client.close]
-        for close in closers:
-            try:
-                close()
-            except Exception as exc:  # logged: the error that stopped the run stays the reason
-                self.logger.warning("Closing %s failed: %s", close.__qualname__, exc)
+        # The client (its request counts logged first), the id map, rejects file, counters.
+        self._resources.close()
 
     @property
     def retried(self) -> int:
         """Requests retried so far."""
-        return self.client.retries if self.client else 0
+        return self._writer.retried if self._writer else 0

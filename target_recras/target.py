@@ -190,7 +190,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 options = TargetOptions.from_config(self.config)
             except RecrasConfigError as exc:
                 raise TargetStopError(f"Configuration error: {exc}") from exc
-            self._session = TargetSession(
+            self._session = TargetSession.open(
                 options,
                 self.logger,
                 self.emit_state,

@@ -11,7 +11,10 @@
    update may leave fields out, and its ``PUT`` carries only the fields the record has.
 
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
-that already exist by ``id``, because ``PUT`` replaces the contact list. Fields of a linked
+that already exist by ``id``, because ``PUT`` replaces the contact list. Contact persons or
+extra fields that are those last written to the customer and confirmed (the id map's digest
+says so, :func:`~target_recras.digest.write_digest`) are left out of the ``PUT``, which
+leaves them as they are: one request writes a change to the other fields. Fields of a linked
 person are never sent (``/klanten`` documents no way to change one); each one Recras does not
 already have is warned about by name and counted. ``extra_fields: []`` is never sent, and
 where Recras shows the current extra fields the merged list is sent (a ``PUT`` may replace
@@ -114,20 +117,25 @@ class Upserter:
         # (None until then) and raised by every answer since: ids are handed out in order,
         # so a POST sent now can only create a customer with a higher id.
         self._highest_id: int | None = None
-        # Guards it and the bookkeeping below that writer lanes share.
-        self._highest_lock = threading.Lock()
-        # New ids answered with 201 in this run, with the create that got each.
+        # New ids answered with 201 in this run (or found after a lost answer), with the
+        # create that got each.
         self._created: dict[int, UpsertJob] = {}
+        # Guards the two above: the new ids Recras hands out, as this run knows them.
+        self._new_ids_lock = threading.Lock()
         # The first source key written to each customer in this run, and the customers
         # written by more than one.
         self._source_of: dict[int, str] = {}
         self._shared: set[int] = set()
+        # Guards the two above.
+        self._sources_lock = threading.Lock()
         # Map keys whose create failed in a way Recras may have processed and got no answer
         # since (a refusal of the retry, the look-up or the PUT after it), with the create's
         # identity (name plus main contact). The entry stays pending for the rerun, so a
         # later record of the key must not POST again; and the lost POST may have merged
         # into any customer with that identity, so no record with it is skipped as unchanged.
         self._left_pending: dict[str, str] = {}
+        # Guards it: lanes add and remove entries.
+        self._left_pending_lock = threading.Lock()
         # Does GET /api2/klanten/<id> show extra_fields? None until a detail was read.
         self._details_show_extra_fields: bool | None = None
 
@@ -170,6 +178,10 @@ class Upserter:
         digest = job.digest(body)
         if self.skip_unchanged and job.unchanged(self.id_map, digest) and not self._unsettled(job):
             return Outcome.UNCHANGED
+        # Trusted as far as unchanged records are (a lost POST may have merged other lists
+        # into the customer); noted before before_write drops the digest.
+        if self.skip_unchanged and not self._unsettled(job):
+            job.note_written_lists(self.id_map, digest)
         if job.map_key is not None:
             self.id_map.before_write(job.map_key, digest)
         if job.klant_id is not None:
@@ -260,7 +272,7 @@ class Upserter:
         self._report_unsent(job, unsent)
         if job.kind != KeyKind.SOURCE or job.map_key is None:
             return
-        with self._highest_lock:
+        with self._sources_lock:
             other = self._source_of.setdefault(klant_id, job.map_key)
             first_time = other != job.map_key and klant_id not in self._shared
             if first_time:
@@ -280,7 +292,7 @@ class Upserter:
 
     def _highest_before_post(self) -> int:
         """The highest customer id Recras has (as far as known) before a POST is sent."""
-        with self._highest_lock:
+        with self._new_ids_lock:
             if self._highest_id is None:
                 self._highest_id = highest_customer_id(self.client, 0)
             return self._highest_id
@@ -301,10 +313,10 @@ class Upserter:
                 return
             # Recras may have processed that try: until an answer settles it, a refusal
             # leaves the entry pending.
-            with self._highest_lock:
+            with self._left_pending_lock:
                 self._left_pending[map_key] = identity
             candidates = find_created(self.client, [identity], above=floor).get(identity, [])
-            with self._highest_lock:
+            with self._new_ids_lock:
                 claimed = self.id_map.mapped_ids() | self._created.keys()
                 found = unclaimed(candidates, claimed, floor)
                 if found is not None:  # claimed at once: another lane's look-up skips it
@@ -341,12 +353,12 @@ class Upserter:
         if not self._left_pending:
             return False
         identity = job.customer_identity()
-        with self._highest_lock:  # other lanes add and remove entries
+        with self._left_pending_lock:
             return identity in self._left_pending.values()
 
     def _settled(self, map_key: str) -> None:
         """A create whose earlier try may have been processed got an answer after all."""
-        with self._highest_lock:
+        with self._left_pending_lock:
             self._left_pending.pop(map_key, None)
 
     def _trusted_new_id(self, job: UpsertJob, result: WriteResult) -> int:
@@ -357,7 +369,7 @@ class Upserter:
         elif klant_id < 1:
             problem = f"with customer id {klant_id}, which no Recras customer can have"
         else:
-            with self._highest_lock:
+            with self._new_ids_lock:
                 other = self._created.setdefault(klant_id, job) if result.status == 201 else job
                 if other is job:
                     self._highest_id = max(self._highest_id or 0, klant_id)
@@ -385,8 +397,14 @@ class Upserter:
         persons with fields (``PUT`` replaces the contact list), or extra fields while
         Recras may show the current ones (a ``PUT`` may replace that list too).
         """
-        persons = body.get("contactpersonen", [])
         record_persons = job.record.get("contactpersonen", [])
+        kept = job.kept_lists(klant_id)
+        if kept:
+            # Recras holds them as last written: left out, they stay, and need no GET.
+            body = {name: value for name, value in body.items() if name not in kept}
+            if "contactpersonen" in kept:
+                record_persons = []
+        persons = body.get("contactpersonen", [])
         # [] sets nothing, so it is left out (a PUT that replaces the list would clear it).
         extra_fields = body.get("extra_fields")
         body = {name: value for name, value in body.items() if name != "extra_fields"}

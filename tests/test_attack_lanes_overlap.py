@@ -68,8 +68,10 @@ def put_while_another_is_in_flight(sandbox_factory: Any, tmp_path: Path, **optio
     other = customer(9, naam="Klant 1", plaats="Zeist", id=shared, contactpersonen=linked)
     # EXT-2's requests wait until EXT-9's PUT has arrived, and its PUT is answered 0.7 s
     # late: only then does EXT-1's lane start (2 workers), after EXT-9's PUT was sent, and
-    # its PUT reaches Recras at once.
+    # its PUT reaches Recras at once. Its person changed (a first name), so its first
+    # request is the GET that links her, not its PUT.
     slow = customer(2, plaats="Baarn")
+    slow["contactpersonen"][0]["voornaam"] = "Anne"
     running: list[subprocess.Popen[str]] = []
 
     def kill(exchange: Exchange) -> None:
