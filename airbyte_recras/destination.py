@@ -38,9 +38,9 @@ from airbyte_recras.output import AirbyteOutput
 from airbyte_recras.spec import spec_message
 from recras_api.client import RecrasClient
 from tap_recras.inputs import MAX_ID
+from target_recras.input import Problem
 from target_recras.options import TargetOptions
 from target_recras.target import TargetRecras
-from target_recras.validation import Problem
 
 PROG = "destination-recras"
 SYNC_MODES = ("append", "append_dedup")

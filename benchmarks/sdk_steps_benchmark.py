@@ -5,7 +5,7 @@
    names it worked out once (``RecrasStream.write_record``). Timed on the customers of a
    fresh sandbox's ``GET /api2/klanten``.
 2. target-recras: the SDK's reader parses each line with ``json.loads(parse_float=Decimal)``;
-   the target's (``target_recras/reader.py``) with msgspec. Timed on the RECORD lines of
+   the target's (``target_recras/input/reader.py``) with msgspec. Timed on the RECORD lines of
    ``target_data.py``.
 
 The SDK's walk is a private SDK helper; it is imported here only to time it (the plugins
@@ -28,7 +28,7 @@ from target_data import customers
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.tap import TapRecras
-from target_recras.reader import decode_line
+from target_recras.input.reader import decode_line
 
 
 def _best_us(action: Callable[[], object], count: int, repeat: int) -> float:

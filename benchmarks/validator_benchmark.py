@@ -31,7 +31,7 @@ from target_benchmark import dry_run_times, report
 from target_data import customers
 
 from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
-from target_recras import validation
+from target_recras.input import validation
 from target_recras.target import TargetRecras
 
 Checker = validation.Checker

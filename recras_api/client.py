@@ -362,7 +362,7 @@ class RecrasClient:
         A POST is not idempotent: after a failure outside
         :data:`~recras_api.retry_policy.UNPROCESSED_FAILURES`,
         Recras may have created the customer before the answer got lost. ``on_retry`` lets
-        the caller look before the retry (see target_recras.upsert).
+        the caller look before the retry (see target_recras.run.upsert).
         """
         return self._write("POST", self.url("/api2/klanten"), body, on_retry)
 

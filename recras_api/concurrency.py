@@ -24,7 +24,7 @@ and 503, retried ones included, and applies the classic rule:
 A try waiting out its ``Retry-After`` holds no slot: the gate is taken per try, not per
 record, so the other threads keep the allowed number of requests in flight. Order is not the
 gate's business: the tap's and the target's threads keep theirs (:mod:`tap_recras.details`,
-:mod:`target_recras.lanes`).
+:mod:`target_recras.run.lanes`).
 """
 
 from __future__ import annotations

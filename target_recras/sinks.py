@@ -9,22 +9,22 @@ from typing import TYPE_CHECKING, Any
 from singer_sdk.sinks import BatchSink, Sink
 from typing_extensions import override
 
-from target_recras.jobs import UpsertJob
-from target_recras.matching import (
-    KeyKind,
+from target_recras.id_map import KeyKind
+from target_recras.input import Problem, create_problem
+from target_recras.writes import (
+    RESERVED_FIELDS,
+    UpsertJob,
     customer_identity,
     natural_map_key,
     record_klant_id,
     source_key_problem,
     source_map_key,
 )
-from target_recras.payload import RESERVED_FIELDS
-from target_recras.validation import Problem, create_problem
 
 if TYPE_CHECKING:
     from singer_sdk.sinks.core import BaseJSONSchemaValidator
 
-    from target_recras.session import TargetSession
+    from target_recras.run import TargetSession
     from target_recras.target import TargetRecras
 
 #: The one stream this target writes.

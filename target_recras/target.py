@@ -18,8 +18,8 @@ from recras_api.plugin.sdk_compat import SecretSafeConfigValidation
 from recras_api.plugin.settings import connection_properties, max_workers_property
 from recras_api.plugin.termination import Stopped, stop_signals
 from recras_api.settings import DISTRIBUTION
-from target_recras.batch_files import BatchError, batch_lines
 from target_recras.errors import TargetStopError
+from target_recras.input import BatchError, Problem, RecrasMessageReader, batch_lines
 from target_recras.options import (
     DEFAULT_ID_MAP_LOCK_TIMEOUT,
     DEFAULT_ID_MAP_PATH,
@@ -27,16 +27,14 @@ from target_recras.options import (
     USER_AGENT,
     TargetOptions,
 )
-from target_recras.reader import RecrasMessageReader
+from target_recras.run import TargetSession
 from target_recras.sdk_compat import SDKMessageHooks
-from target_recras.session import TargetSession
 from target_recras.sinks import (
     KEY_PROPERTIES,
     KLANTEN_STREAM,
     KlantenSink,
     UnsupportedStreamSink,
 )
-from target_recras.validation import Problem
 
 
 def schema_message_problem(message: dict[str, Any]) -> str | None:
@@ -179,7 +177,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
         stop_signals.install()
 
     def open_session(self) -> TargetSession:
-        """The run's resources (:mod:`target_recras.session`), made on the first call.
+        """The run's resources (:mod:`target_recras.run.session`), made on the first call.
 
         Called where a message first needs them: a sink being made (the first SCHEMA of a
         stream), a reject, a STATE. Making them opens the id map, talks to Recras and starts
@@ -347,7 +345,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
 
     @override
     def handle_batch_message(self, message: dict[str, Any]) -> None:
-        """Write the records of the files a BATCH names (:mod:`target_recras.batch_files`).
+        """Write the records of the files a BATCH names (:mod:`target_recras.input.batch_files`).
 
         Each record takes the RECORD path; a line that is not a record object is rejected.
         A BATCH that cannot be read stops the run: its records are never acknowledged.

@@ -14,7 +14,7 @@ import pytest
 from hostile_server import HostileServer, Reply, hostile_servers
 
 from recras_api import ConnectionSettings, RecrasClient, RetryPolicy, klant_path
-from target_recras.recovery import customers_above, highest_customer_id
+from target_recras.writes.recovery import customers_above, highest_customer_id
 
 __all__ = ["hostile_servers"]
 Servers = Callable[[Mapping[str, Any]], HostileServer]

@@ -22,8 +22,7 @@ from fault_proxy import FaultProxy
 from target_support import SECRET_KEY, customer, run_target, singer_input, target_config
 from test_digest_skip_unchanged import assert_data, reshuffled, source_record, writes
 
-from target_recras.id_map import SCHEMA_VERSION, IdMap
-from target_recras.matching import KeyKind
+from target_recras.id_map import SCHEMA_VERSION, IdMap, KeyKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from pgcluster import PostgresCluster

@@ -28,7 +28,7 @@ from target_support import (
     target_config,
 )
 
-from target_recras.digest import payload_digest
+from target_recras.writes.digest import payload_digest
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -29,8 +29,7 @@ from target_support import (
     target_config,
 )
 
-from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind
+from target_recras.id_map import IdMap, KeyKind
 
 OFFLINE = {"base_url": "https://recras.invalid", "api_key": SECRET_KEY}
 

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from target_recras.id_map import IdMap, IdMapError
+from target_recras.id_map import IdMap, IdMapError, KeyKind
 from target_recras.id_map._postgres import display_url
-from target_recras.matching import KeyKind
 from target_recras.options import TargetOptions
 
 

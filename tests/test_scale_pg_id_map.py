@@ -24,8 +24,7 @@ from typing import Any
 import pytest
 from target_support import SECRET_KEY, customer, singer_input, start_target, states
 
-from target_recras.id_map import IdMap, IdMapError
-from target_recras.matching import KeyKind
+from target_recras.id_map import IdMap, IdMapError, KeyKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 from pgcluster import PostgresCluster, free_port

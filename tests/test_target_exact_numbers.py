@@ -27,9 +27,9 @@ from target_support import (
     target_config,
 )
 
-from target_recras.digest import payload_digest
-from target_recras.matching import source_key_text
-from target_recras.reader import decode_line
+from target_recras.input.reader import decode_line
+from target_recras.writes.digest import payload_digest
+from target_recras.writes.matching import source_key_text
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -21,13 +21,12 @@ from recras_api import (
     RetryPolicy,
     WriteResult,
 )
-from target_recras import report
-from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import IdMap
-from target_recras.jobs import UpsertJob
-from target_recras.matching import KeyKind
-from target_recras.rejects import RejectsFile
-from target_recras.upsert import Upserter
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.run import report
+from target_recras.run.checkpoints import Checkpoints
+from target_recras.run.rejects import RejectsFile
+from target_recras.run.upsert import Upserter
+from target_recras.writes.jobs import UpsertJob
 
 LOGGER = logging.getLogger("test")
 BODY = {

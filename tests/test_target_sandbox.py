@@ -27,8 +27,7 @@ from target_support import (
 )
 
 from recras_sandbox.testing import SandboxProcess
-from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind
+from target_recras.id_map import IdMap, KeyKind
 
 
 def _start(sandbox_factory: Any, **options: Any) -> SandboxProcess:

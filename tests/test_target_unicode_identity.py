@@ -28,8 +28,8 @@ from target_support import (
     target_config,
 )
 
-from target_recras.matching import customer_identity, person_identity, source_key_text
-from target_recras.recovery import find_created
+from target_recras.writes.matching import customer_identity, person_identity, source_key_text
+from target_recras.writes.recovery import find_created
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -16,14 +16,14 @@ from typing import Any
 
 import pytest
 
-from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import IdMap
-from target_recras.jobs import UpsertJob
-from target_recras.lanes import OrderedLanes
-from target_recras.matching import KeyKind, customer_identity, matches_identity
-from target_recras.payload import build_body, link_existing_persons
-from target_recras.recovery import resolve_pending_creates
-from target_recras.report import Note, Outcome, ProgressReporter, RunStats
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.run.checkpoints import Checkpoints
+from target_recras.run.lanes import OrderedLanes
+from target_recras.run.report import Note, Outcome, ProgressReporter, RunStats
+from target_recras.writes.jobs import UpsertJob
+from target_recras.writes.matching import customer_identity, matches_identity
+from target_recras.writes.payload import build_body, link_existing_persons
+from target_recras.writes.recovery import resolve_pending_creates
 
 LOGGER = logging.getLogger("test")
 
@@ -199,7 +199,7 @@ def test_kinds_and_outcomes_keep_their_text_in_the_id_map_summary_and_metrics(
 _WRITER = """
 import sys
 from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind
+from target_recras.id_map import KeyKind
 id_map = IdMap.open(sys.argv[1])
 n = 0
 while True:

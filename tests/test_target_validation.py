@@ -26,8 +26,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from recras_api.schemas import KLANT_PAYLOAD_SCHEMA
-from target_recras.reader import decode_line
-from target_recras.validation import RecordValidator, ReferenceValidator, format_path
+from target_recras.input.reader import decode_line
+from target_recras.input.validation import RecordValidator, ReferenceValidator, format_path
 
 REFERENCE = jsonschema.Draft7Validator(KLANT_PAYLOAD_SCHEMA)
 #: The target's reference: jsonschema's draft 7 with an integral Decimal an integer.

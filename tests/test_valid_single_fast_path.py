@@ -7,7 +7,7 @@ from __future__ import annotations
 import jsonschema_rs
 import pytest
 
-from target_recras.validation import RecordValidator
+from target_recras.input.validation import RecordValidator
 
 #: Keywords the target's own compiler (fastcheck.py, replaced by jsonschema-rs) refused.
 SCHEMA = {

@@ -21,8 +21,8 @@ from fault_proxy import Fault, FaultProxy, Rule
 from target_support import SECRET_KEY, run_target, singer_input, target_config
 
 from recras_sandbox.testing import SandboxProcess
-from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind, customer_identity
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.writes.matching import customer_identity
 
 READINGS = [
     (merge, id_min) for merge in ("name-email", "never") for id_min in ("inclusive", "exclusive")

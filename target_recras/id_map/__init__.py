@@ -1,6 +1,6 @@
 """The id map: which Recras customer each source key (and each in-flight create) became.
 
-Rows have two kinds (:class:`~target_recras.matching.KeyKind`):
+Rows have two kinds (:class:`~target_recras.writes.matching.KeyKind`):
 
 ``source``
     A source key (the stream's key properties, e.g. ``external_id``) and the customer it was
@@ -24,10 +24,10 @@ from opening it to closing it, so two runs never write the same customers. A dry
 
 Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
 sends; after the answer the id is filled in. A pending row at start-up means the previous run
-stopped between the two, and :mod:`target_recras.recovery` looks the customer up in Recras.
+stopped between the two, and :mod:`target_recras.writes.recovery` looks the customer up in Recras.
 
 A ``source`` row also keeps the *digest* of the payload last written to its customer and
-confirmed by Recras (:func:`~target_recras.digest.payload_digest`), so that a record sent
+confirmed by Recras (:func:`~target_recras.writes.digest.payload_digest`), so that a record sent
 again unchanged is skipped. It is set in the statement that records the confirmed write,
 and cleared before a write of other data is sent: a write that fails or is cut off (Recras
 may have applied it) leaves no digest, so whatever comes next is sent. Writer lanes run at
@@ -42,6 +42,7 @@ is migrated in place when a run holds it, and a map written by a newer target-re
 refused rather than misread.
 """
 
+from target_recras.id_map._keys import KeyKind
 from target_recras.id_map._lock import IdMapBusyError
 from target_recras.id_map._map import IdMap, PendingCreate, ReadOnlyIdMap
 from target_recras.id_map._store import SCHEMA_VERSION, IdMapError
@@ -51,6 +52,7 @@ __all__ = [
     "IdMap",
     "IdMapBusyError",
     "IdMapError",
+    "KeyKind",
     "PendingCreate",
     "ReadOnlyIdMap",
 ]

@@ -17,6 +17,7 @@ from typing import Self
 from typing_extensions import override
 
 from recras_api.redact import scrub
+from target_recras.id_map._keys import KeyKind
 from target_recras.id_map._sqlite import SQLITE_URL_PREFIX, SqliteStore
 from target_recras.id_map._store import (
     BackEnd,
@@ -26,7 +27,6 @@ from target_recras.id_map._store import (
     opening,
     problem,
 )
-from target_recras.matching import KeyKind
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 

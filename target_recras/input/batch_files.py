@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 
 from target_recras.errors import TargetStopError
-from target_recras.reader import decode_line
+from target_recras.input.reader import decode_line
 
 #: ``encoding.compression`` values read as they are, and the one that is decompressed.
 _PLAIN = (None, "none")

@@ -1,7 +1,7 @@
 """The reader's exact numbers compared by their value.
 
 A JSON number with a fraction or exponent arrives as a :class:`~decimal.Decimal`
-(target_recras/reader.py keeps it exact). Draft 7 calls ``1.0`` an integer, and ``7.0`` and
+(target_recras/input/reader.py keeps it exact). Draft 7 calls ``1.0`` an integer, and ``7.0`` and
 ``7`` are one source key and one digest: these helpers say whether a Decimal is whole and
 give each value one form, exactly at any exponent or number of digits.
 """

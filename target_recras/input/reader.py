@@ -34,7 +34,7 @@ from typing_extensions import override
 
 from recras_api.plugin.termination import stop_signals
 from recras_api.redact import escape_controls
-from target_recras.validation import Problem
+from target_recras.input.validation import Problem
 
 #: The most digits a number may have before its point: those of the longest integer msgspec
 #: reads (Python's limit on int-to-text conversion). A longer one could be neither sent to

@@ -28,7 +28,7 @@ import jsonschema
 import jsonschema_rs
 
 from recras_api.schemas import KLANT_CREATE_REQUIRED, KLANT_PAYLOAD_SCHEMA
-from target_recras.exact_numbers import is_integral
+from target_recras.input.exact_numbers import is_integral
 
 #: Longest reason kept from a validator message (messages quote the offending value).
 MAX_REASON_CHARS = 300

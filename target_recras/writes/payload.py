@@ -18,7 +18,7 @@ from recras_api.schemas import (
     KLANT_PAYLOAD_FIELDS,
     KLANT_STRING_FIELDS,
 )
-from target_recras.matching import composed, folded, person_identity
+from target_recras.writes.matching import composed, folded, person_identity
 
 #: Top-level scalar fields sent as they are (after validation).
 _SCALAR_FIELDS = (*KLANT_STRING_FIELDS, "bedrijf_id")

@@ -18,7 +18,7 @@ import msgspec
 
 from recras_api.redact import scrub
 from target_recras.errors import TargetStopError
-from target_recras.validation import Problem
+from target_recras.input import Problem
 
 #: Rejects logged one by one; after that they only go to the file (and the summary).
 LOGGED_REJECTS = 20

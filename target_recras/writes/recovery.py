@@ -7,7 +7,7 @@ create the customer twice, so the target looks first: one pass over ``GET /api2/
 (only ids above a floor when one is known) for customers with the same name, then
 ``GET /api2/klanten/<id>`` for each of those to compare the main contact (e-mail, else first
 plus last name) -- the identity Recras is reported to merge on. Names compare as
-:func:`~target_recras.matching.identity_name` does: a create without a name has every
+:func:`~target_recras.writes.matching.identity_name` does: a create without a name has every
 customer without one (null, ``""`` or blank) as a candidate, so its look-up reads each of
 those in detail.
 
@@ -32,7 +32,7 @@ from typing import Any
 from recras_api import RecrasClient, RecrasNotFoundError
 from recras_api.ids import is_json_int
 from target_recras.id_map import IdMap
-from target_recras.matching import identity_name, matches_identity
+from target_recras.writes.matching import identity_name, matches_identity
 
 
 def customers_above(client: RecrasClient, floor: int | None) -> Iterator[dict[str, Any]]:

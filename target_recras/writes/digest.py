@@ -17,8 +17,8 @@ from typing import Any
 
 import msgspec
 
-from target_recras.exact_numbers import exact_number
-from target_recras.matching import composed, folded
+from target_recras.input import exact_number
+from target_recras.writes.matching import composed, folded
 
 #: Part of every digest: raised when what a digest covers changes, so that stored digests
 #: no longer match and each record is sent once more.
@@ -54,7 +54,7 @@ def _canonical(value: Any) -> Any:
 def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = None) -> str:
     """What a record would write, as a digest: its body and the customer ``id`` it names.
 
-    ``body`` is :func:`~target_recras.payload.build_body`'s: the record after stream maps and
+    ``body`` is :func:`~target_recras.writes.payload.build_body`'s: the record after stream maps and
     flattening, only the Recras fields, integers normalised. ``persons`` are the record's
     ``contactpersonen`` as given: their fields that are not sent (beside a linked ``id``,
     outside the documented shape) count too, so that a change to one is written and warned
@@ -70,7 +70,7 @@ def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any =
 def _compared(name: str, value: Any) -> Any:
     """A contact person's field as it is compared: e-mail trimmed and case-folded, text in NFC.
 
-    The forms in which :func:`~target_recras.payload.unsent_person_fields` counts a value as
+    The forms in which :func:`~target_recras.writes.payload.unsent_person_fields` counts a value as
     one Recras has already, so that persons equal here are also equal there.
     """
     if name == "email1" and isinstance(value, str):

@@ -13,7 +13,7 @@
 A ``PUT`` with new contact persons first reads the customer (one ``GET``) and links persons
 that already exist by ``id``, because ``PUT`` replaces the contact list. Contact persons or
 extra fields that are those last written to the customer and confirmed (the id map's digest
-says so, :func:`~target_recras.digest.write_digest`) are left out of the ``PUT``, which
+says so, :func:`~target_recras.writes.digest.write_digest`) are left out of the ``PUT``, which
 leaves them as they are: one request writes a change to the other fields. Fields of a linked
 person are never sent (``/klanten`` documents no way to change one); each one Recras does not
 already have is warned about by name and counted. ``extra_fields: []`` is never sent, and
@@ -21,7 +21,7 @@ where Recras shows the current extra fields the merged list is sent (a ``PUT`` m
 the list). Merges are logged, and a customer written by two source keys is warned about.
 
 A ``POST`` that failed in a way Recras may have processed (dropped connection, timeout, 5xx)
-is only retried after :func:`~target_recras.recovery.find_created` found no such customer
+is only retried after :func:`~target_recras.writes.recovery.find_created` found no such customer
 above the highest id Recras had before the ``POST`` was sent (looked up once per run, before
 its first ``POST``, then kept current from the answers). A customer found there is where the
 record goes, unless another create or source key already has it (records may share a name
@@ -29,7 +29,7 @@ and main contact): it is sent to it with ``PUT`` (the lost ``POST`` may have mer
 writer may have made it), and counts as *created* because it cannot have existed before.
 
 A record with a source key whose payload is the one last written to its customer and
-confirmed (the id map keeps its :func:`~target_recras.digest.payload_digest`) is skipped
+confirmed (the id map keeps its :func:`~target_recras.writes.digest.payload_digest`) is skipped
 without any request and counted *unchanged* (setting ``skip_unchanged``). A write of other
 data first drops the stored digest (and any write to a customer the digests of the other keys
 naming it), and only a confirmed write stores the new one; a ``POST`` that Recras merged (200)
@@ -56,23 +56,24 @@ from recras_api import (
     RecrasNotFoundError,
     WriteResult,
 )
-from target_recras import report
-from target_recras.checkpoints import Checkpoints
-from target_recras.id_map import IdMap
-from target_recras.jobs import UpsertJob
-from target_recras.matching import KeyKind
-from target_recras.payload import (
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.input import Problem, create_problem
+from target_recras.run import report
+from target_recras.run.checkpoints import Checkpoints
+from target_recras.run.rejects import RejectsFile
+from target_recras.run.report import Note, Outcome
+from target_recras.writes import (
     UnsentFields,
+    UpsertJob,
     build_body,
     carries_person_changes,
+    find_created,
+    highest_customer_id,
     link_existing_persons,
     merge_extra_fields,
+    unclaimed,
     unsent_person_fields,
 )
-from target_recras.recovery import find_created, highest_customer_id, unclaimed
-from target_recras.rejects import RejectsFile
-from target_recras.report import Note, Outcome
-from target_recras.validation import Problem, create_problem
 
 #: Recras (and the sandbox) name the field at the start of a 406 message.
 _FIELD_IN_MESSAGE = re.compile(r"\b[Ff]ield:? ([\w.\[\]]+)")

@@ -2,7 +2,7 @@
 
 A :class:`TargetSession` holds what every sink shares: the validator, the counters, the
 rejects file, the checkpoints, the id map (held exclusively) and the run's
-:class:`~target_recras.writers.RecordWriter`, chosen once for its mode (Recras and the
+:class:`~target_recras.run.writers.RecordWriter`, chosen once for its mode (Recras and the
 writer threads, or a dry run's counts). :meth:`TargetSession.open` opens them (which talks
 to Recras: pending creates of a stopped run are looked up, and starts threads), so the
 target opens it once, at the first message that needs it
@@ -25,16 +25,16 @@ from typing import Any
 
 from recras_api import RecrasError
 from recras_api.plugin.termination import signals_blocked
-from target_recras import report
-from target_recras.checkpoints import Checkpoints
 from target_recras.errors import TargetStopError
 from target_recras.id_map import IdMap
-from target_recras.jobs import UpsertJob
+from target_recras.input import Problem, RecordValidator
 from target_recras.options import TargetOptions
-from target_recras.rejects import RejectsFile
-from target_recras.report import Outcome
-from target_recras.validation import Problem, RecordValidator
-from target_recras.writers import DryRunWriter, LiveWriter, RecordWriter, close_logged
+from target_recras.run import report
+from target_recras.run.checkpoints import Checkpoints
+from target_recras.run.rejects import RejectsFile
+from target_recras.run.report import Outcome
+from target_recras.run.writers import DryRunWriter, LiveWriter, RecordWriter, close_logged
+from target_recras.writes import UpsertJob
 
 
 def stop_message(exc: BaseException) -> str:

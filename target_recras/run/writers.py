@@ -1,7 +1,7 @@
 """Where a run's validated records go: a type per mode, chosen once when the run starts.
 
 :class:`LiveWriter` writes them to Recras on the writer threads; :class:`DryRunWriter` only
-counts what each would do (``dry_run``). :class:`~target_recras.session.TargetSession` hands
+counts what each would do (``dry_run``). :class:`~target_recras.run.session.TargetSession` hands
 every record to its :class:`RecordWriter` and never asks which one it has.
 """
 
@@ -17,17 +17,15 @@ from recras_api import RecrasClient
 from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.plugin.metrics import HttpRequestMetrics
 from recras_api.plugin.termination import signals_blocked
-from target_recras import report
-from target_recras.checkpoints import Checkpoints
 from target_recras.id_map import IdMap
-from target_recras.jobs import UpsertJob
-from target_recras.lanes import OrderedLanes
 from target_recras.options import TargetOptions
-from target_recras.payload import build_body
-from target_recras.recovery import resolve_pending_creates
-from target_recras.rejects import RejectsFile
-from target_recras.report import Outcome
-from target_recras.upsert import Upserter
+from target_recras.run import report
+from target_recras.run.checkpoints import Checkpoints
+from target_recras.run.lanes import OrderedLanes
+from target_recras.run.rejects import RejectsFile
+from target_recras.run.report import Outcome
+from target_recras.run.upsert import Upserter
+from target_recras.writes import UpsertJob, build_body, resolve_pending_creates
 
 
 def close_logged(logger: logging.Logger, close: Callable[[], None]) -> None:

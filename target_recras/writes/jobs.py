@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from target_recras.digest import same_lists, write_digest
-from target_recras.id_map import IdMap
-from target_recras.matching import KeyKind, customer_identity, lane
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.writes.digest import same_lists, write_digest
+from target_recras.writes.matching import customer_identity, lane
 
 
 @dataclass(slots=True)
@@ -72,7 +72,7 @@ class UpsertJob:
         return klant_id is not None and id_map.unchanged(self.map_key, klant_id, digest)
 
     def customer_identity(self) -> str:
-        """The record's :func:`~target_recras.matching.customer_identity`, computed once."""
+        """The record's :func:`~target_recras.writes.matching.customer_identity`, computed once."""
         if self.identity is None:
             persons = self.record.get("contactpersonen", [])
             self.identity = customer_identity(self.record.get("naam"), persons)
@@ -80,5 +80,5 @@ class UpsertJob:
 
     @property
     def lane(self) -> str:
-        """The record's :func:`~target_recras.matching.lane`."""
+        """The record's :func:`~target_recras.writes.matching.lane`."""
         return lane(self.map_key, self.klant_id)

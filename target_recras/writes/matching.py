@@ -9,8 +9,8 @@ A record names its customer in one of three ways, tried in this order:
   notion of "the same customer": the map key ``natural:<identity>`` turns a replay after a
   crash into an update, and :func:`matches_identity` finds a create whose answer was lost.
 
-:class:`KeyKind` is the kind of a map key (and of its id map row). :func:`lane` decides which
-records are written one after another, in input order.
+:class:`~target_recras.id_map.KeyKind` is the kind of a map key (and of its id map row).
+:func:`lane` decides which records are written one after another, in input order.
 """
 
 from __future__ import annotations
@@ -19,24 +19,14 @@ import json
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
-from target_recras.exact_numbers import exact_number
-from target_recras.validation import Problem
+from target_recras.id_map import KeyKind
+from target_recras.input import Problem, exact_number
 
 #: Source key values that identify nothing (``true`` would make every record one of two
 #: customers), by the name the reject reason gives them.
 _UNUSABLE_KEY_KINDS: dict[type, str] = {bool: "a boolean", list: "a list", dict: "an object"}
-
-
-class KeyKind(StrEnum):
-    """What a map key is made of; the value is its prefix and its id map row's ``kind``."""
-
-    #: The stream's key properties: kept for good, the next run updates that customer.
-    SOURCE = "source"
-    #: Name plus main contact of a keyless record: kept until a STATE covers the record.
-    NATURAL = "natural"
 
 
 def record_klant_id(record: Mapping[str, Any]) -> int | None:
