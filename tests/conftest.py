@@ -12,19 +12,16 @@ on a free port for one test module (scripts/pgcluster.py).
 from __future__ import annotations
 
 import json
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pgcluster import PostgresCluster
+from support.paths import ROOT
 
 from recras_sandbox.testing import SandboxProcess
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from pgcluster import PostgresCluster
 
 SandboxFactory = Callable[..., SandboxProcess]
 
@@ -53,7 +50,7 @@ def sandbox(sandbox_factory: SandboxFactory) -> SandboxProcess:
 @pytest.fixture(scope="session")
 def meltano_schema() -> dict[str, Any]:
     """meltano.yml's JSON schema, from the Meltano installed in .venv-meltano."""
-    meltano_venv = Path(__file__).resolve().parent.parent / ".venv-meltano"
+    meltano_venv = ROOT / ".venv-meltano"
     schemas = list(
         meltano_venv.glob("lib/python3*/site-packages/meltano/schemas/meltano.schema.json")
     )
