@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from pgcluster import PostgresCluster
 from support.paths import ROOT
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 @pytest.fixture

@@ -9,12 +9,11 @@ limited, and each key has its own budget.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import Any
 
-from recras_sandbox.testing import SandboxProcess
+from support.sandbox import SandboxFactory
 
-SandboxFactory = Callable[..., SandboxProcess]
+from recras_sandbox.testing import SandboxProcess
 
 
 def concurrent(

@@ -1,12 +1,17 @@
-"""Requests to a running recras-sandbox, as the sandbox's own tests send them."""
+"""Sandboxes in tests: the ``sandbox_factory`` fixture's type, and requests as the sandbox's own
+tests send them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
 
 from recras_sandbox.testing import SandboxProcess
+
+#: The ``sandbox_factory`` fixture (tests/conftest.py): starts a sandbox with the given options.
+SandboxFactory = Callable[..., SandboxProcess]
 
 
 def get(sandbox: SandboxProcess, path: str, **kwargs: Any) -> requests.Response:

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support.sandbox import SandboxFactory
 from support.target import customer, run_target, singer_input, target_config
 
 from recras_api.concurrency import AdaptiveConcurrency
@@ -27,7 +27,6 @@ from recras_sandbox.testing import SandboxProcess
 from tap_recras.details import fetch_in_order
 from tap_recras.testing import make_catalog, run_tap
 
-SandboxFactory = Callable[..., SandboxProcess]
 #: The share of 429 answers the test allows (the benchmark's goal is 5%).
 MAX_LIMITED_SHARE = 0.10
 

@@ -14,16 +14,14 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from support.sandbox import SandboxFactory
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
 
-SandboxFactory = Callable[..., SandboxProcess]
 #: singer_sdk.metrics.log writes ``METRIC: <point as compact JSON>``.
 METRIC_LINE = re.compile(r"METRIC: (\{.*\})\s*$")
 DETAIL = "/api2/klanten/{id}"
