@@ -4,7 +4,7 @@ singer-sdk has no public hook between reading a plugin's config and reporting wh
 with it, so :class:`SecretSafeConfigValidation` overrides the private
 ``PluginBase._validate_config`` (checked against singer-sdk :data:`CHECKED_AGAINST`, the
 0.54.x line the project pins). :data:`PRIVATE_NAMES` lists it;
-``tests/test_api_sdk_compat.py`` fails when the installed SDK changes it (gone, new
+``tests/sdk_contract/test_api_fences.py`` fails when the installed SDK changes it (gone, new
 signature, or new source code), and when another ``recras_api`` module names a private SDK
 name, so an SDK upgrade is reviewed here. The tap's and the target's own SDK internals are in
 ``tap_recras/sdk_compat.py`` and ``target_recras/sdk_compat.py``.

@@ -4,7 +4,7 @@ singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and 
 steps, a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide
 metrics, a non-zero exit on SIGTERM, a stop that writes the last safe STATE). Each use is
 wrapped below under a public name, and :data:`PRIVATE_NAMES` lists them with the singer-sdk
-version they were checked against. ``tests/test_tapfix_sdk_compat.py`` fails when the
+version they were checked against. ``tests/sdk_contract/test_tap_fences.py`` fails when the
 installed SDK changes one of them (gone, new signature, or new source code) and when another
 tap module names one directly, so an SDK upgrade is reviewed here instead of being found out
 in production.

@@ -16,8 +16,8 @@ them exact): an integral one is an integer, as ``1.0`` is; :func:`is_integral` d
 this compiler and for the reference validator (:mod:`target_recras.validation`) alike.
 A keyword outside the supported set raises :class:`UnsupportedSchemaError` when the schema is
 compiled, naming the keyword and where it is, so a schema change can never be validated
-half-way nor by another validator; tests/test_target_validation.py compiles the target's
-schema and checks equivalence with jsonschema on a corpus and on generated records.
+half-way nor by another validator; tests/target/validation/test_fast_validator.py compiles
+the target's schema and checks equivalence with jsonschema on a corpus and on generated records.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class UnsupportedSchemaError(ValueError):
 def _unsupported(what: str, at: str) -> UnsupportedSchemaError:
     return UnsupportedSchemaError(
         f"the schema uses {what} at {at or 'its top level'}, which target_recras/fastcheck.py "
-        "does not compile: implement it there as jsonschema does (tests/test_target_validation.py "
-        "checks that both agree)"
+        "does not compile: implement it there as jsonschema does "
+        "(tests/target/validation/test_fast_validator.py checks that both agree)"
     )
 
 

@@ -8,11 +8,11 @@ public method the target defines (``check_schema_message``, ``handle_*``, ``emit
 so the rest of the package never names an SDK internal. The one private name *called* is
 the sink's ``_after_process_record``, where the SDK calls it.
 
-Checked against singer-sdk :data:`CHECKED_SDK_VERSION` (0.54.9). ``tests/test_run_sdk_compat.py``
-fails when the installed SDK changes one of :data:`PRIVATE_METHODS` (gone, other
-parameters, other source), when it stops routing messages through them, and when another
-``target_recras`` module names a private SDK name, so an SDK upgrade is reviewed here
-instead of silently bypassing the target's handling.
+Checked against singer-sdk :data:`CHECKED_SDK_VERSION` (0.54.9).
+``tests/sdk_contract/test_target_fences.py`` fails when the installed SDK changes one of
+:data:`PRIVATE_METHODS` (gone, other parameters, other source), when it stops routing messages
+through them, and when another ``target_recras`` module names a private SDK name, so an SDK
+upgrade is reviewed here instead of silently bypassing the target's handling.
 """
 
 from __future__ import annotations

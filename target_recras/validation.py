@@ -8,7 +8,8 @@ Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``):
 * jsonschema, the reference implementation, explains *why* an invalid record is invalid
   (message and field path). It only runs for records the fast path refused.
 
-tests/test_target_validation.py proves that both accept and refuse exactly the same records.
+tests/target/validation/test_fast_validator.py proves that both accept and refuse exactly the
+same records.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """source-recras and destination-recras against the sandbox: every output line is protocol.
 
-Each run goes through :func:`test_eco_support.run_connector`, which validates every stdout
+Each run goes through :func:`support.airbyte.run_connector`, which validates every stdout
 line with the Airbyte protocol models; the sandbox's API key is a long secret that must not
 appear in any output.
 """

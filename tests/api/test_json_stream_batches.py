@@ -1,4 +1,4 @@
-"""The customer list's batch decode (msgspec) yields what json.loads yields (issue 13 item 3).
+"""The customer list's batch decode (msgspec) yields what json.loads yields.
 
 ``recras_api.jsonstream`` decodes the run of whole objects in its buffer at once with msgspec
 and falls back to one item at a time with :mod:`json`. These tests hold the result to

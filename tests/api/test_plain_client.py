@@ -1,4 +1,4 @@
-"""recras_api's HTTP client does not depend on singer-sdk (issue 10 item 2).
+"""recras_api's HTTP client does not depend on singer-sdk.
 
 The client, its settings and errors are plain ``requests`` code that any program can use;
 only the plugin glue (``recras_api.plugin_settings``, ``recras_api.sdk_compat``,

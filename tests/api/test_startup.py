@@ -1,4 +1,4 @@
-"""The console scripts load their plugin with the collector paused, then freeze it (issue 13).
+"""The console scripts load their plugin with the collector paused, then freeze it.
 
 Timing stays out of tests (benchmarks/README.md, "Start-up", has the numbers); what is held
 here is what must not go wrong: the plugin runs with the collector on, what was loaded is

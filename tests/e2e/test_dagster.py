@@ -1,4 +1,4 @@
-"""Dagster runs the Meltano project's hourly job once (orchestrate/dagster, issue 11 item 3).
+"""Dagster runs the Meltano project's hourly job once (orchestrate/dagster).
 
 The code location ``orchestrate/dagster/definitions.py`` loads the jobs and schedules of a copy
 of ``meltano.yml`` in a temporary directory (dagster-meltano asks ``meltano job list`` and
@@ -24,7 +24,7 @@ from recras_demo import Meltano, Workspace
 from support.paths import ROOT
 
 # The project is a copy in tmp_path with a .meltano of its own (Workspace.fresh), but its
-# plugins are the checkout's, linked in, which test_meltano_e2e.py's fixture installs when missing:
+# plugins are the checkout's, linked in, which test_meltano_demo.py's fixture installs when missing:
 # xdist_group puts this file on the one worker that runs every file that runs Meltano.
 pytestmark = [
     pytest.mark.timeout(300),

@@ -1,5 +1,5 @@
-"""One corpus of hostile strings and shapes (tests/data/hostile_corpus.json), through all four
-executables, each a real process.
+"""One corpus of hostile strings and shapes (hostile_corpus.json beside this file), through all
+four executables, each a real process.
 
 The readers (tap-recras, source-recras) get the corpus from a hostile server, as list items
 and as customer details; the writers (target-recras, destination-recras) get it as input

@@ -1,4 +1,4 @@
-"""meltano.yml stays true to the code: fast checks, no Meltano run (see test_meltano_e2e.py).
+"""meltano.yml stays true to the code: fast checks, no Meltano run (tests/e2e runs Meltano).
 
 * it is valid for Meltano (its own JSON schema, from the installed Meltano);
 * tap-recras and target-recras declare exactly the settings, secrets, required settings and

@@ -14,7 +14,7 @@ stdout is a full 4 KiB pipe that nobody reads for a while, once per life by a re
 never comes back. The tap selects both streams; the source both streams incrementally, or
 ``contactpersonen`` alone, which must advance too.
 
-After every run tests/reader_lives_support.py checks the invariants (see its docstring):
+After every run tests/support/reader_lives.py checks the invariants (see its docstring):
 a completed run sends exactly the customers above its start position, once, as the sandbox
 has them, with their contact persons; no customer arrives in two completed runs; the state
 never goes back and ends at the highest id a completed run sent; no RECORD after the last
@@ -26,7 +26,7 @@ Where a stop lands: a SIGTERM after some lines is sent only while the run still 
 request to make (:meth:`ReaderLife.requests_needed`), so it lands inside the run rather than
 in the moments after its last output, while the interpreter shuts down: there the run is
 complete and the stop is ignored (exit 0), which the stop-signal tests of each reader cover
-(tests/test_tap_stop_signals.py, tests/test_airbyte_stop_signals.py).
+(tests/tap/stopping/test_full_pipe.py, tests/airbyte/test_stop_signals.py).
 
 Bounded for CI: ``derandomize=True`` (the same lives every run), 2 lives per parametrisation
 (the first is hypothesis's simplest: every run completes after one new customer, so the

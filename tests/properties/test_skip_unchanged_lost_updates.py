@@ -1,7 +1,7 @@
-"""Stateful search for lost updates of skip_unchanged across several runs (issue 13 item 1).
+"""Stateful search for lost updates of skip_unchanged across several runs.
 
 Each example is a sequence of runs of the real ``target-recras`` against one sandbox and one
-id map, through tests/fault_proxy.py. Between runs the source data change (or change back:
+id map, through tests/support/fault_proxy.py. Between runs the source data change (or change back:
 A, then B, then A again), a key may come twice in one run, a run may have ``skip_unchanged``
 off, a customer may be deleted in Recras first (that run then has the skip off, as
 docs/target.md says), and each run may meet one fault (before or after the sandbox processed

@@ -4,7 +4,7 @@ Each hypothesis example is a :class:`Scenario`: a fresh recras-sandbox (3 seeded
 plus customers that already exist in Recras with the name and main e-mail of some source
 customers, so their records merge into them), a Singer input of new, changed (also renamed)
 and repeated records (with a source key, or keyless; some naming a Recras ``id``), a fault
-schedule for tests/fault_proxy.py (before and after the sandbox processed the request:
+schedule for tests/support/fault_proxy.py (before and after the sandbox processed the request:
 429/5xx answers, dropped connections, stalls past ``request_timeout``) and kill points
 (SIGKILL of the target while the sandbox handles its n-th POST/PUT/GET), under the sandbox's
 readings of the open points (a POST with a known name and main e-mail merges, or always
@@ -521,10 +521,10 @@ def test_faults_kills_and_reruns_lose_and_double_nothing(scenario: Scenario) -> 
 
 
 def test_repro_lost_answer_recovery_takes_an_existing_customer_for_its_own_create() -> None:
-    """Issue 8 item 1: Recras already has "Bron 0" (same name and main e-mail); the record
+    """Recras already has "Bron 0" (same name and main e-mail); the record
     with a new source key is answered 503 before Recras saw it. The look-before-retry found
     the existing customer, took it for its own create and never sent the record: its data
-    (plaats Groningen) was lost, exit 0, STATE emitted (fails before 830b492)."""
+    (plaats Groningen) was lost, exit 0, STATE emitted."""
     check(
         Scenario(
             keyed=True,
@@ -541,8 +541,8 @@ def test_repro_crash_recovery_takes_an_existing_customer_for_a_pending_create() 
     the target is killed while its POST for source key SRC-0 is on the way (the POST never
     reaches Recras), so the id map holds a pending create. On the rerun the recovery looked
     the identity up among *all* customers, adopted the pre-existing customer 20 and PUT the
-    record over it: an unrelated customer was overwritten and SRC-0 never created (fails
-    before 9f9e225, which gives a pending create the floor of its POST)."""
+    record over it: an unrelated customer was overwritten and SRC-0 never created (the fix
+    gives a pending create the floor of its POST)."""
     check(
         Scenario(
             keyed=True,

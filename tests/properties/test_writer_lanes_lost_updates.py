@@ -1,12 +1,12 @@
 """Stateful search for lost updates with writer lanes and shared customers.
 
-Each example is a sequence of runs of the real ``target-recras`` (``max_workers`` 3) against
-one sandbox and one id map, through tests/fault_proxy.py. Owners EXT-0..EXT-2 each have a
-customer of their own; a sharer, EXT-9, names an owner's customer by ``id`` (linking its
-main contact, so the customer keeps its name and main contact) and writes its own data to
-it, in the same runs as the owners' writes and in lanes of its own. Each run may meet one
-fault or SIGKILL (tests/test_attack_digest_stateful.py's triggers); a run that does not end
-well is rerun with the input after its last STATE.
+Each example is a sequence of runs of the real ``target-recras`` (``max_workers`` 3) against one
+sandbox and one id map, through tests/support/fault_proxy.py. Owners EXT-0..EXT-2 each have a
+customer of their own; a sharer, EXT-9, names an owner's customer by ``id`` (linking its main
+contact, so the customer keeps its name and main contact) and writes its own data to it, in the
+same runs as the owners' writes and in lanes of its own. Each run may meet one fault or SIGKILL
+(tests/properties/test_skip_unchanged_lost_updates.py's triggers); a run that does not end well
+is rerun with the input after its last STATE.
 
 Which of two keys' writes to one customer lands last in a run is not defined, so the data
 right after a run is not checked. What must hold: no customer is created twice, and a

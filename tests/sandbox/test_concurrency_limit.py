@@ -1,4 +1,4 @@
-"""The sandbox's concurrency-limit mode (issue 13 item 2): a test mode, not documented Recras.
+"""The sandbox's concurrency-limit mode: a test mode, not documented Recras.
 
 With ``max_concurrent=N``, a ``/api2`` request that arrives while N others with the same
 credentials are in flight is answered 429 with ``Retry-After`` (``limit_retry_after``);

@@ -1,9 +1,8 @@
 """recras-sandbox over real HTTP: auth, reads, writes, 404s, admin endpoints, CLI.
 
 Every test talks to the real executable started by the ``sandbox`` fixtures.
-Input-validation (406) cases are in test_sandbox_validation.py, paging and shuffle in
-test_sandbox_paging.py, faults in test_sandbox_faults.py, seeded data and SQLite in
-test_sandbox_seed.py.
+Input-validation (406) cases are in test_validation.py, paging and shuffle in
+test_paging.py, faults in test_faults.py, seeded data and SQLite in test_seed.py.
 """
 
 from __future__ import annotations

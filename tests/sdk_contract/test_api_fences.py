@@ -1,4 +1,4 @@
-"""The singer-sdk internal both plugins rely on (recras_api/sdk_compat.py), issue 10 item 1.
+"""The singer-sdk internal both plugins rely on (recras_api/sdk_compat.py).
 
 ``SecretSafeConfigValidation`` overrides ``PluginBase._validate_config``. When an SDK
 release renames, reshapes or rewrites it, or stops calling it from ``PluginBase.__init__``,

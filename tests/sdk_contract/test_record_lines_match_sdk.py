@@ -1,4 +1,4 @@
-"""The tap's own RECORD and bookmark steps write what the SDK's steps write (issue 13 item 3).
+"""The tap's own RECORD and bookmark steps write what the SDK's steps write.
 
 ``RecrasStream.write_record`` encodes RECORD lines from their parts and
 ``KlantenStream.advance_bookmark`` keeps the pending bookmark in place, both instead of the

@@ -1,4 +1,4 @@
-"""The singer-sdk internals tap-recras relies on (tap_recras/sdk_compat.py), issue 10 item 1.
+"""The singer-sdk internals tap-recras relies on (tap_recras/sdk_compat.py).
 
 Each private name is fingerprinted by its source code as read in singer-sdk 0.54.9: a
 release that renames, removes or changes one fails here, naming it, instead of the tap

@@ -1,4 +1,4 @@
-"""tests/fault_proxy.py itself: before-faults never reach the sandbox, after-faults do.
+"""tests/support/fault_proxy.py itself: before-faults never reach the sandbox, after-faults do.
 
 Each test sends real requests through a FaultProxy to a real recras-sandbox and checks, with
 the sandbox's own request counters and customer count, whether a request was processed.

@@ -1,4 +1,4 @@
-"""Benchmark figures live in benchmarks/README.md, not in the code (issue 10 item 4).
+"""Benchmark figures live in benchmarks/README.md, not in the code.
 
 A timing or size written in a docstring or comment goes stale the day the code or the SDK
 changes; the code says *why* it departs from the SDK's default and points to the benchmark.

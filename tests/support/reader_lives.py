@@ -1,4 +1,4 @@
-"""Helpers for tests/test_reader_lives.py (no tests here): drive a reader's run, judge a life.
+"""Helpers for tests/properties/test_reader_lives.py: drive a reader's run, judge a life.
 
 A *life* is a series of runs of one reader (``tap-recras`` or ``source-recras``) against one
 sandbox, each resumed from the state the previous run left, as an orchestrator keeps it.

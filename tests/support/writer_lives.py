@@ -1,4 +1,4 @@
-"""Support for tests/test_writer_lives.py (no tests here): a source system, runs, checks.
+"""Support for tests/properties/test_writer_lives.py: a source system, runs, checks.
 
 * :class:`SourceModel` is the system a tap reads: a table of customers keyed by
   ``external_id`` (hostile keys: ``7`` spelt ``7.0``, two keys a float apart, NFC and NFD
@@ -48,7 +48,7 @@ from support.target import start_target
 
 DESTINATION = str(BIN / "destination-recras")
 #: How long a stopped run may take at most: its grace period plus a margin for a busy CI
-#: machine (as in tests/test_airbyte_stop_signals.py). A deadlocked writer never ends.
+#: machine (as in tests/airbyte/test_stop_signals.py). A deadlocked writer never ends.
 ENDS_WITHIN = GRACE_SECONDS + 12
 #: A run that is not stopped ends on its own well within this (tens of records).
 RUN_TIMEOUT = 90.0
@@ -522,7 +522,7 @@ Start = Callable[[IO[bytes]], "subprocess.Popen[bytes]"]
 
 
 def start_singer(config: Path) -> Start:
-    """target-recras, started by tests/target_support.py's ``start_target``."""
+    """target-recras, started by tests/support/target.py's ``start_target``."""
     return lambda stderr: start_target(config, text=False, stderr=stderr)
 
 

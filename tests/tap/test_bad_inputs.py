@@ -1,4 +1,4 @@
-"""A state or catalog the tap cannot use stops the run, saying what is wrong (issue 8, 14-15).
+"""A state or catalog the tap cannot use stops the run, saying what is wrong.
 
 The real executable is given each bad input; it must exit non-zero before any request, with
 the last line of its log naming the entry and its value, and send no message.

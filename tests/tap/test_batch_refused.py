@@ -1,4 +1,4 @@
-"""BATCH from the tap (issue 9, item 10): refused with a clear error, never one file per customer.
+"""BATCH from the tap: refused with a clear error, never one file per customer.
 
 The SDK syncs ``contactpersonen`` once per customer, so with ``batch_config`` it wrote one
 batch file per customer. The tap does not declare the ``batch`` capability and stops when

@@ -1,4 +1,4 @@
-"""``id>`` under both readings of the docs (issue 9, item 7).
+"""``id>`` under both readings of the docs.
 
 "The smallest id-value to allow" reads as ``>=`` (inclusive, the sandbox's default) but a
 strict ``>`` is plausible too. The tap must give exactly the new customers, and exactly the

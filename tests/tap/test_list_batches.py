@@ -1,4 +1,4 @@
-"""Attacks on the list's decoded batches (issue 13 item 3): the checks that moved from one
+"""Attacks on the list's decoded batches: the checks that moved from one
 customer to one batch must hand on exactly the customers the per-customer checks handed on.
 
 A paged list whose first page announces no ``X-Total-Count`` and whose second announces a

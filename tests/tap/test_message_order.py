@@ -1,4 +1,4 @@
-"""Every message of a stream comes after that stream's SCHEMA (issue 9, item 1).
+"""Every message of a stream comes after that stream's SCHEMA.
 
 A Singer target builds a stream's table from its SCHEMA; MeltanoLabs' target-postgres fails
 with ``KeyError: 'contactpersonen'`` on an ACTIVATE_VERSION it has no SCHEMA for. The real

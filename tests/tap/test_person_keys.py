@@ -1,6 +1,6 @@
 """contactpersonen is keyed on (klant_id, id): a person linked to two customers is two rows.
 
-Issue 9, item 2: keyed on ``id`` alone, a key-based target kept one row per person and one
+Keyed on ``id`` alone, a key-based target kept one row per person and one
 customer lost its link. The real executable's discovery and its SCHEMA messages are checked,
 and the records of a real sandbox must be unique under the key.
 """

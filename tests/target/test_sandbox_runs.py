@@ -285,7 +285,7 @@ def test_dry_run_writes_nothing(sandbox_factory: Any, tmp_path: Path) -> None:
     assert sandbox.stats()["customers"] == 3
     assert not (tmp_path / "id-map.sqlite3").exists()
     assert len(rejects(tmp_path / "rejects.jsonl")) == 1
-    assert states(result.stdout) == []  # a dry run passes no STATE on (issue 9 item 6)
+    assert states(result.stdout) == []  # a dry run passes no STATE on
 
 
 def test_progress_and_summary_are_logged(sandbox_factory: Any, tmp_path: Path) -> None:

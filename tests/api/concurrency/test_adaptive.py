@@ -1,4 +1,4 @@
-"""Concurrency that adapts to a server that limits it (issue 13 item 2).
+"""Concurrency that adapts to a server that limits it.
 
 The sandbox allows 4 requests in flight per key and answers 429 with ``Retry-After: 0``
 above that (so that waiting out a 429 does not throttle the client by itself: only adapting

@@ -1,4 +1,4 @@
-"""The gate settles at the server's limit instead of falling below it (issue 13 item 2).
+"""The gate settles at the server's limit instead of falling below it.
 
 A server that allows 4 requests in flight answers a fifth with 429 only when all five are
 being processed at once, so a probe at 5 usually gets a few answers through before its 429.

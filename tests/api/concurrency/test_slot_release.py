@@ -1,4 +1,4 @@
-"""A try's slot is free as soon as its answer is in (issue 13 item 2).
+"""A try's slot is free as soon as its answer is in.
 
 The client calls ``done(status)`` once the body is read, then logs the request's duration
 metric; the slot must not be held for that logging (a line on stderr under the logging

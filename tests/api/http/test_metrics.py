@@ -1,4 +1,4 @@
-"""HTTP metrics (issue 12 item 3): one ``http_request_duration`` METRIC line per request.
+"""HTTP metrics: one ``http_request_duration`` METRIC line per request.
 
 SDK REST taps log ``http_request_duration`` (a timer per request) and ``http_request_count``
 (a counter) in singer-sdk's own ``METRIC: {...}`` format; dashboards of rate limiting and

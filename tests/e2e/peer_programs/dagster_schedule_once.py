@@ -1,4 +1,4 @@
-"""Run inside .venv-dagster by tests/test_orch_dagster.py: one tick of a Dagster schedule.
+"""Run inside .venv-dagster by tests/e2e/test_dagster.py: one tick of a Dagster schedule.
 
 Usage: python run_schedule_once.py DEFINITIONS_FILE SCHEDULE_NAME (DAGSTER_HOME set). Loads the
 code location once, evaluates the schedule's tick as the Dagster daemon would, runs each run

@@ -1,4 +1,4 @@
-"""A minimal Airbyte source for tests/test_eco_pyairbyte.py: the demo's customer export.
+"""A minimal Airbyte source for tests/e2e/test_pyairbyte.py: the demo's customer export.
 
 It stands in for "some other system" that exports customers with flat columns (the file
 demo/export_customers.jsonl, path in EXPORT_FILE). One stream, ``export_customers``,

@@ -1,4 +1,4 @@
-"""Run inside .venv-airbyte by tests/test_eco_pyairbyte.py: PyAirbyte drives the connectors.
+"""Run inside .venv-airbyte by tests/e2e/test_pyairbyte.py: PyAirbyte drives the connectors.
 
 Usage: python pyairbyte_driver.py, then one JSON request per stdin line:
 ``{"command": "read" | "write" | "open" | "read_cached" | "cancel_records" | "discover",

@@ -1,4 +1,4 @@
-"""SIGTERM (issue 8, item 19): the tap writes its buffered records and the last safe STATE,
+"""SIGTERM: the tap writes its buffered records and the last safe STATE,
 then exits 143, so an orchestrator does not record a success.
 
 The real executable runs against a slow sandbox and is sent SIGTERM in the middle of the

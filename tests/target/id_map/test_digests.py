@@ -1,11 +1,11 @@
-"""The id map's digests in both back ends, and maps of the previous schema (issue 13 item 1).
+"""The id map's digests in both back ends, and maps of the previous schema.
 
 SQLite files and databases on the suite's private PostgreSQL cluster (``scripts/pgcluster.py``,
-as in tests/test_scale_pg_id_map.py): a digest is kept only for a confirmed write, dropped by
-a pending create and before a write of other data; a rerun with a few changes sends only
-those (the real ``target-recras``, requests counted by tests/fault_proxy.py); a map of
-schema version 1 (no ``digest`` column) is migrated in place when a run holds it, keeps its
-entries and works (its first rerun sends each record once, the next one skips them); a map
+as in tests/target/id_map/test_postgres_workers.py): a digest is kept only for a confirmed
+write, dropped by a pending create and before a write of other data; a rerun with a few changes
+sends only those (the real ``target-recras``, requests counted by tests/support/fault_proxy.py);
+a map of schema version 1 (no ``digest`` column) is migrated in place when a run holds it, keeps
+its entries and works (its first rerun sends each record once, the next one skips them); a map
 of a newer version is refused.
 """
 

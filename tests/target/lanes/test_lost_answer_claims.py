@@ -1,7 +1,7 @@
 """Two lanes' look-ups after lost POST answers must not claim the same new customer.
 
 The real ``target-recras`` (``max_workers`` 2) against a real sandbox where POST never
-merges, through tests/fault_proxy.py. Two source keys send the same name and main contact
+merges, through tests/support/fault_proxy.py. Two source keys send the same name and main contact
 (two customers under this reading); both POSTs are processed and their answers dropped, so
 both lanes look for the customer their POST made, at the same time. Each must take a
 customer of its own. Both took the newest one (the claim was checked, but only stored

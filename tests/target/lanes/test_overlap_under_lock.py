@@ -1,9 +1,9 @@
 """Writer lanes still overlap under the id map's reentrant lock, and start-up lists nothing.
 
 The real ``target-recras`` with ``max_workers`` 4 against a real sandbox through
-tests/fault_proxy.py, which answers every ``PUT`` 1 s late and counts the requests in flight:
-if the id map's lock were held while a request to Recras is in flight, the writes would run
-one at a time. A run with no pending creates (nothing to recover) makes no listing at all.
+tests/support/fault_proxy.py, which answers every ``PUT`` 1 s late and counts the requests in
+flight: if the id map's lock were held while a request to Recras is in flight, the writes would
+run one at a time. A run with no pending creates (nothing to recover) makes no listing at all.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Writer lanes against the digests of e1728b0: a write overlapping another confirms none.
+"""Writer lanes against the digests: a write overlapping another confirms none.
 
 The real ``target-recras`` with ``max_workers`` 2 against a real sandbox through
-tests/fault_proxy.py, whose ``schedule`` holds a request *before* forwarding it, so the
+tests/support/fault_proxy.py, whose ``schedule`` holds a request *before* forwarding it, so the
 order in which Recras applies two writes to one customer is fixed.
 """
 

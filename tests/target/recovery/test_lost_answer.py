@@ -1,7 +1,7 @@
 """A POST whose answer is lost: the record's data always reaches Recras, counted truthfully.
 
-Issue 8 item 1 and issue 9 item 7. The real target runs against a real sandbox through
-tests/fault_proxy.py, which fails the first POST either before forwarding it (503: Recras
+The real target runs against a real sandbox through
+tests/support/fault_proxy.py, which fails the first POST either before forwarding it (503: Recras
 never saw it) or after (the sandbox processed it, the connection drops: the answer is lost).
 The record has a new source key and the name and main e-mail of an existing customer (the
 documented merge case) with a new ``plaats``. Under every reading of the open points

@@ -4,7 +4,7 @@
 ``naam`` null or ``""``; a missing, null, empty or blank name is one and the same "no name".
 The real ``target-recras`` against a real sandbox, under both merge readings (a nameless POST
 merges into nothing in the sandbox, so every lost create must be found, not sent again):
-through tests/fault_proxy.py, the first POST is processed and its answer lost (the look-up
+through tests/support/fault_proxy.py, the first POST is processed and its answer lost (the look-up
 before the retry must find it), or the target is killed while the sandbox handles it (the
 rerun's look-up of its pending create must find it).
 """

@@ -1,7 +1,7 @@
-"""A refused create left pending (a496ae6) and a later record of its key in the same run.
+"""A refused create left pending and a later record of its key in the same run.
 
 The real ``target-recras`` against a real sandbox where POST never merges, through
-tests/fault_proxy.py: the first POST is processed and its answer dropped, the look-up before
+tests/support/fault_proxy.py: the first POST is processed and its answer dropped, the look-up before
 the retry is refused (400), so the record is rejected and its entry stays pending. A later
 record with the same source key in the same run must not create the customer a second time.
 """

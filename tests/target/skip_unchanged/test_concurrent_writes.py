@@ -1,7 +1,7 @@
 """Two writer lanes writing one customer at once: neither keeps a digest the other outdated.
 
 The real ``target-recras`` with ``max_workers`` 2 against a real sandbox, through
-tests/fault_proxy.py, which fixes the interleaving: EXT-1's ``PUT`` reaches Recras first and
+tests/support/fault_proxy.py, which fixes the interleaving: EXT-1's ``PUT`` reaches Recras first and
 its answer is held back; meanwhile EXT-9 (a record naming the same customer by ``id``) reads
 the customer and writes its ``PUT``, which Recras applies last and answers at once. When
 EXT-1's answer finally arrives, Recras holds EXT-9's data, so EXT-1 must not keep a digest of

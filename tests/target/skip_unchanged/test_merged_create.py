@@ -1,12 +1,12 @@
 """A lost create that Recras merged into another key's customer outdates that key's digest.
 
 The real ``target-recras`` against a real sandbox (POST merges on name + main e-mail, the
-default reading), through tests/fault_proxy.py. Source key EXT-1 has written its customer and
-holds a digest. A record of another source key with the same name and main e-mail is
-POSTed; the sandbox merges it into EXT-1's customer (its ``plaats`` now), and the target is
-killed before the answer arrives. That create is pending, and the rerun finds no customer for
-it above its floor (the merge made none). If that record has left the source since, EXT-1's
-next record, unchanged in the source, must still be sent: Recras holds the other data now.
+default reading), through tests/support/fault_proxy.py. Source key EXT-1 has written its
+customer and holds a digest. A record of another source key with the same name and main e-mail
+is POSTed; the sandbox merges it into EXT-1's customer (its ``plaats`` now), and the target is
+killed before the answer arrives. That create is pending, and the rerun finds no customer for it
+above its floor (the merge made none). If that record has left the source since, EXT-1's next
+record, unchanged in the source, must still be sent: Recras holds the other data now.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """A create left pending in a run: a same-identity key's unchanged record is sent, not skipped.
 
 The real ``target-recras`` and sandbox (POST merges on name + main e-mail, the default
-reading), through tests/fault_proxy.py. EXT-2 has EXT-1's name and main contact: its POST is
+reading), through tests/support/fault_proxy.py. EXT-2 has EXT-1's name and main contact: its POST is
 processed (merged into EXT-1's customer, whose data it changes) and its answer dropped, and
 the look-up before the retry is refused, so EXT-2 is rejected and left pending. EXT-1's record
 later in the same run is the one last confirmed, but Recras no longer holds it: it must be

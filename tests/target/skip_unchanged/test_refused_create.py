@@ -1,7 +1,7 @@
 """A create refused with a 4xx: forgotten only when no try of it may have created the customer.
 
 The real ``target-recras`` against a real sandbox under the reading where POST never merges
-(a second POST of the same record is a second customer), through tests/fault_proxy.py.
+(a second POST of the same record is a second customer), through tests/support/fault_proxy.py.
 
 Recras documents 401, 403 and 406 as a POST's refusals: a 4xx the server really sends means
 it created nothing, so the pending entry is dropped and the record rejected. That is pinned

@@ -1,7 +1,7 @@
-"""Attacks on skip_unchanged with the id map in PostgreSQL (issue 13 item 1).
+"""Attacks on skip_unchanged with the id map in PostgreSQL.
 
 The suite's private PostgreSQL cluster (``scripts/pgcluster.py``, as in
-tests/test_digest_id_map.py) and the real ``target-recras`` against a real sandbox: a write
+tests/target/id_map/test_digests.py) and the real ``target-recras`` against a real sandbox: a write
 to a customer by a record without a source key outdates the digest of the key that names
 it there too, and what was outdated stays outdated in the next run's process.
 """

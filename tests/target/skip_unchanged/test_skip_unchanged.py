@@ -1,10 +1,10 @@
-"""Reverse ETL in proportion to change: unchanged records are skipped (issue 13 item 1).
+"""Reverse ETL in proportion to change: unchanged records are skipped.
 
-The real ``target-recras`` against a real sandbox, through tests/fault_proxy.py, which counts
-(and, where a test says so, faults) every request. A record with a source key whose payload is
-the one last written to its customer and confirmed is skipped without a request; everything
-else is sent: changed records, every record with ``skip_unchanged`` false, a record whose last
-write failed or was cut off, a create that was pending.
+The real ``target-recras`` against a real sandbox, through tests/support/fault_proxy.py, which
+counts (and, where a test says so, faults) every request. A record with a source key whose
+payload is the one last written to its customer and confirmed is skipped without a request;
+everything else is sent: changed records, every record with ``skip_unchanged`` false, a record
+whose last write failed or was cut off, a create that was pending.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from target_recras.digest import payload_digest
 
 pytestmark = pytest.mark.timeout(120)
 
-#: The goal of issue 13 item 1: a rerun of 500 customers with 10 changed.
+#: The goal: a rerun of 500 customers with 10 changed costs at most this many requests.
 TOTAL, CHANGED, REQUEST_BOUND = 500, 10, 25
 
 

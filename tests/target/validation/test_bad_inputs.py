@@ -1,6 +1,6 @@
 """A corpus of bad inputs, each rejected with its expected reason and field path.
 
-The corpus (tests/data/target_bad_inputs.json) covers wrong types, missing or empty contact
+The corpus (tests/target/validation/bad_inputs.json) covers wrong types, missing or empty contact
 persons, two or no main contacts, unknown ``geslacht``, non-ASCII values, lines that are not
 JSON or not Singer messages, RECORD before SCHEMA, unknown streams and missing source keys.
 Every case runs through the whole target (dry run: these never reach Recras anyway) with a

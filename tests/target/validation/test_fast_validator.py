@@ -279,7 +279,7 @@ def test_exactly_one_main_contact(mains: int) -> None:
 
 
 def test_unsupported_keyword_is_refused_when_the_validator_is_built() -> None:
-    # No second fast path (issue 10 item 2): tests/test_valid_single_fast_path.py.
+    # No second fast path: tests/target/validation/test_single_fast_path.py.
     schema = {"type": "object", "properties": {"naam": {"type": "string", "maxLength": 3}}}
     with pytest.raises(UnsupportedSchemaError):
         compile_checker(schema)

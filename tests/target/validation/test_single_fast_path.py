@@ -1,5 +1,5 @@
 """One fast path: a schema keyword fastcheck cannot compile is an error when the validator is
-built, never a silent switch to another validator (issue 10 item 2)."""
+built, never a silent switch to another validator."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """extra_fields on PUT: right whether a PUT merges the list by name or replaces it.
 
-Issue 9 item 8. The docs do not say which; the sandbox offers both readings. The target's
+The docs do not say which; the sandbox offers both readings. The target's
 rule: a record's extra fields are set by name, the customer's others are left alone.
 
 * ``extra_fields: []`` sets nothing, so it is never sent (under the replace reading it would

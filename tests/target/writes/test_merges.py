@@ -1,6 +1,6 @@
 """Merges are visible: each is logged, and two source keys on one customer are warned about.
 
-Issue 9 item 5. CRM-A and CRM-B carry the same name and main e-mail: under the sandbox's
+CRM-A and CRM-B carry the same name and main e-mail: under the sandbox's
 default reading Recras merges CRM-B's POST into CRM-A's customer (200), and from then on both
 source keys write to that one customer, overwriting each other. The real target must log the
 merge (input line, source key, customer id), warn that the customer is already mapped to

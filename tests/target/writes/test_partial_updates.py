@@ -1,6 +1,6 @@
 """Partial updates: a record that updates may leave out contactpersonen and any other field.
 
-Issue 9 item 3. The real target against a real sandbox (under both readings of a PUT's
+The real target against a real sandbox (under both readings of a PUT's
 ``extra_fields``). A record with ``id``, or with a source key already in the id map when it is
 written, is a ``PUT`` carrying only the fields the record has: everything it leaves out
 (other fields, the contact persons, the extra fields) stays as it is in Recras. A record that

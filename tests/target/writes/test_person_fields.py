@@ -1,6 +1,6 @@
 """Changes to existing contact persons are never dropped without a word.
 
-Issue 9 item 4. ``/klanten`` links an existing person as ``{"id", "hoofdcontact"}`` and
+``/klanten`` links an existing person as ``{"id", "hoofdcontact"}`` and
 documents no way to change one (that is ``/contactpersonen``), so the target never sends a
 linked person's other fields -- the same under both sandbox readings of fields sent beside a
 linked id (applied or ignored). Every field that is not sent, and that Recras does not already

@@ -1,6 +1,6 @@
 """Answers to a POST that cannot be right stop the run; the rerun resolves them.
 
-Issue 8 item 5. A small hostile server on 127.0.0.1 answers ``POST /api2/klanten`` with
+A small hostile server on 127.0.0.1 answers ``POST /api2/klanten`` with
 scripted ids: a negative id, id 0, or the same new id for two different creates. The real
 target must stop (exit 1, one CRITICAL line naming the input line and the answer), emit no
 STATE past the record, and leave the creates *pending* in the id map; a rerun against a real
