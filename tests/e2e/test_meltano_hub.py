@@ -16,8 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from support.paths import ROOT
+
+# A new user's project of its own, in tmp_path: no .meltano/run files of the checkout's.
+pytestmark = pytest.mark.meltano
 
 MELTANO = ROOT / ".venv-meltano" / "bin" / "meltano"
 HUB_FILES = {

@@ -23,6 +23,8 @@ from support.paths import ROOT
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
 pytestmark = [
+    pytest.mark.meltano,
+    pytest.mark.postgres,
     pytest.mark.timeout(300),
     pytest.mark.xdist_group("meltano"),
     pytest.mark.usefixtures("bytecode_cache"),

@@ -33,6 +33,8 @@ from tap_recras.testing import make_catalog, parse_messages, tap_command, tap_en
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
 pytestmark = [
+    pytest.mark.meltano,
+    pytest.mark.postgres,
     pytest.mark.timeout(600),
     pytest.mark.xdist_group("meltano"),
     pytest.mark.usefixtures("bytecode_cache"),
