@@ -17,7 +17,7 @@ customer exists.
 Bounded: ``derandomize=True``, few examples, mostly ``max_workers`` 1 (the n-th request is
 the same request on every run; with 3 writers the invariant holds whichever request a fault
 hits, since each source customer has a customer of its own), no shrinking
-(``ATTACK_DIGEST_EXAMPLES`` searches longer locally).
+(``SKIP_UNCHANGED_EXAMPLES`` searches longer locally).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from support.target import customer, replay_from, target_config
 
 from recras_sandbox.testing import SandboxProcess
 
-EXAMPLES = int(os.environ.get("ATTACK_DIGEST_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("SKIP_UNCHANGED_EXAMPLES", "6"))
 pytestmark = pytest.mark.timeout(60 + 30 * EXAMPLES)
 
 
@@ -151,7 +151,7 @@ runs_strategy = st.builds(
     ),
     workers=st.sampled_from([1, 1, 3]),
 )
-def test_attack_digest_runs_with_changes_faults_and_kills_lose_no_update(
+def test_runs_with_changes_faults_and_kills_lose_no_update(
     runs: tuple[Run, ...],
     readings: dict[str, str],
     workers: int,

@@ -15,7 +15,7 @@ its own (EXT-8's) and then sends each owner's last record again leaves each owne
 with that record's data. A record skipped as unchanged while Recras holds the sharer's data
 (a stale digest) fails it.
 
-Bounded: ``derandomize=True``, few examples, no shrinking (``ATTACK_LANES_EXAMPLES`` searches
+Bounded: ``derandomize=True``, few examples, no shrinking (``WRITER_LANES_EXAMPLES`` searches
 longer locally).
 """
 
@@ -38,7 +38,7 @@ from support.target import customer, replay_from, run_target_ok, singer_input, t
 
 from recras_sandbox.testing import SandboxProcess
 
-EXAMPLES = int(os.environ.get("ATTACK_LANES_EXAMPLES", "5"))
+EXAMPLES = int(os.environ.get("WRITER_LANES_EXAMPLES", "5"))
 pytestmark = pytest.mark.timeout(60 + 30 * EXAMPLES)
 SHARER = 9
 #: A customer of its own that the sharer moves to before each check run.
@@ -175,7 +175,7 @@ slows = st.none() | st.tuples(st.sampled_from(["before", "after"]), st.integers(
 @given(
     runs=st.lists(st.builds(Run, steps=steps, trigger=triggers, slow=slows), min_size=2, max_size=3)
 )
-def test_attack_lanes_shared_customers_with_three_writers_lose_no_update(
+def test_shared_customers_with_three_writers_lose_no_update(
     runs: list[Run], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     play(tuple(runs), tmp_path_factory.mktemp("lanes"))

@@ -23,7 +23,7 @@ from support.target import SECRET_KEY, customer, run_target_ok, singer_input, ta
 pytestmark = pytest.mark.timeout(60)
 
 
-def test_attack_lanes_two_lost_posts_of_one_identity_claim_two_customers(
+def test_two_lost_posts_of_one_identity_claim_two_customers(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, merge="never")

@@ -42,14 +42,14 @@ class InFlight:
             self.now -= 1
 
 
-def test_attack_lanes_slow_puts_of_four_lanes_overlap_and_nothing_is_listed(
+def test_slow_puts_of_four_lanes_overlap_and_nothing_is_listed(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     four_slow_puts(sandbox_factory, tmp_path)
 
 
 @pytest.mark.timeout(120)
-def test_attack_lanes_pg_slow_puts_of_four_lanes_overlap(
+def test_postgres_slow_puts_of_four_lanes_overlap(
     pg_cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
 ) -> None:
     """The same with the id map in PostgreSQL: its lock is held across statements that go

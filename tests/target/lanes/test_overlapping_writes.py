@@ -49,14 +49,14 @@ def hold_first_put_to(path: str, seconds: float, *, after_it: str) -> Any:
     return schedule
 
 
-def test_attack_lanes_a_put_sent_while_another_keys_put_is_in_flight_keeps_no_digest(
+def test_a_put_sent_while_another_keys_put_is_in_flight_keeps_no_digest(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     put_while_another_is_in_flight(sandbox_factory, tmp_path)
 
 
 @pytest.mark.timeout(120)
-def test_attack_lanes_pg_a_put_sent_while_another_is_in_flight_keeps_no_digest(
+def test_postgres_a_put_sent_while_another_is_in_flight_keeps_no_digest(
     pg_cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
 ) -> None:
     """The same with the id map in PostgreSQL."""

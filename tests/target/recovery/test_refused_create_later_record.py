@@ -19,7 +19,7 @@ pytestmark = pytest.mark.timeout(60)
 
 
 @pytest.mark.parametrize("refusal", ["look-up-refused", "put-refused"])
-def test_attack_lanes_a_later_record_of_a_refused_pending_create_makes_no_second_customer(
+def test_a_later_record_of_a_refused_pending_create_makes_no_second_customer(
     sandbox_factory: Any, tmp_path: Path, refusal: str
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY, merge="never")

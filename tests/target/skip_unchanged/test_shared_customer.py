@@ -30,7 +30,7 @@ def by_naam(sandbox: Any) -> dict[str, dict[str, Any]]:
     return {item["naam"]: item for item in sandbox.customers()}
 
 
-def test_attack_digest_another_key_naming_the_customer_by_id_outdates_the_digest(
+def test_another_key_naming_the_customer_by_id_outdates_the_digest(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
@@ -51,7 +51,7 @@ def test_attack_digest_another_key_naming_the_customer_by_id_outdates_the_digest
     assert held_customer(sandbox, shared)["plaats"] == "Amersfoort"
 
 
-def test_attack_digest_a_record_without_source_key_outdates_the_digest(
+def test_a_record_without_source_key_outdates_the_digest(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
@@ -75,7 +75,7 @@ def test_attack_digest_a_record_without_source_key_outdates_the_digest(
     assert held_customer(sandbox, klant_id)["plaats"] == "Amersfoort"
 
 
-def test_attack_digest_a_changed_field_of_a_linked_person_is_still_warned_about(
+def test_a_changed_field_of_a_linked_person_is_still_warned_about(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)

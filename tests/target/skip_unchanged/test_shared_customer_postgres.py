@@ -25,7 +25,7 @@ from support.target import (
 pytestmark = pytest.mark.timeout(120)
 
 
-def test_attack_digest_pg_a_correction_by_id_outdates_the_digest(
+def test_postgres_a_correction_by_id_outdates_the_digest(
     pg_cluster: PostgresCluster, sandbox_factory: Any, tmp_path: Path
 ) -> None:
     pg_cluster.psql("CREATE DATABASE attack_digest", database="postgres")
