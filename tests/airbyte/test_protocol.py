@@ -43,6 +43,7 @@ def _no_secret(*outputs: str) -> None:
 # -- spec -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executable", ["source-recras", "destination-recras"])
 def test_spec_is_valid_json_schema_with_airbyte_secrets(executable: str, recras: Any) -> None:
     done = run_connector(executable, "spec")
@@ -78,6 +79,7 @@ def test_the_sdk_settings_schema_itself_is_not_valid_json_schema() -> None:
 # -- check ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_check_answers_succeeded_or_failed_and_exits_0(recras: Any, tmp_path: Path) -> None:
     good = write_json(tmp_path / "good.json", recras.config())
     wrong_key = write_json(tmp_path / "wrong.json", recras.config(api_key=SECRET_KEY[::-1]))
@@ -95,6 +97,7 @@ def test_check_answers_succeeded_or_failed_and_exits_0(recras: Any, tmp_path: Pa
         assert SECRET_KEY[::-1] not in refused.stdout
 
 
+@pytest.mark.slow
 def test_destination_check_of_a_dry_run_needs_no_credentials(tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", {"base_url": "http://127.0.0.1:9", "dry_run": True})
     done = run_connector("destination-recras", "check", "--config", config)
@@ -105,6 +108,7 @@ def test_destination_check_of_a_dry_run_needs_no_credentials(tmp_path: Path) -> 
 # -- discover and read ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_discover_declares_keys_cursors_and_sync_modes(recras: Any, tmp_path: Path) -> None:
     catalog = discover(write_json(tmp_path / "c.json", recras.config()))
     streams = {s["name"]: s for s in catalog["streams"]}
@@ -119,6 +123,7 @@ def test_discover_declares_keys_cursors_and_sync_modes(recras: Any, tmp_path: Pa
         jsonschema.Draft7Validator.check_schema(stream["json_schema"])
 
 
+@pytest.mark.slow
 def test_read_incremental_resumes_from_its_per_stream_state(recras: Any, tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
     catalog = discover(config)
@@ -152,6 +157,7 @@ def test_read_incremental_resumes_from_its_per_stream_state(recras: Any, tmp_pat
     _no_secret(first.stdout, second.stdout)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "modes",
     [
@@ -196,6 +202,7 @@ def test_read_state_advances_on_every_read(
         known |= new_ids
 
 
+@pytest.mark.slow
 def test_read_full_refresh_reads_every_customer_again(recras: Any, tmp_path: Path) -> None:
     config = write_json(tmp_path / "c.json", recras.config())
     configured = write_json(
@@ -221,6 +228,7 @@ def test_read_full_refresh_reads_every_customer_again(recras: Any, tmp_path: Pat
     assert done.records("contactpersonen") == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("catalog_change", "state", "expected"),
     [
@@ -258,6 +266,7 @@ def test_read_with_unusable_catalog_or_state_is_a_config_error(
     assert done.of_type("RECORD") == []
 
 
+@pytest.mark.slow
 def test_read_failures_are_traced_with_their_failure_type(recras: Any, tmp_path: Path) -> None:
     catalog = discover(write_json(tmp_path / "c.json", recras.config()))
     modes = {"klanten": "incremental"}
@@ -365,6 +374,7 @@ def _write_config(recras: Any, tmp_path: Path) -> Path:
     )
 
 
+@pytest.mark.slow
 def test_write_upserts_by_primary_key_and_echoes_each_state(recras: Any, tmp_path: Path) -> None:
     config, catalog = _write_config(recras, tmp_path), _write_catalog(tmp_path / "cat.json")
     lines = [
@@ -412,6 +422,7 @@ def test_write_upserts_by_primary_key_and_echoes_each_state(recras: Any, tmp_pat
     _no_secret(done.stdout, rerun.stdout)
 
 
+@pytest.mark.slow
 def test_write_rejects_a_singer_state_line_and_echoes_the_airbyte_states_around_it(
     recras: Any, tmp_path: Path
 ) -> None:
@@ -429,6 +440,7 @@ def test_write_rejects_a_singer_state_line_and_echoes_the_airbyte_states_around_
     assert json.loads(rejects[0]["line"]) == singer_state
 
 
+@pytest.mark.slow
 def test_write_keeps_numeric_keys_above_2_to_the_53_apart(recras: Any, tmp_path: Path) -> None:
     """As floats, 9007199254740993.0 and 9007199254740992 are one number: one customer."""
     config, catalog = _write_config(recras, tmp_path), _write_catalog(tmp_path / "cat.json")
@@ -448,6 +460,7 @@ def test_write_keeps_numeric_keys_above_2_to_the_53_apart(recras: Any, tmp_path:
     assert sorted(names) == ["Airbyte klant 0", "Airbyte klant 1"]
 
 
+@pytest.mark.slow
 def test_write_echoes_a_state_only_after_the_records_before_it(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -486,6 +499,7 @@ def test_write_echoes_a_state_only_after_the_records_before_it(
         proc.wait()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("mode", "expected"), [("overwrite", "append or append_dedup"), ("append_dedup", None)]
 )

@@ -30,6 +30,8 @@ from support.target import customer
 from recras_api.termination import GRACE_SECONDS
 from tap_recras.testing import json_lines
 
+pytestmark = pytest.mark.slow
+
 #: How long a stopped connector may take at most: its grace period and a margin for a slow,
 #: busy test machine. Not a speed figure: a deadlocked connector never ends.
 ENDS_WITHIN = GRACE_SECONDS + 12

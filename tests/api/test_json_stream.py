@@ -24,6 +24,7 @@ def _chunks(body: bytes, size: int) -> list[bytes]:
     return [body[i : i + size] for i in range(0, len(body), size)]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     items=st.lists(json_values, max_size=12),

@@ -27,6 +27,7 @@ from support.paths import ROOT
 # plugins are the checkout's, linked in, which test_meltano_demo.py's fixture installs when missing:
 # xdist_group puts this file on the one worker that runs every file that runs Meltano.
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.meltano,
     pytest.mark.timeout(300),
     pytest.mark.xdist_group("meltano"),

@@ -24,6 +24,7 @@ from support.paths import ROOT
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.meltano,
     pytest.mark.postgres,
     pytest.mark.timeout(1800),

@@ -31,6 +31,7 @@ HUB_FILES = {
 SECRET_KEY = "hub-test-secret-key-0e9a4c17"
 
 
+@pytest.mark.slow
 def test_hub_definitions_match_the_plugins() -> None:
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "hub_definitions.py"), "--check"],
@@ -72,6 +73,7 @@ def _meltano(project: Path, *args: str, env: dict[str, str]) -> subprocess.Compl
     return done
 
 
+@pytest.mark.slow
 def test_meltano_add_from_ref_in_a_new_project_and_run(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -53,6 +53,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_sdist_and_wheel_carry_license_metadata_and_every_package(dist: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     (sdist,) = dist.glob("*.tar.gz")
@@ -77,6 +78,7 @@ def test_sdist_and_wheel_carry_license_metadata_and_every_package(dist: Path) ->
     assert any(m.endswith("/docs/pypi.md") for m in members)
 
 
+@pytest.mark.slow
 def test_the_wheel_installs_and_runs_outside_the_checkout(dist: Path, tmp_path: Path) -> None:
     (wheel,) = dist.glob("*.whl")
     env_dir = tmp_path / "venv"

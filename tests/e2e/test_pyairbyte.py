@@ -2,6 +2,8 @@
 
 PyAirbyte runs each connector as a local executable (``get_source(..., local_executable=)``)
 from the project's venv, validates the config against the SPEC, reads into its DuckDB
+
+pytestmark = pytest.mark.slow
 cache and keeps the state there. The test keeps one source and one cache, as a notebook
 session does: four reads with customers added between them (each must read exactly the new
 ones), then two reads the caller gives up on -- ``get_records`` left after three records,

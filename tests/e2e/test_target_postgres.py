@@ -33,6 +33,7 @@ from tap_recras.testing import make_catalog, parse_messages, tap_command, tap_en
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.meltano,
     pytest.mark.postgres,
     pytest.mark.timeout(600),

@@ -33,6 +33,8 @@ from support.target import SECRET_KEY, TARGET
 
 from tap_recras.testing import tap_command
 
+pytestmark = pytest.mark.slow
+
 CORPUS: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parent / "hostile_corpus.json").read_text(encoding="utf-8")
 )

@@ -61,6 +61,7 @@ def test_tap_sends_broken_text_repaired_and_logs_outside_names_on_one_line() -> 
     _no_forged_lines(run.stderr)
 
 
+@pytest.mark.slow
 def test_source_sends_broken_text_repaired_as_valid_protocol_lines(tmp_path: Path) -> None:
     with _hostile_recras() as server:
         config = write_json(tmp_path / "config.json", server.config(api_key="hostile-text-key"))
@@ -76,6 +77,7 @@ def test_source_sends_broken_text_repaired_as_valid_protocol_lines(tmp_path: Pat
     assert not [m for m in logs if "\n" + FORGED in m or "\x1b" in m]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("where", ["field", "stream"])
 def test_target_logs_outside_field_and_stream_names_on_one_line(
     where: str, sandbox_factory: Any, tmp_path: Path
@@ -96,6 +98,7 @@ def test_target_logs_outside_field_and_stream_names_on_one_line(
     _no_forged_lines(result.stderr)
 
 
+@pytest.mark.slow
 def test_target_rejects_a_lone_surrogate_naming_its_stream_and_field(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -112,6 +115,7 @@ def test_target_rejects_a_lone_surrogate_naming_its_stream_and_field(
     assert sandbox.customers() == []
 
 
+@pytest.mark.slow
 def test_destination_rejects_a_lone_surrogate_naming_its_field_and_line(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -78,6 +78,7 @@ def test_default_environment_exists(project: dict[str, Any]) -> None:
     assert project["default_environment"] in names
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("plugin_name", ["tap-recras", "target-recras"])
 def test_recras_plugins_declare_what_the_code_has(
     project: dict[str, Any], meltano_schema: dict[str, Any], plugin_name: str

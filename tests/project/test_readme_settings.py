@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from support.paths import ROOT
 
+pytestmark = pytest.mark.slow
+
 
 def test_readme_settings_tables_match_the_code() -> None:
     proc = subprocess.run(

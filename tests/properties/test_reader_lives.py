@@ -353,6 +353,7 @@ def life_of(machine: type[ReaderLife], id_min: str, list_persons: bool) -> type[
     return type(name, (machine,), {"id_min": id_min, "list_persons": list_persons})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("id_min", "list_persons"), READINGS)
 def test_tap_resumed_run_after_run_loses_and_repeats_no_customer(
     id_min: str, list_persons: bool
@@ -360,6 +361,7 @@ def test_tap_resumed_run_after_run_loses_and_repeats_no_customer(
     run_state_machine_as_test(life_of(TapLife, id_min, list_persons), settings=LIFE_SETTINGS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("id_min", "list_persons"), READINGS)
 def test_source_resumed_read_after_read_loses_and_repeats_no_customer(
     id_min: str, list_persons: bool

@@ -38,7 +38,7 @@ from support.target import customer, replay_from, target_config
 from recras_sandbox.testing import SandboxProcess
 
 EXAMPLES = int(os.environ.get("SKIP_UNCHANGED_EXAMPLES", "6"))
-pytestmark = pytest.mark.timeout(60 + 30 * EXAMPLES)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60 + 30 * EXAMPLES)]
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from support.fault_proxy import Exchange, Fault, FaultProxy, Rule
 from support.target import TARGET, replay_from, target_config
@@ -504,6 +505,7 @@ PHASES = (Phase.explicit, Phase.generate) + (
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=int(os.environ.get("STATEFUL_EXAMPLES", "12")),
     deadline=None,
@@ -536,6 +538,7 @@ def test_repro_lost_answer_recovery_takes_an_existing_customer_for_its_own_creat
     )
 
 
+@pytest.mark.slow
 def test_repro_crash_recovery_takes_an_existing_customer_for_a_pending_create() -> None:
     """Under the "never merge" reading: Recras already has "Bron 0" (same name and e-mail);
     the target is killed while its POST for source key SRC-0 is on the way (the POST never

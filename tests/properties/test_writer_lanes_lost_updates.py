@@ -39,7 +39,7 @@ from support.target import customer, replay_from, run_target_ok, singer_input, t
 from recras_sandbox.testing import SandboxProcess
 
 EXAMPLES = int(os.environ.get("WRITER_LANES_EXAMPLES", "5"))
-pytestmark = pytest.mark.timeout(60 + 30 * EXAMPLES)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60 + 30 * EXAMPLES)]
 SHARER = 9
 #: A customer of its own that the sharer moves to before each check run.
 PARKING = 8

@@ -401,6 +401,7 @@ def life_of(executable: str, merge: str, id_min: str) -> type[WriterLife]:
     return type(name, (WriterLife,), {"executable": executable, "merge": merge, "id_min": id_min})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("merge", "id_min"), list(itertools.product(MERGE_READINGS, ID_MIN_READINGS))
 )
@@ -411,6 +412,7 @@ def test_lives_of_runs_killed_and_stopped_lose_nothing_and_double_nothing(
     run_state_machine_as_test(life_of(executable, merge, id_min), settings=LIFE_SETTINGS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("executable", EXECUTABLES)
 def test_keyless_records_after_the_last_state_of_a_completed_run_are_created_once(
     executable: str,

@@ -301,6 +301,7 @@ def test_shuffled_order_follows_a_deletion(sandbox_factory: Any) -> None:
     assert sorted(after) == sorted(set(before) - {before[3]})
 
 
+@pytest.mark.slow
 def test_dump_while_customers_are_deleted(sandbox_factory: Any) -> None:
     """The admin dump skips a customer deleted while it is being built (no 500)."""
     box = sandbox_factory(customers=20_000)

@@ -19,6 +19,7 @@ SandboxFactory = Callable[..., SandboxProcess]
 READINGS = ["inclusive", "exclusive"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reading", READINGS)
 def test_incremental_run_gets_exactly_the_new_customers(
     sandbox_factory: SandboxFactory, reading: str
@@ -52,6 +53,7 @@ def test_start_id_is_the_first_id_extracted(sandbox_factory: SandboxFactory, rea
     assert [r["id"] for r in run.records("klanten")] == all_ids[6:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reading", READINGS)
 def test_start_id_one_gets_every_customer(sandbox_factory: SandboxFactory, reading: str) -> None:
     sandbox = sandbox_factory(customers=5, id_min=reading)

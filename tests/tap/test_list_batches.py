@@ -41,6 +41,7 @@ def two_pages(first: list[dict[str, Any]], second: list[dict[str, Any]], total: 
     return reply
 
 
+@pytest.mark.slow
 def test_a_count_below_the_customers_already_listed_writes_none_of_the_next_page(
     hostile_servers: Servers,
 ) -> None:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
+
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
+
+pytestmark = pytest.mark.slow
 
 SandboxFactory = Callable[..., SandboxProcess]
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
 
@@ -48,6 +50,7 @@ def test_full_table_run_sends_each_schema_before_its_activate_version(
         assert len(versions_of(run.messages, stream)) == 1
 
 
+@pytest.mark.slow
 def test_full_table_run_without_customers_still_sends_the_child_schema_first(
     sandbox_factory: SandboxFactory,
 ) -> None:
@@ -65,6 +68,7 @@ def test_full_table_run_without_customers_still_sends_the_child_schema_first(
     assert len(versions_of(run.messages, "contactpersonen")) == 1
 
 
+@pytest.mark.slow
 def test_full_table_run_sends_the_child_schema_once_and_first(
     sandbox_factory: SandboxFactory,
 ) -> None:

@@ -13,8 +13,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap, tap_command, write_inputs
+
+pytestmark = pytest.mark.slow
 
 SandboxFactory = Callable[..., SandboxProcess]
 PERSON_KEY = ["klant_id", "id"]

@@ -100,6 +100,7 @@ def test_full_sync_sends_every_customer_with_its_contact_persons(start: SandboxF
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("nested", "persons"), [(False, False), (True, False), (False, True), (True, True)]
 )
@@ -119,6 +120,7 @@ def test_detail_requests_only_for_selected_contact_persons(
     assert bool(run.records("contactpersonen")) == persons
 
 
+@pytest.mark.slow
 def test_incremental_run_sends_exactly_the_new_customers(start: SandboxFactory) -> None:
     sandbox = start(customers=60)
     first = run_tap(sandbox.config())
@@ -134,6 +136,7 @@ def test_incremental_run_sends_exactly_the_new_customers(start: SandboxFactory) 
     assert bookmark(third.last_state) == max(added)
 
 
+@pytest.mark.slow
 def test_start_id_bounds_a_run_without_state_but_not_one_with_state(
     start: SandboxFactory,
 ) -> None:
@@ -161,6 +164,7 @@ def test_paged_list_is_followed_to_the_last_page(start: SandboxFactory) -> None:
     assert sandbox.stats()["requests"]["GET /api2/klanten"] == 3
 
 
+@pytest.mark.slow
 def test_shuffled_list_bookmarks_the_highest_id_seen(start: SandboxFactory) -> None:
     sandbox = start(customers=200, shuffle=True, page_size=50)
     config = sandbox.config()
@@ -191,6 +195,7 @@ def test_injected_faults_give_the_same_records_as_a_clean_run(start: SandboxFact
         assert faulty.records(stream) == clean.records(stream)
 
 
+@pytest.mark.slow
 def test_killed_run_resumed_from_its_last_state_misses_no_customer(
     start: SandboxFactory, tmp_path: Path
 ) -> None:

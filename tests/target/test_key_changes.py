@@ -93,6 +93,7 @@ def test_a_schema_resent_with_the_same_keys_is_fine(sandbox_factory: Any, tmp_pa
     assert len(sandbox.customers()) == 2
 
 
+@pytest.mark.slow
 def test_streams_mapped_to_klanten_keep_their_own_keys(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

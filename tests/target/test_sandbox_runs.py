@@ -44,6 +44,7 @@ def _by_name(sandbox: SandboxProcess) -> dict[str, dict[str, Any]]:
     return found
 
 
+@pytest.mark.slow
 def test_same_input_twice_creates_then_only_updates(sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = _start(sandbox_factory)
     config = target_config(tmp_path, sandbox.config(), max_workers=4)
@@ -68,6 +69,7 @@ def test_same_input_twice_creates_then_only_updates(sandbox_factory: Any, tmp_pa
     assert len(_by_name(sandbox)) == 23
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("covered", [True, False], ids=["state-after-them", "no-state"])
 def test_keyless_input_twice_is_not_duplicated(
     sandbox_factory: Any, tmp_path: Path, covered: bool
@@ -181,6 +183,7 @@ def test_recras_406_rejects_the_record_and_goes_on(sandbox_factory: Any, tmp_pat
     assert IdMap(tmp_path / "id-map.sqlite3").lookup("source:external_id='EXT-1'") is None
 
 
+@pytest.mark.slow
 def test_faults_every_customer_exactly_once(sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = _start(sandbox_factory, fault_rate=0.2, fault_seed=11, retry_after=0)
     config = target_config(tmp_path, sandbox.config(), max_workers=4)
@@ -195,6 +198,7 @@ def test_faults_every_customer_exactly_once(sandbox_factory: Any, tmp_path: Path
     assert states(result.stdout)[-1] == {"done": count}
 
 
+@pytest.mark.slow
 def test_sigkill_and_rerun_from_last_state(sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = _start(sandbox_factory, latency_ms=20)
     config = target_config(tmp_path, sandbox.config(), max_workers=4)
@@ -288,6 +292,7 @@ def test_dry_run_writes_nothing(sandbox_factory: Any, tmp_path: Path) -> None:
     assert states(result.stdout) == []  # a dry run passes no STATE on
 
 
+@pytest.mark.slow
 def test_progress_and_summary_are_logged(sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = _start(sandbox_factory, latency_ms=50)
     config = target_config(tmp_path, sandbox.config(), max_workers=1)

@@ -13,7 +13,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.target import SECRET_KEY, TAP, run_target, states, target_config
+
+pytestmark = pytest.mark.slow
 
 COPY_MAPS = {
     "klanten": {

@@ -53,6 +53,7 @@ def _decomposed(person: dict[str, Any]) -> dict[str, Any]:
     return {key: nfd(value) if isinstance(value, str) else value for key, value in person.items()}
 
 
+@pytest.mark.slow
 def test_persons_sent_decomposed_are_linked_to_the_composed_ones(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.sandbox import SandboxFactory
 from support.target import customer, run_target, singer_input, target_config
 
@@ -36,6 +37,7 @@ def limited_share(sandbox: SandboxProcess) -> float:
     return responses.get("429", 0) / sum(responses.values())
 
 
+@pytest.mark.slow
 def test_the_tap_adapts_to_a_concurrency_limit_and_sends_every_record_once_in_order(
     sandbox_factory: SandboxFactory,
 ) -> None:
@@ -55,6 +57,7 @@ def test_the_tap_adapts_to_a_concurrency_limit_and_sends_every_record_once_in_or
     assert "concurrency" in run.stderr  # the reduction is logged
 
 
+@pytest.mark.slow
 def test_the_target_adapts_and_keeps_every_customers_writes_in_order(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:

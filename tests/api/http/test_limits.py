@@ -51,6 +51,7 @@ def client_for(server: HostileServer, timeout: float, tries: int = 2) -> RecrasC
     return RecrasClient(settings, logging.getLogger("test"), retry=retry)
 
 
+@pytest.mark.slow
 def test_a_detail_that_inflates_to_200_mib_stops_the_tap_in_bounded_memory(
     hostile_servers: Servers, tmp_path: Path
 ) -> None:
@@ -67,6 +68,7 @@ def test_a_detail_that_inflates_to_200_mib_stops_the_tap_in_bounded_memory(
     assert peak_mib < 200, f"the tap peaked at {peak_mib} MiB"
 
 
+@pytest.mark.slow
 def test_a_list_item_that_never_ends_stops_the_tap_in_bounded_memory(
     hostile_servers: Servers, tmp_path: Path
 ) -> None:
@@ -93,6 +95,7 @@ def test_an_error_body_over_the_cap_is_cut_not_read_whole(hostile_servers: Serve
     assert len(str(raised.value)) < 1000
 
 
+@pytest.mark.slow
 def test_a_list_sent_a_byte_every_2_s_stops_the_tap_within_bounded_time(
     hostile_servers: Servers, tmp_path: Path
 ) -> None:
@@ -127,6 +130,7 @@ def test_headers_sent_a_byte_at_a_time_are_a_wall_timeout(hostile_servers: Serve
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.slow
 def test_a_slow_but_steady_list_is_read_whole(hostile_servers: Servers) -> None:
     customers = [{"id": n, "naam": f"Klant {n}"} for n in range(1, 400)]
     server = hostile_servers({"GET /api2/klanten": Reply.trickle(customers, 0.0002)})

@@ -17,10 +17,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.sandbox import SandboxFactory
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
 from tap_recras.testing import make_catalog, run_tap
+
+pytestmark = pytest.mark.slow
 
 #: singer_sdk.metrics.log writes ``METRIC: <point as compact JSON>``.
 METRIC_LINE = re.compile(r"METRIC: (\{.*\})\s*$")

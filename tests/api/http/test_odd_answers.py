@@ -35,6 +35,7 @@ def test_usable_retry_after_is_honoured() -> None:
     assert retry_after_seconds(response) == 2.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["nan", "inf"])
 def test_tap_retries_a_503_with_retry_after_value(hostile_servers: Servers, value: str) -> None:
     busy = Reply.json({"error": {"message": "busy"}}, 503, **{"Retry-After": value})
@@ -50,6 +51,7 @@ def test_tap_retries_a_503_with_retry_after_value(hostile_servers: Servers, valu
     assert "failed (HTTP 503); retry 1 of 7" in run.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "routes",
     [

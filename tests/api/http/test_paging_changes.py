@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from support.fault_proxy import FaultProxy, Rule
 from support.hostile_server import HostileServer, Reply, Seen, hostile_servers
 
 from tap_recras.testing import make_catalog, run_tap
+
+pytestmark = pytest.mark.slow
 
 __all__ = ["hostile_servers"]
 

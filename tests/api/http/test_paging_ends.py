@@ -44,6 +44,7 @@ def client_for(server: HostileServer) -> RecrasClient:
     return RecrasClient(settings, logging.getLogger("test"))
 
 
+@pytest.mark.slow
 def test_tap_stops_at_an_empty_page_with_a_next_link(hostile_servers: Servers) -> None:
     server = hostile_servers({"GET /api2/klanten": endless_pages})
     run = run_tap(server.config(api_key="paging-key"), timeout=60)
@@ -52,6 +53,7 @@ def test_tap_stops_at_an_empty_page_with_a_next_link(hostile_servers: Servers) -
     assert len(server.requests) == 1
 
 
+@pytest.mark.slow
 def test_tap_reads_no_page_past_the_announced_total(hostile_servers: Servers) -> None:
     # Three pages reach the announced total, yet the third links on: not read (it could go on
     # forever), and not taken as the end either (a total that counts less than the list would

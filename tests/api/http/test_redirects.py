@@ -43,6 +43,7 @@ def client_for(server: HostileServer) -> RecrasClient:
     return RecrasClient(settings, logging.getLogger("test"), retry=RetryPolicy(max_tries=1))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_tap_stops_at_a_list_redirect_to_another_host(
     hostile_servers: Servers, status: int
@@ -57,6 +58,7 @@ def test_tap_stops_at_a_list_redirect_to_another_host(
     assert run.records("klanten") == []
 
 
+@pytest.mark.slow
 def test_tap_stops_at_a_detail_redirect_to_another_host(hostile_servers: Servers) -> None:
     elsewhere = other_instance(hostile_servers)
     server = hostile_servers(
@@ -71,6 +73,7 @@ def test_tap_stops_at_a_detail_redirect_to_another_host(hostile_servers: Servers
     assert elsewhere.requests == []
 
 
+@pytest.mark.slow
 def test_tap_follows_a_redirect_within_the_instance(hostile_servers: Servers) -> None:
     server = hostile_servers(
         {

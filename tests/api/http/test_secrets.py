@@ -34,6 +34,7 @@ def assert_clean(*texts: str) -> None:
         assert PASSWORD not in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("routes", "quoted"),
     [

@@ -25,6 +25,7 @@ SandboxFactory = Callable[..., SandboxProcess]
 ENDS_WITHIN = GRACE_SECONDS + 12
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader_comes_back", [True, False], ids=["reader-returns", "never-read"])
 def test_tap_stopped_while_its_stdout_is_full_exits_143(
     sandbox_factory: SandboxFactory, tmp_path: Path, reader_comes_back: bool

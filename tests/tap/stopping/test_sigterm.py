@@ -12,8 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import parse_messages, run_tap, start_tap
+
+pytestmark = pytest.mark.slow
 
 SandboxFactory = Callable[..., SandboxProcess]
 

@@ -77,6 +77,7 @@ def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) 
     read_only.close()
 
 
+@pytest.mark.slow
 def test_digest_rerun_with_changes_sends_only_them_in_both_back_ends(
     location: str, sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -77,6 +77,7 @@ def _assert_no_local_map(*directories: Path) -> None:
         assert not list(directory.glob("*.sqlite3*")), f"a local id map in {directory}"
 
 
+@pytest.mark.slow
 def test_two_workers_share_the_map_and_a_fresh_worker_updates(
     sandbox_factory: Any, map_url: str, tmp_path: Path
 ) -> None:
@@ -106,6 +107,7 @@ def test_two_workers_share_the_map_and_a_fresh_worker_updates(
     _assert_no_local_map(tmp_path / "a", tmp_path / "b", tmp_path / "fresh")
 
 
+@pytest.mark.slow
 def test_a_killed_worker_rerun_from_elsewhere_loses_and_doubles_nothing(
     pg_cluster: PostgresCluster, sandbox_factory: Any, map_url: str, tmp_path: Path
 ) -> None:
@@ -140,6 +142,7 @@ def test_a_killed_worker_rerun_from_elsewhere_loses_and_doubles_nothing(
     _assert_no_local_map(tmp_path / "killed", tmp_path / "rerun")
 
 
+@pytest.mark.slow
 def test_a_second_worker_stops_after_its_wait_naming_the_map_and_holder(
     sandbox_factory: Any, map_url: str, tmp_path: Path
 ) -> None:
@@ -180,6 +183,7 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path:
     assert "check that the PostgreSQL server is reachable" in stderr
 
 
+@pytest.mark.slow
 def test_a_newer_schema_version_is_refused(
     pg_cluster: PostgresCluster, map_url: str, tmp_path: Path
 ) -> None:

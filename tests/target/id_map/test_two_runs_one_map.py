@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import pytest
 from support.target import (
     SECRET_KEY,
     TARGET,
@@ -51,6 +52,7 @@ def test_two_runs_at_once_create_every_customer_exactly_once(
     assert any("is in use by another target-recras run" in stderr for _, stderr in outputs)
 
 
+@pytest.mark.slow
 def test_second_run_stops_after_its_bounded_wait_naming_the_holder(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

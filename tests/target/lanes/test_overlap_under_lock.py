@@ -19,7 +19,7 @@ from support.fault_proxy import Exchange, Fault, FaultProxy, Rule
 from support.postgres import new_database
 from support.target import SECRET_KEY, customer, run_target_ok, singer_input, target_config
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 class InFlight:

@@ -27,7 +27,7 @@ from support.target import (
     target_config,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def hold_first_put_to(path: str, seconds: float, *, after_it: str) -> Any:

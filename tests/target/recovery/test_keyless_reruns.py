@@ -31,6 +31,7 @@ def _keyless(naam: str, email: str) -> dict[str, Any]:
     return {"naam": naam, "plaats": "Zwolle", "contactpersonen": [person]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("merge", ["never", "name-email"])
 def test_a_state_released_late_keeps_the_entries_of_records_after_it(
     sandbox_factory: Any, tmp_path: Path, merge: str

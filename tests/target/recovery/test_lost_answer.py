@@ -87,6 +87,7 @@ def test_lost_post_answer_still_writes_the_record(
         assert "1 created, 0 merged" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("id_min", ["inclusive", "exclusive"])
 def test_lost_answer_of_the_very_first_customer_is_found(
     sandbox_factory: Any, tmp_path: Path, id_min: str
@@ -137,6 +138,7 @@ def test_pending_create_is_never_resolved_to_a_customer_older_than_its_post(
     assert [item["plaats"] for item in new] == ["Groningen"], result.stderr
 
 
+@pytest.mark.slow
 def test_twin_creates_with_one_lost_answer_end_with_one_customer_each(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -76,6 +76,7 @@ def test_a_nameless_create_whose_answer_was_lost_is_created_once(
     assert "1 created, 0 merged" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["missing", "empty"])
 @pytest.mark.parametrize("merge", MERGES)
 def test_a_nameless_create_killed_during_its_post_is_found_by_the_rerun(

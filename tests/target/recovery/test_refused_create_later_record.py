@@ -15,7 +15,7 @@ import pytest
 from support.fault_proxy import Fault, FaultProxy, Rule
 from support.target import SECRET_KEY, customer, rejects, run_target, singer_input, target_config
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 @pytest.mark.parametrize("refusal", ["look-up-refused", "put-refused"])

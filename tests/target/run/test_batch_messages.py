@@ -46,6 +46,7 @@ def _jsonl(records: list[Any]) -> bytes:
     return "".join(json.dumps(record) + "\n" for record in records).encode()
 
 
+@pytest.mark.slow
 def test_batch_records_are_written_and_the_state_after_waits_for_them(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -85,6 +86,7 @@ def test_batch_before_its_schema_rejects_every_record(tmp_path: Path) -> None:
     assert all("BATCH for stream 'klanten' arrived before its SCHEMA" in e["reason"] for e in found)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("manifest", "encoding", "expected"),
     [

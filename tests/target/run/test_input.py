@@ -83,6 +83,7 @@ def test_unreadable_lines_are_rejected_with_line_number_and_reason(
     assert states(result.stdout.decode()) == [{"done": 2}]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("schema", "expected"),
     [

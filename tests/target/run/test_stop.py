@@ -28,6 +28,7 @@ from support.target import (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("workers", "input_ends"),
     [(4, False), (1, False), (4, True)],
@@ -88,6 +89,7 @@ def test_dry_run_emits_no_state(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_run_stopped_by_an_error_leaves_a_complete_sqlite3_file(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -26,7 +26,7 @@ from support.target import (
     target_config,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def test_a_put_answered_after_another_keys_put_to_its_customer_keeps_no_digest(

@@ -25,7 +25,7 @@ from support.target import (
 )
 from support.target import target_config as make_config
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def test_a_killed_create_merged_into_another_keys_customer_outdates_its_digest(

@@ -26,7 +26,7 @@ from support.target import (
     target_config,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def test_an_unchanged_record_is_sent_while_a_create_with_its_identity_is_left_pending(

@@ -59,6 +59,7 @@ REFUSALS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("refusal", list(REFUSALS))
 def test_a_refusal_after_a_try_that_may_have_created_keeps_the_create_pending(
     sandbox_factory: Any, tmp_path: Path, refusal: str

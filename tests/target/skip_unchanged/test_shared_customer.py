@@ -22,7 +22,7 @@ from support.target import (
     target_config,
 )
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(60)]
 
 
 def by_naam(sandbox: Any) -> dict[str, dict[str, Any]]:

@@ -22,7 +22,7 @@ from support.target import (
     target_config,
 )
 
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 
 def test_postgres_a_correction_by_id_outdates_the_digest(

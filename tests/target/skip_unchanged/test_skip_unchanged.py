@@ -52,6 +52,7 @@ def test_digest_covers_the_payload_in_canonical_form() -> None:
     )
 
 
+@pytest.mark.slow
 def test_digest_rerun_of_500_with_10_changed_sends_only_the_changes(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -84,6 +85,7 @@ def test_digest_rerun_of_500_with_10_changed_sends_only_the_changes(
     assert_data(sandbox, records)
 
 
+@pytest.mark.slow
 def test_digest_setting_off_writes_every_record_again(sandbox_factory: Any, tmp_path: Path) -> None:
     sandbox = sandbox_factory(customers=0, api_key=SECRET_KEY)
     records = [source_record(n) for n in range(20)]
@@ -134,6 +136,7 @@ class FailingTarget:
         assert self._process.returncode == (1 if self.how == "500" else -9), stderr[-3000:]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["500", "kill"], ids=["put-500-after-retries", "killed-mid-put"])
 def test_digest_a_record_whose_write_failed_is_sent_again(
     sandbox_factory: Any, tmp_path: Path, how: str
@@ -173,6 +176,7 @@ def test_digest_a_record_whose_write_failed_is_sent_again(
     assert_data(sandbox, dict(enumerate(changed)))
 
 
+@pytest.mark.slow
 def test_digest_a_create_left_pending_by_a_kill_is_written_on_the_rerun(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
@@ -211,6 +215,7 @@ def test_digest_a_create_left_pending_by_a_kill_is_written_on_the_rerun(
     assert_data(sandbox, dict(enumerate(records)))
 
 
+@pytest.mark.slow
 def test_digest_a_dry_run_counts_unchanged_records_and_stores_nothing(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

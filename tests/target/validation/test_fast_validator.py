@@ -161,6 +161,7 @@ def mutated_records(draw: st.DrawFn) -> Any:
     return record
 
 
+@pytest.mark.slow
 @settings(max_examples=4000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(valid_records, mutated_records(), records, values))
 def test_fast_validator_agrees_with_jsonschema(instance: Any) -> None:
@@ -250,6 +251,7 @@ def _as_read(node: Any) -> Any:
 DECIMAL_REFERENCE = ReferenceValidator(KLANT_PAYLOAD_SCHEMA)
 
 
+@pytest.mark.slow
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(valid_records, mutated_records(), records, values))
 def test_numbers_read_as_decimals_get_the_verdict_their_value_gets(instance: Any) -> None:

@@ -45,6 +45,7 @@ def _customer_with_two_extra_fields(
     return sandbox, config
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("put_extra_fields", ["merge", "replace"])
 def test_empty_extra_fields_change_nothing(
     sandbox_factory: Any, tmp_path: Path, put_extra_fields: str
@@ -56,6 +57,7 @@ def test_empty_extra_fields_change_nothing(
     assert _extra(sandbox) == {"Schoenmaat": 42, "Lid sinds": "2020-01-01"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("put_extra_fields", ["merge", "replace"])
 def test_unshown_extra_fields_are_sent_with_a_warning(
     sandbox_factory: Any, tmp_path: Path, put_extra_fields: str

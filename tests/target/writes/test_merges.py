@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("merge", ["name-email", "never"])
 def test_merge_is_logged_and_a_shared_customer_is_warned(

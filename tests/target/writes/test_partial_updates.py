@@ -26,6 +26,8 @@ from support.target import (
 
 from recras_sandbox.testing import SandboxProcess
 
+pytestmark = pytest.mark.slow
+
 EXTRA = [
     {"name": "Schoenmaat", "type": "number", "value": 42},
     {"name": "Lid sinds", "type": "date", "value": "2020-01-01"},

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("linked_person_fields", ["apply", "ignore"])
 def test_unsent_person_fields_are_warned_by_name_and_counted(

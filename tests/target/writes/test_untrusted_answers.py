@@ -25,6 +25,8 @@ from support.target import (
 
 from target_recras.id_map import IdMap
 
+pytestmark = pytest.mark.slow
+
 
 def recras_answering_posts_with(post_ids: list[int]) -> HostileServer:
     """Recras look-alike: an empty list, 404 details, POSTs answered 201 with ``post_ids``."""
