@@ -10,13 +10,13 @@ RECORD, STATE, ACTIVATE_VERSION) carries the same messages as a run through the 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.singerlib.encoding.simple import RecordMessage
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.output import BufferedMsgSpecWriter
@@ -25,7 +25,6 @@ from tap_recras.streams import KlantenStream, RecrasStream
 from tap_recras.tap import TapRecras
 from tap_recras.testing import make_catalog, run_tap
 
-SandboxFactory = Callable[..., SandboxProcess]
 SDK_WRITER = MsgSpecWriter()
 
 

@@ -6,15 +6,13 @@ the last line of its log naming the entry and its value, and send no message.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import TapRun, make_catalog, run_tap
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def klanten_state(value: Any) -> dict[str, Any]:

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
-from recras_sandbox.testing import SandboxProcess
-from tap_recras.testing import make_catalog, run_tap, tap_command
+from support.sandbox import SandboxFactory
 
-SandboxFactory = Callable[..., SandboxProcess]
+from tap_recras.testing import make_catalog, run_tap, tap_command
 
 
 def test_batch_config_is_refused_before_anything_is_written(

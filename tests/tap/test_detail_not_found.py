@@ -9,16 +9,14 @@ but could not send.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from support.fault_proxy import Fault, FaultProxy, Rule
 from support.hostile_server import HostileServer, Reply
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import TapRun, make_catalog, run_tap
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def _run(

@@ -7,13 +7,11 @@ any ACTIVATE_VERSION, so a target never dropped the persons of deleted customers
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from recras_sandbox.testing import SandboxProcess
-from tap_recras.testing import make_catalog, run_tap
+from support.sandbox import SandboxFactory
 
-SandboxFactory = Callable[..., SandboxProcess]
+from tap_recras.testing import make_catalog, run_tap
 
 
 def only_persons(catalog: dict[str, Any]) -> dict[str, Any]:

@@ -8,14 +8,11 @@ customers from ``start_id`` on, under either: the real executable against sandbo
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from support.sandbox import SandboxFactory
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
 
-SandboxFactory = Callable[..., SandboxProcess]
 READINGS = ["inclusive", "exclusive"]
 
 

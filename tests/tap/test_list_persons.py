@@ -8,16 +8,12 @@ detail request, and send the same records as under the documented reading, share
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
+from support.sandbox import SandboxFactory
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
 
 pytestmark = pytest.mark.slow
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def test_persons_in_the_list_need_no_detail_request_and_give_the_same_records(

@@ -6,16 +6,12 @@ malformed ``contactpersonen``. A detail that answers 404: tests/tap/test_detail_
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from support.hostile_server import HostileServer, Reply
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def hostile_list(items: list[Any], detail: Any = None) -> HostileServer:

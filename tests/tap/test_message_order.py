@@ -7,15 +7,12 @@ with ``KeyError: 'contactpersonen'`` on an ACTIVATE_VERSION it has no SCHEMA for
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from support.sandbox import SandboxFactory
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def assert_schema_first(messages: list[dict[str, Any]]) -> None:

@@ -9,12 +9,10 @@ anything, must not be carried into every STATE the tap writes from then on.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
-from recras_sandbox.testing import SandboxProcess
+from support.sandbox import SandboxFactory
+
 from tap_recras.testing import run_tap
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def test_old_per_customer_partitions_are_dropped_and_the_bookmark_kept(

@@ -10,17 +10,15 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.sandbox import SandboxFactory
 
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap, tap_command, write_inputs
 
 pytestmark = pytest.mark.slow
 
-SandboxFactory = Callable[..., SandboxProcess]
 PERSON_KEY = ["klant_id", "id"]
 
 

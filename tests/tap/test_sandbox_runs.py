@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import pytest
 from support.fault_proxy import Fault, FaultProxy, Rule
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import TapRun, make_catalog, parse_messages, start_tap
@@ -21,8 +21,6 @@ from tap_recras.testing import run_tap as run_tap_process
 #: Distinctive, so that a leak anywhere in the output is found by a plain substring search.
 SECRET = "tapkey-7f3a9c51-d0-not-log"
 WRONG_SECRET = "wrongkey-e4b2-never-shown"
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def run_tap(config: dict[str, Any], **kwargs: Any) -> TapRun:

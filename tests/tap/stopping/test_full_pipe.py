@@ -11,16 +11,14 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.sandbox import SandboxFactory
 
 from recras_api.termination import GRACE_SECONDS
-from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import parse_messages, run_tap, start_tap
 
-SandboxFactory = Callable[..., SandboxProcess]
 #: The grace period and a margin for a busy machine (a deadlocked tap never ends at all).
 ENDS_WITHIN = GRACE_SECONDS + 12
 

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import parse_messages, run_tap, start_tap
 
 pytestmark = pytest.mark.slow
-
-SandboxFactory = Callable[..., SandboxProcess]
 
 
 def detail_requests(sandbox: SandboxProcess) -> int:
