@@ -11,8 +11,8 @@ the same 500 customers (``target_data.py``: source keys, 1-2 contact persons, ex
 3. the same export with ``skip_unchanged: false``: every record is written again.
 
 Requests are counted by the sandbox (``/api2`` requests by route). Printed beside the bound;
-nothing is asserted (tests/test_digest_skip_unchanged.py does). Stops by itself: each run of
-the target has a timeout, and the sandbox is stopped at the end.
+nothing is asserted (tests/target/skip_unchanged/test_skip_unchanged.py does). Stops by itself:
+each run of the target has a timeout, and the sandbox is stopped at the end.
 
 Usage: ``.venv/bin/python benchmarks/reverse_etl_benchmark.py [--customers N] [--changed N]``
 """

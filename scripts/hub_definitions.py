@@ -5,7 +5,7 @@ plugin definition format, the files ``meltano add --from-ref <url>`` reads. Ever
 the plugins know about themselves comes from ``<plugin> --about --format=json`` (settings
 with kind, label, description, default and sensitivity; capabilities as far as Meltano
 knows them); the addresses (repo, docs, pip_url from git) come from pyproject.toml's
-``[project.urls]``. ``tests/test_eco_hub.py`` runs ``--check``, so a setting added to a
+``[project.urls]``. ``tests/e2e/test_meltano_hub.py`` runs ``--check``, so a setting added to a
 plugin without regenerating fails CI.
 
 Usage: .venv/bin/python scripts/hub_definitions.py [--check]
@@ -65,7 +65,7 @@ def project_urls() -> dict[str, str]:
 def about_text(executable: str, output_format: str) -> str:
     """``<executable> --about --format=<output_format>``: the venv's console script, else PATH's.
 
-    Also what scripts/readme_settings.py reads (the markdown) and tests/test_meltano_project.py
+    Also what scripts/readme_settings.py reads (the markdown) and tests/project/test_meltano_yml.py
     (the JSON).
     """
     candidate = BIN / executable

@@ -2,10 +2,10 @@
 # Installs the peers the connectors are tested with, each into its own virtual environment
 # (never the project's .venv):
 # - PyAirbyte (the `airbyte` package) into .venv-airbyte: it pins airbyte-cdk, whose `backoff`
-#   overwrites python-backoff's files, and many libraries. tests/test_eco_pyairbyte.py runs
+#   overwrites python-backoff's files, and many libraries. tests/e2e/test_pyairbyte.py runs
 #   source-recras and destination-recras from the project's .venv through it.
 # - Dagster with dagster-meltano into .venv-dagster, every package pinned by
-#   orchestrate/dagster/requirements.txt. tests/test_orch_dagster.py runs the Meltano project's
+#   orchestrate/dagster/requirements.txt. tests/e2e/test_dagster.py runs the Meltano project's
 #   hourly job through it (Meltano itself stays in .venv-meltano).
 # Idempotent: a second run only checks the versions.
 #

@@ -20,7 +20,7 @@ Usage::
     .venv/bin/python scripts/readme_settings.py          # rewrite README.md
     .venv/bin/python scripts/readme_settings.py --check  # exit 1 if README.md is stale
 
-``tests/test_readme_settings.py`` runs the check, so the README cannot drift from the code.
+``tests/project/test_readme_settings.py`` runs the check, so the README cannot drift from the code.
 """
 
 from __future__ import annotations

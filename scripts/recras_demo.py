@@ -1,4 +1,4 @@
-"""The Meltano demo behind ``./scripts/demo.sh``, shared with ``tests/test_meltano_e2e.py``.
+"""The Meltano demo behind ``./scripts/demo.sh``, shared with ``tests/e2e/test_meltano_demo.py``.
 
 Runs the project's main jobs through real Meltano against a local Recras sandbox:
 

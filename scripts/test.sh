@@ -14,7 +14,7 @@ echo "==> installing the project with its dev tools"
 "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
 compile_sources "$VENV"
 
-# The Meltano end-to-end tests (tests/test_meltano_e2e.py) need a PostgreSQL server (they start
+# The Meltano end-to-end tests (tests/e2e/test_meltano_demo.py) need a PostgreSQL server (they start
 # a private cluster on a free port) and Meltano in its own venv with the plugins.
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null; then
     echo "==> installing PostgreSQL"

@@ -1,13 +1,12 @@
 """Every private singer-sdk name tap-recras relies on, and only here.
 
-singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and bookmark
-steps, a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide
-metrics, a non-zero exit on SIGTERM, a stop that writes the last safe STATE). Each use is
-wrapped below under a public name, and :data:`PRIVATE_NAMES` lists them in the project's one
-format (:class:`recras_api.plugin.sdk_compat.PrivateName`, with the fingerprint of each in the
-singer-sdk release it was checked against). ``tests/test_sdk_private_names.py`` fails when the
-installed SDK changes one of them and when another tap module names one directly.
-"""
+singer-sdk has no public hook for a few steps the tap needs (cheaper RECORD and bookmark steps,
+a child stream that leaves STATE and ACTIVATE_VERSION to its parent, run-wide metrics, a
+non-zero exit on SIGTERM, a stop that writes the last safe STATE). Each use is wrapped below
+under a public name, and :data:`PRIVATE_NAMES` lists them in the project's one format
+(:class:`recras_api.plugin.sdk_compat.PrivateName`, with the fingerprint of each in the
+singer-sdk release it was checked against). ``tests/sdk_contract/test_sdk_private_names.py``
+fails when the installed SDK changes one of them and when another tap module names one directly."""
 
 from __future__ import annotations
 

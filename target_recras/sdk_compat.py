@@ -10,11 +10,10 @@ the sink's ``_after_process_record``, where the SDK calls it.
 
 :data:`PRIVATE_NAMES` lists them in the project's one format
 (:class:`recras_api.plugin.sdk_compat.PrivateName`, with the fingerprint of each in the
-singer-sdk release it was checked against). ``tests/test_sdk_private_names.py`` fails when the
-installed SDK changes one of them, when it stops routing messages through them, and when
-another ``target_recras`` module names a private SDK name, so an SDK upgrade is reviewed here
-instead of silently bypassing the target's handling.
-"""
+singer-sdk release it was checked against). ``tests/sdk_contract/test_sdk_private_names.py``
+fails when the installed SDK changes one of them, when it stops routing messages through them,
+and when another ``target_recras`` module names a private SDK name, so an SDK upgrade is
+reviewed here instead of silently bypassing the target's handling."""
 
 from __future__ import annotations
 

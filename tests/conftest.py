@@ -7,26 +7,40 @@ every sandbox it started is stopped at teardown. ``sandbox`` is a default one:
 meltano.yml from the Meltano installed in .venv-meltano. ``in_flight`` counts the calls
 running at once (tests of a concurrency limit). ``pg_cluster`` is a private PostgreSQL server
 on a free port for one test module (scripts/pgcluster.py).
+
+Markers (registered in pyproject.toml) follow from where a test is and what it uses: ``e2e``
+for tests/e2e, ``property`` for tests/properties and every hypothesis test, ``postgres`` for
+every test of ``pg_cluster``. Modules that run Meltano or start PostgreSQL themselves say so.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
+from pgcluster import PostgresCluster
+from support.paths import ROOT
+from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-from pgcluster import PostgresCluster
+TESTS = ROOT / "tests"
 
-SandboxFactory = Callable[..., SandboxProcess]
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by its folder and fixtures (see the module docstring)."""
+    for item in items:
+        if item.path.is_relative_to(TESTS / "e2e"):
+            item.add_marker(pytest.mark.e2e)
+        hypothesis_test = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        if item.path.is_relative_to(TESTS / "properties") or hypothesis_test:
+            item.add_marker(pytest.mark.property)
+        if "pg_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
@@ -53,7 +67,7 @@ def sandbox(sandbox_factory: SandboxFactory) -> SandboxProcess:
 @pytest.fixture(scope="session")
 def meltano_schema() -> dict[str, Any]:
     """meltano.yml's JSON schema, from the Meltano installed in .venv-meltano."""
-    meltano_venv = Path(__file__).resolve().parent.parent / ".venv-meltano"
+    meltano_venv = ROOT / ".venv-meltano"
     schemas = list(
         meltano_venv.glob("lib/python3*/site-packages/meltano/schemas/meltano.schema.json")
     )

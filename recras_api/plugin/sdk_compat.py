@@ -1,13 +1,13 @@
 """Every private singer-sdk name the project relies on is a :class:`PrivateName`; this module's own.
 
-singer-sdk has no public hook for a few steps the plugins need. Each package that uses one
-wraps it in its own ``sdk_compat.py`` (this one, ``tap_recras/sdk_compat.py`` and
+singer-sdk has no public hook for a few steps the plugins need. Each package that uses one wraps
+it in its own ``sdk_compat.py`` (this one, ``tap_recras/sdk_compat.py`` and
 ``target_recras/sdk_compat.py``) and lists it there in ``PRIVATE_NAMES``, all in one format:
 where the name lives, what is done with it, and the fingerprint of its source in singer-sdk
-:data:`CHECKED_SDK_VERSION`. ``tests/test_sdk_private_names.py`` fails when the installed SDK
-changes a listed name (gone, or other source code) and when a module outside the three, a test
-or a benchmark names a private SDK name that none of them lists, so an SDK upgrade is reviewed
-here instead of being found out in production.
+:data:`CHECKED_SDK_VERSION`. ``tests/sdk_contract/test_sdk_private_names.py`` fails when the
+installed SDK changes a listed name (gone, or other source code) and when a module outside the
+three, a test or a benchmark names a private SDK name that none of them lists, so an SDK upgrade
+is reviewed here instead of being found out in production.
 
 This module's own: singer-sdk has no public hook between reading a plugin's config and
 reporting what is wrong with it, so :class:`SecretSafeConfigValidation` overrides the private

@@ -9,12 +9,11 @@ Two validators check the same schema (``KLANT_PAYLOAD_SCHEMA``) as JSON Schema d
   for a record jsonschema-rs cannot read: a string with a lone surrogate (no Unicode text),
   a date the SDK parsed from a field its stream's schema calls a date.
 
-Both take an integral Decimal (the reader's ``1.0``) for an integer, as ``1.0`` is, compare
-the reader's Decimals and integers of any size exactly, and leave ``format`` unchecked
-(jsonschema's default). A schema that is not valid draft 7 stops the target when the
-validator is built (jsonschema-rs checks it). tests/test_target_validation.py proves that both
-accept and refuse exactly the same records.
-"""
+Both take an integral Decimal (the reader's ``1.0``) for an integer, as ``1.0`` is, compare the
+reader's Decimals and integers of any size exactly, and leave ``format`` unchecked (jsonschema's
+default). A schema that is not valid draft 7 stops the target when the validator is built
+(jsonschema-rs checks it). tests/target/validation/test_fast_validator.py proves that both
+accept and refuse exactly the same records."""
 
 from __future__ import annotations
 

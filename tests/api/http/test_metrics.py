@@ -1,0 +1,125 @@
+"""HTTP metrics: one ``http_request_duration`` METRIC line per request.
+
+SDK REST taps log ``http_request_duration`` (a timer per request) and ``http_request_count``
+(a counter) in singer-sdk's own ``METRIC: {...}`` format; dashboards of rate limiting and
+latency are built on them. The shared client logs the same shape for every try it sends, in
+the tap and in the target, tagged with the endpoint template, the HTTP status and the method.
+The real executables run against a sandbox (with faults, so that retried 429 and 503 answers
+are counted too); the METRIC lines are parsed from their stderr and checked against the
+sandbox's own counts. No credential appears in them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.sandbox import SandboxFactory
+from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
+
+from tap_recras.testing import make_catalog, run_tap
+
+pytestmark = pytest.mark.slow
+
+#: singer_sdk.metrics.log writes ``METRIC: <point as compact JSON>``.
+METRIC_LINE = re.compile(r"METRIC: (\{.*\})\s*$")
+DETAIL = "/api2/klanten/{id}"
+LIST = "/api2/klanten"
+
+
+def metric_points(log: str) -> list[dict[str, Any]]:
+    """Every METRIC point in a plugin's log, decoded."""
+    points = []
+    for line in log.splitlines():
+        if match := METRIC_LINE.search(line):
+            points.append(json.loads(match.group(1)))
+    return points
+
+
+def http_points(log: str, metric: str) -> list[dict[str, Any]]:
+    return [p for p in metric_points(log) if p["metric"] == metric]
+
+
+def answered(stats: dict[str, Any]) -> Counter[int]:
+    """The sandbox's answers by status (dropped connections have none)."""
+    return Counter({int(s): n for s, n in stats["responses"].items() if s.isdigit()})
+
+
+def check_shape(points: list[dict[str, Any]]) -> None:
+    for point in points:
+        assert point["type"] == "timer"
+        assert isinstance(point["value"], float) and point["value"] >= 0
+        tags = point["tags"]
+        assert {"endpoint", "method", "status", "pid"} <= tags.keys()
+        assert tags["status"] == (
+            "succeeded" if tags.get("http_status_code", 0) in range(200, 400) else "failed"
+        )
+
+
+def test_the_tap_logs_one_duration_per_request_with_endpoint_status_and_method(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = sandbox_factory(
+        customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
+    )
+    config = sandbox.config(max_workers=4)
+
+    run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len(run.records("klanten")) == 40
+    stats = sandbox.stats()
+    durations = http_points(run.stderr, "http_request_duration")
+    check_shape(durations)
+    # One line per try the sandbox saw, per endpoint template and per status.
+    by_route = Counter(f"{p['tags']['method']} {p['tags']['endpoint']}" for p in durations)
+    assert by_route == Counter(stats["requests"])
+    by_status = Counter(
+        p["tags"]["http_status_code"] for p in durations if "http_status_code" in p["tags"]
+    )
+    assert by_status == answered(stats)
+    assert by_status[429] + by_status[503] > 0  # retried answers are measured too
+    assert by_route[f"GET {DETAIL}"] >= 40
+    # The counters add up to the same requests, per endpoint and method.
+    counts: Counter[str] = Counter()
+    for point in http_points(run.stderr, "http_request_count"):
+        assert point["type"] == "counter"
+        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
+    assert counts == by_route
+    assert SECRET_KEY not in run.stderr + run.stdout
+
+
+def test_the_target_logs_one_duration_per_request_and_no_secret(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(
+        customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
+    )
+    config = target_config(tmp_path, sandbox.config(max_workers=3))
+    records = [customer(n) for n in range(1, 16)]
+
+    result = run_target(config, singer_input(records))
+    rerun = run_target(config, singer_input([customer(n, plaats="Zeist") for n in range(1, 6)]))
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert len(sandbox.customers()) == 15
+    durations = http_points(result.stderr + rerun.stderr, "http_request_duration")
+    check_shape(durations)
+    stats = sandbox.stats()
+    by_route = Counter(f"{p['tags']['method']} {p['tags']['endpoint']}" for p in durations)
+    assert by_route == Counter(stats["requests"])
+    assert by_route[f"POST {LIST}"] >= 15
+    assert by_route[f"PUT {DETAIL}"] >= 5
+    by_status = Counter(
+        p["tags"]["http_status_code"] for p in durations if "http_status_code" in p["tags"]
+    )
+    assert by_status == answered(stats)
+    counts: Counter[str] = Counter()
+    for point in http_points(result.stderr + rerun.stderr, "http_request_count"):
+        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
+    assert counts == by_route

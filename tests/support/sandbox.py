@@ -1,0 +1,34 @@
+"""Sandboxes in tests: the ``sandbox_factory`` fixture's type, and requests as the sandbox's own
+tests send them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from recras_sandbox.testing import SandboxProcess
+
+#: The ``sandbox_factory`` fixture (tests/conftest.py): starts a sandbox with the given options.
+SandboxFactory = Callable[..., SandboxProcess]
+
+
+def get(sandbox: SandboxProcess, path: str, **kwargs: Any) -> requests.Response:
+    """GET with the full-access Bearer key unless headers/auth say otherwise."""
+    kwargs.setdefault("headers", {"Authorization": f"Bearer {sandbox.api_key}"})
+    return requests.get(sandbox.base_url + path, timeout=30, **kwargs)
+
+
+def send(
+    sandbox: SandboxProcess, method: str, path: str, body: Any = None, key: str | None = None
+) -> requests.Response:
+    """One request (with a JSON body unless ``body`` is None) with a Bearer key (the full one
+    by default)."""
+    return requests.request(
+        method,
+        sandbox.base_url + path,
+        json=body,
+        headers={"Authorization": f"Bearer {key or sandbox.api_key}"},
+        timeout=30,
+    )
