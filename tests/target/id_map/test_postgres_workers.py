@@ -13,9 +13,9 @@ import json
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,14 @@ def _assert_no_local_map(*directories: Path) -> None:
         assert not list(directory.glob("*.sqlite3*")), f"a local id map in {directory}"
 
 
+def _read_lines(stream: Any, into: list[str], seen: threading.Event, text: str) -> None:
+    """Collect ``stream``'s lines into ``into``; set ``seen`` at the first that holds ``text``."""
+    for line in stream:
+        into.append(line)
+        if text in line:
+            seen.set()
+
+
 @pytest.mark.slow
 def test_two_workers_share_the_map_and_a_fresh_worker_updates(
     sandbox_factory: Any, map_url: str, tmp_path: Path
@@ -84,19 +92,45 @@ def test_two_workers_share_the_map_and_a_fresh_worker_updates(
     config = {**sandbox.config(), "id_map_url": map_url, "max_workers": 2}
     total = 30
     text = singer_input([customer(n) for n in range(total)], state_every=10)
-    workers = [_worker(tmp_path / name, config) for name in ("a", "b")]
-    with ThreadPoolExecutor(2) as pool:  # both workers get their input at once
-        outputs = list(pool.map(lambda w: w.communicate(text, timeout=60), workers))
-    for worker, (stdout, stderr) in zip(workers, outputs, strict=True):
+    lines = text.splitlines(keepends=True)
+    # The first worker holds the map from its first record until its input ends: the second,
+    # given the same input meanwhile, must wait for it (whatever the machine's speed).
+    first, second = (_worker(tmp_path / name, config) for name in ("a", "b"))
+    assert first.stdin is not None and second.stdin is not None
+    first.stdin.write("".join(lines[:5]))
+    first.stdin.flush()
+    deadline = time.monotonic() + 60
+    while not sandbox.customers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    in_use = f"The id map {_shown(map_url)} is in use"
+    waiting = threading.Event()
+    second_out: list[str] = []
+    second_err: list[str] = []
+    readers = [
+        threading.Thread(target=lambda: second_out.extend(second.stdout or ())),
+        threading.Thread(target=_read_lines, args=(second.stderr, second_err, waiting, in_use)),
+    ]
+    for reader in readers:
+        reader.start()
+    second.stdin.write(text)
+    second.stdin.close()
+    assert waiting.wait(60), "the second worker did not wait for the map"
+    first_out, first_err = first.communicate("".join(lines[5:]), timeout=60)
+    second.wait(timeout=60)
+    for reader in readers:
+        reader.join(timeout=60)
+    outputs = [(first_out, first_err), ("".join(second_out), "".join(second_err))]
+    for worker, (stdout, stderr) in zip((first, second), outputs, strict=True):
         assert worker.returncode == 0, stderr
         assert states(stdout)[-1] == {"done": total}
         assert PG_PASSWORD not in stdout + stderr
     expected = Counter(f"Klant {n}" for n in range(total))
     assert Counter(item["naam"] for item in sandbox.customers()) == expected
-    summaries = sorted(_summary(stderr).split(", 0 recreated")[0] for _, stderr in outputs)
     # The second worker finds every record written by the first: unchanged, skipped.
-    assert summaries == [_counts(total, created=0, unchanged=total), _counts(total, created=total)]
-    assert any(f"The id map {_shown(map_url)} is in use" in err for _, err in outputs)
+    assert _summary(first_err).split(", 0 recreated")[0] == _counts(total, created=total)
+    assert _summary(outputs[1][1]).split(", 0 recreated")[0] == _counts(
+        total, created=0, unchanged=total
+    )
 
     # A worker with nothing local at all (a fresh container) updates every customer.
     code, stdout, stderr = _run(tmp_path / "fresh", {**config, "skip_unchanged": False}, text)
