@@ -5,5 +5,5 @@ record of every private singer-sdk name the project relies on (:mod:`.sdk_compat
 HTTP metrics for the client's requests (:mod:`.metrics`), how a console script starts
 (:mod:`.startup`) and how an executable stops on a signal (:mod:`.termination`). The HTTP
 client (the rest of :mod:`recras_api`) never imports this package, so it stays free of
-singer-sdk (``tests/test_api_sdk_free.py``).
+singer-sdk (``tests/api/test_plain_client.py``).
 """
