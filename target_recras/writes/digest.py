@@ -62,7 +62,14 @@ def payload_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any =
     integers, every digit of a number kept), so field order and number forms do not matter;
     list order does (the main contact, the contact list as sent).
     """
-    material = [DIGEST_FORMAT, klant_id, _canonical(body), _canonical(persons)]
+    return _payload_hash(_canonical(body), klant_id, persons)
+
+
+def _payload_hash(canonical_body: Any, klant_id: int | None, persons: Any) -> str:
+    return _hash([DIGEST_FORMAT, klant_id, canonical_body, _canonical(persons)])
+
+
+def _hash(material: list[Any]) -> str:
     # 128 bits: no accidental collision in any map, and half the memory of SHA-256 per key.
     return hashlib.blake2b(_encode(material), digest_size=16).hexdigest()
 
@@ -91,8 +98,7 @@ def _compared_persons(persons: Any) -> Any:
 
 
 def _list_digest(name: str, value: Any) -> str:
-    material = [DIGEST_FORMAT, name, value]
-    return hashlib.blake2b(_encode(material), digest_size=16).hexdigest()
+    return _hash([DIGEST_FORMAT, name, value])
 
 
 def write_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = None) -> str:
@@ -103,15 +109,15 @@ def write_digest(body: Mapping[str, Any], klant_id: int | None, persons: Any = N
     does) and ``extra_fields`` (the body's). A record without either keeps the digest earlier
     releases stored; one with them is sent once more after the upgrade.
     """
-    parts = [payload_digest(body, klant_id, persons)]
+    # The body is put in its canonical form once, for its own part and the extra fields'.
+    canonical_body = _canonical(dict(body))
+    parts = [_payload_hash(canonical_body, klant_id, persons)]
     if persons is not None:
         parts.append(
             f"contactpersonen:{_list_digest('contactpersonen', _compared_persons(persons))}"
         )
-    if "extra_fields" in body:
-        parts.append(
-            f"extra_fields:{_list_digest('extra_fields', _canonical(body['extra_fields']))}"
-        )
+    if "extra_fields" in canonical_body:
+        parts.append(f"extra_fields:{_list_digest('extra_fields', canonical_body['extra_fields'])}")
     return _PARTS.join(parts)
 
 
