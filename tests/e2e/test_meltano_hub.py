@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import yaml
 from support.paths import ROOT
+from support.pyproject import project_metadata
 
 # A new user's project of its own, in tmp_path: no .meltano/run files of the checkout's.
 pytestmark = pytest.mark.meltano
@@ -48,6 +49,10 @@ def test_hub_definitions_have_the_hub_fields() -> None:
         plugin = yaml.safe_load(path.read_text(encoding="utf-8"))
         for field in ("name", "namespace", "variant", "label", "description", "docs", "repo"):
             assert isinstance(plugin[field], str) and plugin[field], (kind, field)
+        # The addresses are pyproject.toml's (tests/project/test_repository_urls.py checks the
+        # docs that repeat them).
+        assert plugin["repo"] == project_metadata()["urls"]["Repository"]
+        assert plugin["docs"].startswith(f"{plugin['repo']}#")
         assert plugin["pip_url"] == f"git+{plugin['repo']}.git"
         assert plugin["executable"] == plugin["name"]
         settings = {s["name"]: s for s in plugin["settings"]}

@@ -10,6 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from support.markdown import heading_anchors
 from support.paths import ROOT
 
 README = ROOT / "README.md"
@@ -84,10 +85,7 @@ def test_relative_links_exist(readme: str) -> None:
 
 
 def test_anchor_links_exist(readme: str) -> None:
-    headings = {
-        re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-")
-        for h in re.findall(r"^#+ (.+)$", readme, flags=re.MULTILINE)
-    }
+    headings = heading_anchors(readme)
     for anchor in re.findall(r"\]\(#([^)]+)\)", readme):
         assert anchor in headings, f"README links to missing heading #{anchor}"
 
