@@ -12,8 +12,7 @@ import pytest
 import yaml
 from support.markdown import heading_anchors
 from support.paths import ROOT
-
-README = ROOT / "README.md"
+from support.readme import README, fenced_blocks, section
 
 
 @pytest.fixture(scope="module")
@@ -21,22 +20,10 @@ def readme() -> str:
     return README.read_text(encoding="utf-8")
 
 
-def _section(readme: str, title: str) -> str:
-    start = readme.index(f"\n## {title}")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else None]
-
-
-def _yaml_blocks(text: str) -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
-
-
-def test_scaling_example_extends_meltano_yml_validly(
-    readme: str, meltano_schema: dict[str, Any]
-) -> None:
+def test_scaling_example_extends_meltano_yml_validly(meltano_schema: dict[str, Any]) -> None:
     """The many-instances example, merged into meltano.yml, is a valid Meltano project."""
-    (block,) = _yaml_blocks(
-        _section(readme, "Scaling out: workers, containers and many Recras instances")
+    (block,) = fenced_blocks(
+        section("Scaling out: workers, containers and many Recras instances"), "yaml"
     )
     example = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
@@ -65,9 +52,9 @@ def test_scaling_example_extends_meltano_yml_validly(
     assert project["plugins"]["loaders"][0]["config"]["id_map_path"] not in id_maps
 
 
-def test_stream_map_example_matches_meltano_yml(readme: str) -> None:
+def test_stream_map_example_matches_meltano_yml() -> None:
     """The stream map quoted in the README is the one meltano.yml uses."""
-    (block,) = _yaml_blocks(_section(readme, "Reverse ETL from a database or a file export"))
+    (block,) = fenced_blocks(section("Reverse ETL from a database or a file export"), "yaml")
     quoted = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     plugin = next(
