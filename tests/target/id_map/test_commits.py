@@ -3,11 +3,15 @@
 The writer lanes share one map. A lane waiting for its commit (here: behind another
 connection's write lock on the SQLite file, as behind a slow disk) must not keep the other
 lanes from reading and changing the map in memory; each change is still on disk when the
-method that made it returns, and the changes of several lanes reach the file in their order.
+method that made it returns. The changes the lanes queued meanwhile are committed together,
+in one transaction of the back end (SQLite, and PostgreSQL on the suite's private cluster):
+all of them or, when one fails, none.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import sqlite3
 import threading
 import time
@@ -16,10 +20,15 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
+from pgcluster import PostgresCluster
 
 from target_recras.id_map import IdMap, KeyKind
+from target_recras.id_map._map import locate
+from target_recras.id_map._store import Statement
 
 pytestmark = pytest.mark.timeout(60)
+
+_databases = itertools.count(1)
 
 #: Longer than a commit takes on any machine: a call that waits for one takes at least this.
 BLOCKED_SECONDS = 1.5
@@ -88,3 +97,31 @@ def test_each_lanes_change_is_on_disk_when_its_method_returns(tmp_path: Path) ->
     for n in range(1, 9):
         assert seen[f"k{n}"][f"source:k='k{n}'"] == n
     id_map.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh id map of each back end."""
+    if request.param == "sqlite":
+        return str(tmp_path / "id-map.sqlite3")
+    pg_cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
+    database = f"commits_{next(_databases)}"
+    pg_cluster.psql(f"CREATE DATABASE {database}", database="postgres")
+    return f"postgresql://postgres@127.0.0.1:{pg_cluster.port}/{database}"
+
+
+def test_queued_changes_are_committed_all_or_none(location: str) -> None:
+    store = locate(location).open(location, 0.0, logging.getLogger(__name__))
+    upsert, delete = store.statements[Statement.UPSERT], store.statements[Statement.DELETE]
+
+    def row(name: str, klant_id: int | None, kind: str | None = "source") -> tuple[object, ...]:
+        return (f"source:k='{name}'", kind, klant_id, "[]", "run", 0, 0.0, None, None)
+
+    store.query_all([(upsert, row("a", 1)), (upsert, row("b", None)), (delete, ("x",))])
+    with pytest.raises(store.errors):  # the second one breaks NOT NULL: the first is undone
+        store.query_all([(upsert, row("c", 3)), (upsert, row("d", 4, kind=None))])
+    keys = store.query(store.statements[Statement.LOAD]) + store.query(
+        store.statements[Statement.PENDING]
+    )
+    assert sorted(str(key) for key, *_ in keys) == ["source:k='a'", "source:k='b'"]
+    store.close()
