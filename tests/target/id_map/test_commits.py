@@ -10,7 +10,6 @@ all of them or, when one fails, none.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import sqlite3
 import threading
@@ -20,7 +19,6 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
-from pgcluster import PostgresCluster
 
 from target_recras.id_map import IdMap, KeyKind
 from target_recras.id_map._map import locate
@@ -28,7 +26,6 @@ from target_recras.id_map._store import Statement
 
 pytestmark = pytest.mark.timeout(60)
 
-_databases = itertools.count(1)
 
 #: Longer than a commit takes on any machine: a call that waits for one takes at least this.
 BLOCKED_SECONDS = 1.5
@@ -97,17 +94,6 @@ def test_each_lanes_change_is_on_disk_when_its_method_returns(tmp_path: Path) ->
     for n in range(1, 9):
         assert seen[f"k{n}"][f"source:k='k{n}'"] == n
     id_map.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh id map of each back end."""
-    if request.param == "sqlite":
-        return str(tmp_path / "id-map.sqlite3")
-    pg_cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-    database = f"commits_{next(_databases)}"
-    pg_cluster.psql(f"CREATE DATABASE {database}", database="postgres")
-    return f"postgresql://postgres@127.0.0.1:{pg_cluster.port}/{database}"
 
 
 def test_queued_changes_are_committed_all_or_none(location: str) -> None:
