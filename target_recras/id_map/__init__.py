@@ -34,7 +34,12 @@ may have applied it) leaves no digest, so whatever comes next is sent. Writer la
 once, so a write to a customer also drops the digests of the other entries naming it or
 writing to it, and those writes confirm no digest (the other write may land after theirs);
 nor does a write to a customer that another entry names. Each method that reads and changes
-the digests holds the lock throughout, its SQL included, so these steps never interleave.
+the digests holds the memory lock throughout and queues its statements under it, so these
+steps never interleave and the statements reach the store in the order of the changes. It
+commits them after letting go of that lock (with any other lane's queued by then, in one
+transaction: on disk the map is always the map after some prefix of the changes) and returns
+once they are committed. Holding the lock across the commit made every lane wait for another
+lane's commit even to read the map in memory.
 
 The schema is versioned (:data:`SCHEMA_VERSION`; SQLite keeps it
 in ``PRAGMA user_version``, PostgreSQL in table ``id_map_version``): a map of an older version

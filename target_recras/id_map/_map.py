@@ -5,12 +5,15 @@ What the map keeps and why: the package docstring (:mod:`target_recras.id_map`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Self
 
@@ -39,6 +42,15 @@ class PendingCreate:
     identity: str
     #: The highest customer id Recras had before the ``POST`` (None: not known, older map).
     floor: int | None
+
+
+@dataclass
+class _Change:
+    """A statement that changes the map, queued for the store; its rows once it ran."""
+
+    statement: Statement
+    params: tuple[object, ...]
+    rows: list[tuple[object, ...]] = field(default_factory=list)
 
 
 def locate(location: str | Path) -> BackEnd:
@@ -75,8 +87,19 @@ class IdMap:
         """An empty map over the open ``store`` (None: no map to read); :meth:`open` fills it."""
         self.name = name
         self.run_id = uuid.uuid4().hex
-        #: Reentrant: a method holds it throughout, across the statements it runs.
+        #: Guards the structures below and the order of :attr:`_unwritten`; reentrant: a
+        #: method holds it throughout, while it changes them and queues its statements.
         self._lock = threading.RLock()
+        #: Guards the store's connection, :attr:`_written` and :attr:`_failure`.
+        self._store_lock = threading.Lock()
+        #: Changes queued under ``_lock`` and not yet committed (:meth:`_flush` runs them).
+        self._unwritten: deque[_Change] = deque()
+        #: How many changes were queued, and how many of those are committed: a method
+        #: returns once every change it queued is.
+        self._queued = 0
+        self._written = 0
+        #: Why committing queued changes failed: every later flush raises it (the run stops).
+        self._failure: IdMapError | None = None
         self._ids: dict[str, int] = {}
         #: The entries naming each customer: its one map key, or the set of them when several
         #: do (such a customer is never skipped; a write by one outdates the others' digests).
@@ -136,7 +159,7 @@ class IdMap:
 
         A failure here must not hide the error that stopped the run: the back end logs it.
         """
-        with self._lock:
+        with self._store_lock:
             store, self._store = self._store, None
         if store is not None:
             store.close()
@@ -198,7 +221,7 @@ class IdMap:
         the old digest would no longer say what Recras has. The write begins here: from now
         on another entry's write to its customer keeps it from confirming a digest.
         """
-        with self._lock:
+        with self._changes_committed():
             self._end_write(map_key)
             self._overlapped.discard(map_key)
             stored = self._digests.get(map_key)
@@ -213,21 +236,25 @@ class IdMap:
         holds: their digests are dropped (their next records are sent, even once no longer
         shared), and a write of theirs in progress confirms none.
         """
-        with self._lock:
-            if map_key is not None and self._writing.get(map_key) != klant_id:
-                self._end_write(map_key)
-                self._writing[map_key] = klant_id
-                self._writers_of.setdefault(klant_id, set()).add(map_key)
-            writers = self._writers_of.get(klant_id, set())
-            others = self._keys_naming(klant_id) | writers
-            others.discard(map_key)
-            self._overlapped |= others
-            if map_key is not None and writers - {map_key}:
-                # Their writes are in flight too and may land after this one.
-                self._overlapped.add(map_key)
-            for key in others & self._digests.keys():
-                del self._digests[key]
-                self._write(Statement.SET_DIGEST, (None, key))
+        with self._changes_committed():
+            self._outdate_others(klant_id, map_key)
+
+    def _outdate_others(self, klant_id: int, map_key: str | None) -> None:
+        """:meth:`outdate_others` with its statements queued (call with ``_lock`` held)."""
+        if map_key is not None and self._writing.get(map_key) != klant_id:
+            self._end_write(map_key)
+            self._writing[map_key] = klant_id
+            self._writers_of.setdefault(klant_id, set()).add(map_key)
+        writers = self._writers_of.get(klant_id, set())
+        others = self._keys_naming(klant_id) | writers
+        others.discard(map_key)
+        self._overlapped |= others
+        if map_key is not None and writers - {map_key}:
+            # Their writes are in flight too and may land after this one.
+            self._overlapped.add(map_key)
+        for key in others & self._digests.keys():
+            del self._digests[key]
+            self._write(Statement.SET_DIGEST, (None, key))
 
     def _end_write(self, map_key: str) -> None:
         """``map_key`` writes to no customer now (call with ``_lock`` held)."""
@@ -249,18 +276,17 @@ class IdMap:
 
     def confirm(self, map_key: str, digest: str | None) -> None:
         """Recras confirmed the write of payload ``digest`` (None: of unknown effect)."""
-        with self._lock:
+        with self._changes_committed():
             klant_id = self._ids.get(map_key)
             if klant_id is not None:
                 digest = self._trusted(map_key, klant_id, digest)
             self._end_write(map_key)
-            if self._digests.get(map_key) == digest:
-                return
-            self._write(Statement.SET_DIGEST, (digest, map_key))
-            if digest is None:
-                self._digests.pop(map_key, None)
-            else:
-                self._digests[map_key] = digest
+            if self._digests.get(map_key) != digest:
+                self._write(Statement.SET_DIGEST, (digest, map_key))
+                if digest is None:
+                    self._digests.pop(map_key, None)
+                else:
+                    self._digests[map_key] = digest
 
     def mapped_ids(self) -> set[int]:
         """Every customer id some entry names (a look-up after a lost answer skips them)."""
@@ -276,20 +302,80 @@ class IdMap:
         ]
 
     def _query(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Run ``statement``: its rows (none once closed)."""
-        with self._lock:
+        """Run ``statement``, which reads the map, once every queued change is committed."""
+        self._flush(self._queued)
+        with self._store_lock:
             store = self._store
             if store is None:
                 return []
             try:
                 return store.query(store.statements[statement], params)
             except store.errors as exc:
-                what = problem(store.name, "could not be written", exc, store.advice(exc))
-                raise IdMapError(what) from exc
+                raise self._error(store, exc) from exc
 
-    def _write(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Run ``statement``, which changes the map: its rows."""
-        return self._query(statement, params)
+    @staticmethod
+    def _error(store: MapStore, exc: Exception) -> IdMapError:
+        return IdMapError(problem(store.name, "could not be written", exc, store.advice(exc)))
+
+    @contextlib.contextmanager
+    def _changes_committed(self) -> Iterator[None]:
+        """Change the map holding ``_lock``; return once the statements queued are committed.
+
+        For changes that must be on disk before a request is sent. The commit comes after
+        letting go of the lock: the other lanes read and change the map in memory meanwhile.
+        """
+        with self._lock:
+            before = self._queued
+            yield
+            queued = self._queued
+        if queued > before:
+            self._flush(queued)
+
+    def _write(self, statement: Statement, params: tuple[object, ...]) -> _Change:
+        """Queue ``statement``, which changes the map (call with ``_lock`` held: the queue
+        keeps the order of the changes in memory). :meth:`_flush` commits it.
+        """
+        change = _Change(statement, params)
+        self._unwritten.append(change)
+        self._queued += 1
+        return change
+
+    def _flush(self, queued: int) -> None:
+        """Return once the first ``queued`` changes ever queued are committed.
+
+        Call it after letting go of ``_lock`` (or holding it, for rows needed at once), so
+        that the other lanes change the map in memory meanwhile. Whoever gets the store
+        first commits every change queued by then, its own and other lanes', in one
+        transaction: on disk the map is always the map after some prefix of the changes,
+        and a lane whose changes went with another's finds them committed.
+        """
+        if self._written >= queued and self._failure is None:
+            return
+        with self._store_lock:
+            if self._failure is None and self._written < queued:
+                # Without _lock (prune_natural flushes holding it): the queue is appended to
+                # in order under it, so what is taken from its front is a prefix.
+                changes = []
+                while self._unwritten:
+                    changes.append(self._unwritten.popleft())
+                self._commit(changes)
+            if self._failure is not None:
+                raise self._failure
+
+    def _commit(self, changes: list[_Change]) -> None:
+        """Run ``changes`` in one transaction (call with ``_store_lock`` held)."""
+        store = self._store
+        if store is not None:
+            try:
+                rows = store.query_all(
+                    [(store.statements[change.statement], change.params) for change in changes]
+                )
+            except store.errors as exc:
+                self._failure = self._error(store, exc)
+                return
+            for change, returned in zip(changes, rows, strict=True):
+                change.rows = returned
+        self._written += len(changes)
 
     def begin_create(
         self, map_key: str, kind: KeyKind, identity: str, seq: int, floor: int | None
@@ -299,7 +385,7 @@ class IdMap:
         ``floor`` is the highest customer id Recras had before it: only a customer above it
         can be the one this ``POST`` made, so a rerun never takes an older one for it.
         """
-        with self._lock:
+        with self._changes_committed():
             self._set_id(map_key, None)
             self._digests.pop(map_key, None)
             row = (map_key, kind, None, identity, self.run_id, seq, time.time(), floor, None)
@@ -320,10 +406,10 @@ class IdMap:
         ``digest``: Recras confirmed that this write carried that payload (one statement
         records both); None when what Recras holds is not known (e.g. a merge).
         """
-        with self._lock:
+        with self._changes_committed():
             # First: a merge answered already, and until this row is written the create stays
             # pending, so a stop here resolves it on the next run, which drops them then.
-            self.outdate_others(klant_id, map_key)
+            self._outdate_others(klant_id, map_key)
             digest = self._trusted(map_key, klant_id, digest)
             row = (map_key, kind, klant_id, identity, self.run_id, seq, time.time(), None, digest)
             self._write(Statement.UPSERT, row)
@@ -336,8 +422,8 @@ class IdMap:
 
     def resolve(self, map_key: str, klant_id: int) -> None:
         """Fill in the customer a pending create turned out to have made (no digest yet)."""
-        with self._lock:
-            self.outdate_others(klant_id, map_key)
+        with self._changes_committed():
+            self._outdate_others(klant_id, map_key)
             self._write(Statement.RESOLVE, (klant_id, map_key))
             self._set_id(map_key, klant_id)
             self._end_write(map_key)
@@ -345,7 +431,7 @@ class IdMap:
 
     def forget(self, map_key: str) -> None:
         """Drop ``map_key`` (a create that was refused, or a customer deleted in Recras)."""
-        with self._lock:
+        with self._changes_committed():
             self._set_id(map_key, None)
             self._end_write(map_key)
             self._digests.pop(map_key, None)
@@ -358,8 +444,10 @@ class IdMap:
         """
         prune = Statement.PRUNE_ALL_RUNS if earlier_runs else Statement.PRUNE_THIS_RUN
         params: tuple[object, ...] = (str(KeyKind.NATURAL), self.run_id, below_seq)
-        with self._lock:
-            for (map_key,) in self._write(prune, params):
+        with self._lock:  # held across the SQL: the rows it deletes are dropped from memory
+            change = self._write(prune, params)
+            self._flush(self._queued)
+            for (map_key,) in change.rows:
                 self._set_id(str(map_key), None)
 
 
@@ -371,6 +459,6 @@ class ReadOnlyIdMap(IdMap):
     """
 
     @override
-    def _write(self, statement: Statement, params: tuple[object, ...]) -> list[tuple[object, ...]]:
-        """Write nothing: the stored map stays as it was."""
-        return []
+    def _write(self, statement: Statement, params: tuple[object, ...]) -> _Change:
+        """Queue nothing: the stored map stays as it was (the change returns no rows)."""
+        return _Change(statement, params)

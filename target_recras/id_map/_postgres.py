@@ -2,8 +2,10 @@
 
 The rows are those of the SQLite map (:mod:`target_recras.id_map`), in table ``id_map`` of
 the connection's current schema; a dedicated database, or a schema per target configuration
-(``?options=-csearch_path%3Dmy_pipeline``), keeps maps apart. Every statement commits on its
-own (autocommit): a killed worker loses no entry it wrote, pending creates included.
+(``?options=-csearch_path%3Dmy_pipeline``), keeps maps apart. Every change is committed
+before the method making it returns (a lone statement autocommitted, the changes several
+lanes queued meanwhile in one transaction): a killed worker loses no entry it wrote, pending
+creates included.
 
 The hold is a session-level advisory lock, ``pg_try_advisory_lock(LOCK_CLASS,
 hashtext('<database>.<schema>'))``: PostgreSQL releases it when the session ends, however the
@@ -19,6 +21,7 @@ misread.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -27,6 +30,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from typing_extensions import override
 
 from recras_api.redact import register_credentials
 from target_recras.id_map._lock import Holder, hold_exclusively
@@ -178,8 +182,14 @@ class PostgresStore(OpenStore[psycopg.Connection]):
             has_digests = version >= SCHEMA_VERSION
             return cls(name, db, exits.pop_all(), has_digests=has_digests)
 
+    @override
+    def transaction(self) -> contextlib.AbstractContextManager[object]:
+        """psycopg's transaction block: committed at its end, rolled back on an error."""
+        return self._db.transaction()
+
+    @override
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """One autocommitted statement (enum values go as text)."""
+        """One statement, autocommitted outside :meth:`transaction` (enum values as text)."""
         values = tuple(str(p) if isinstance(p, str) else p for p in params)
         cursor = self._db.execute(sql, values)
         return [tuple(row) for row in cursor.fetchall()] if cursor.description else []

@@ -1,6 +1,7 @@
 """The id map as an SQLite file: the default back end (``id_map_path``, ``sqlite:///path``).
 
-An embedded SQLite database in WAL mode. Every change is one transaction with
+An embedded SQLite database in WAL mode. Every change is committed before the method making
+it returns (with the changes other lanes queued meanwhile, in one transaction), with
 ``synchronous=NORMAL``: a killed process loses no committed entry; an operating-system
 crash or power cut can lose the last few commits, but never corrupts the file. A run holds
 the file with ``flock`` on ``<file>.lock`` (:mod:`target_recras.id_map._lock`); a dry run
@@ -9,10 +10,14 @@ reads it without holding it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+
+from typing_extensions import override
 
 from target_recras.id_map._lock import FileHold, hold_exclusively
 from target_recras.id_map._store import (
@@ -112,9 +117,22 @@ class SqliteStore(OpenStore[sqlite3.Connection]):
             has_digests = "digest" in _columns(db)
             return cls(name, db, exits.pop_all(), has_digests=has_digests)
 
+    @override
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        """One autocommitted statement."""
+        """One statement, autocommitted outside :meth:`transaction`."""
         return self._db.execute(sql, params).fetchall()
+
+    @override
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; rolled back if a statement fails."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def _refuse_directory(path: Path) -> None:

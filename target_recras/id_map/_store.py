@@ -8,10 +8,11 @@ Each back end opens its store in one of two factories, chosen once per run: held
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import enum
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Generic, Protocol, TypeVar
 
@@ -82,7 +83,7 @@ def statements_with(placeholder: str) -> Mapping[Statement, str]:
 Connection = TypeVar("Connection")
 
 
-class OpenStore(Generic[Connection]):
+class OpenStore(abc.ABC, Generic[Connection]):
     """What a back end's open store holds; its factories make it (no I/O here)."""
 
     def __init__(
@@ -97,6 +98,26 @@ class OpenStore(Generic[Connection]):
     def close(self) -> None:
         """Undo the opening: what the factory registered on ``exits`` (logged, never raises)."""
         self._exits.close()
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        """Run one statement (in its own committed transaction, outside :meth:`transaction`)."""
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractContextManager[object]:
+        """Run the statements inside it in one transaction, committed at its end."""
+
+    def query_all(
+        self, statements: Sequence[tuple[str, tuple[object, ...]]]
+    ) -> list[list[tuple[object, ...]]]:
+        """Run ``statements`` in order in one committed transaction; the rows of each.
+
+        One statement needs no transaction of its own: it is autocommitted.
+        """
+        if len(statements) == 1:
+            return [self.query(*statements[0])]
+        with self.transaction():
+            return [self.query(sql, params) for sql, params in statements]
 
 
 class BackEnd(Protocol):
@@ -130,6 +151,11 @@ class MapStore(Protocol):
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         """Run one statement in its own committed transaction; its rows."""
+
+    def query_all(
+        self, statements: Sequence[tuple[str, tuple[object, ...]]]
+    ) -> list[list[tuple[object, ...]]]:
+        """Run ``statements`` in order in one committed transaction; the rows of each."""
 
     def close(self) -> None:
         """Close and release the hold, undoing what opening did; logs, never raises."""

@@ -12,7 +12,6 @@ of a newer version is refused.
 from __future__ import annotations
 
 import sqlite3
-from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from target_recras.id_map import SCHEMA_VERSION, IdMap, KeyKind
 
 pytestmark = pytest.mark.timeout(120)
 
-_databases = count(1)
 KEY = "source:external_id='EXT-1'"
 #: The table as schema version 1 wrote it (SQLite files of that time had no version).
 V1_COLUMNS = (
@@ -34,17 +32,6 @@ V1_COLUMNS = (
     "run_id text NOT NULL, seq bigint NOT NULL, updated_at double precision NOT NULL, "
     "floor bigint"
 )
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A fresh id map of each back end."""
-    if request.param == "sqlite":
-        return str(tmp_path / "id-map.sqlite3")
-    pg_cluster: PostgresCluster = request.getfixturevalue("pg_cluster")
-    database = f"digests_{next(_databases)}"
-    pg_cluster.psql(f"CREATE DATABASE {database}", database="postgres")
-    return f"postgresql://postgres@127.0.0.1:{pg_cluster.port}/{database}"
 
 
 def test_digest_kept_only_for_confirmed_writes_in_both_back_ends(location: str) -> None:

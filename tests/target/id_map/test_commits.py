@@ -1,0 +1,113 @@
+"""The id map's commits: one lane's commit never holds up the others' work in memory.
+
+The writer lanes share one map. A lane waiting for its commit (here: behind another
+connection's write lock on the SQLite file, as behind a slow disk) must not keep the other
+lanes from reading and changing the map in memory; each change is still on disk when the
+method that made it returns. The changes the lanes queued meanwhile are committed together,
+in one transaction of the back end (SQLite, and PostgreSQL on the suite's private cluster):
+all of them or, when one fails, none.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import pytest
+
+from target_recras.id_map import IdMap, KeyKind
+from target_recras.id_map._map import locate
+from target_recras.id_map._store import Statement
+
+pytestmark = pytest.mark.timeout(60)
+
+
+#: Longer than a commit takes on any machine: a call that waits for one takes at least this.
+BLOCKED_SECONDS = 1.5
+
+
+@contextmanager
+def write_locked(path: Path) -> Iterator[None]:
+    """Another connection holds the file's write lock until the block ends."""
+    with closing(sqlite3.connect(path, isolation_level=None)) as other:
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+
+
+def klant_ids(path: Path) -> dict[str, int | None]:
+    """The rows on disk, read by a connection of their own."""
+    with closing(sqlite3.connect(path)) as reader:
+        return dict(reader.execute("SELECT map_key, klant_id FROM id_map").fetchall())
+
+
+def test_lanes_use_the_map_while_another_lane_waits_for_its_commit(tmp_path: Path) -> None:
+    path = tmp_path / "id-map.sqlite3"
+    id_map = IdMap.open(path)
+    id_map.store("source:k='old'", KeyKind.SOURCE, "[]", 7, seq=0, digest="d0")
+    stuck = threading.Thread(
+        target=id_map.begin_create, args=("source:k='new'", KeyKind.SOURCE, "[]", 1, 7)
+    )
+    with write_locked(path):
+        stuck.start()
+        time.sleep(0.2)  # the lane is in its commit, waiting for the lock
+        assert stuck.is_alive()
+        started = time.monotonic()
+        # Reads, and a change that needs no statement (the digest is the stored one).
+        assert id_map.unchanged("source:k='old'", 7, "d0")
+        assert id_map.digest("source:k='old'") == "d0"
+        id_map.before_write("source:k='old'", "d0")
+        waited = time.monotonic() - started
+        time.sleep(BLOCKED_SECONDS)
+        assert stuck.is_alive()  # still committing: the calls above did not wait for it
+    stuck.join()
+    assert waited < BLOCKED_SECONDS / 2
+    assert klant_ids(path) == {"source:k='old'": 7, "source:k='new'": None}
+    id_map.close()
+
+
+def test_each_lanes_change_is_on_disk_when_its_method_returns(tmp_path: Path) -> None:
+    path = tmp_path / "id-map.sqlite3"
+    id_map = IdMap.open(path)
+    seen: dict[str, dict[str, int | None]] = {}
+
+    def create(name: str, klant_id: int) -> None:
+        key = f"source:k='{name}'"
+        id_map.begin_create(key, KeyKind.SOURCE, "[]", klant_id, 0)
+        id_map.store(key, KeyKind.SOURCE, "[]", klant_id, klant_id)
+        seen[name] = klant_ids(path)
+
+    lanes = [threading.Thread(target=create, args=(f"k{n}", n)) for n in range(1, 9)]
+    with write_locked(path):  # every lane queues its change behind the lock
+        for lane in lanes:
+            lane.start()
+        time.sleep(0.3)
+    for lane in lanes:
+        lane.join()
+    for n in range(1, 9):
+        assert seen[f"k{n}"][f"source:k='k{n}'"] == n
+    id_map.close()
+
+
+def test_queued_changes_are_committed_all_or_none(location: str) -> None:
+    store = locate(location).open(location, 0.0, logging.getLogger(__name__))
+    upsert, delete = store.statements[Statement.UPSERT], store.statements[Statement.DELETE]
+
+    def row(name: str, klant_id: int | None, kind: str | None = "source") -> tuple[object, ...]:
+        return (f"source:k='{name}'", kind, klant_id, "[]", "run", 0, 0.0, None, None)
+
+    store.query_all([(upsert, row("a", 1)), (upsert, row("b", None)), (delete, ("x",))])
+    with pytest.raises(store.errors):  # the second one breaks NOT NULL: the first is undone
+        store.query_all([(upsert, row("c", 3)), (upsert, row("d", 4, kind=None))])
+    keys = store.query(store.statements[Statement.LOAD]) + store.query(
+        store.statements[Statement.PENDING]
+    )
+    assert sorted(str(key) for key, *_ in keys) == ["source:k='a'", "source:k='b'"]
+    store.close()
