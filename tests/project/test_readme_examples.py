@@ -11,8 +11,7 @@ import jsonschema
 import pytest
 import yaml
 from support.paths import ROOT
-
-README = ROOT / "README.md"
+from support.readme import README, code_blocks, section
 
 
 @pytest.fixture(scope="module")
@@ -20,14 +19,8 @@ def readme() -> str:
     return README.read_text(encoding="utf-8")
 
 
-def _section(readme: str, title: str) -> str:
-    start = readme.index(f"\n## {title}")
-    end = readme.find("\n## ", start + 1)
-    return readme[start : end if end != -1 else None]
-
-
 def _yaml_blocks(text: str) -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    return code_blocks(text, "yaml")
 
 
 def test_scaling_example_extends_meltano_yml_validly(
@@ -35,7 +28,7 @@ def test_scaling_example_extends_meltano_yml_validly(
 ) -> None:
     """The many-instances example, merged into meltano.yml, is a valid Meltano project."""
     (block,) = _yaml_blocks(
-        _section(readme, "Scaling out: workers, containers and many Recras instances")
+        section("Scaling out: workers, containers and many Recras instances", readme)
     )
     example = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
@@ -66,7 +59,7 @@ def test_scaling_example_extends_meltano_yml_validly(
 
 def test_stream_map_example_matches_meltano_yml(readme: str) -> None:
     """The stream map quoted in the README is the one meltano.yml uses."""
-    (block,) = _yaml_blocks(_section(readme, "Reverse ETL from a database or a file export"))
+    (block,) = _yaml_blocks(section("Reverse ETL from a database or a file export", readme))
     quoted = yaml.safe_load(block)
     project = yaml.safe_load((ROOT / "meltano.yml").read_text(encoding="utf-8"))
     plugin = next(
