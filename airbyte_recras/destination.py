@@ -37,6 +37,7 @@ from airbyte_recras.failures import ConnectorInputError, describe
 from airbyte_recras.output import AirbyteOutput
 from airbyte_recras.spec import spec_message
 from recras_api.client import RecrasClient
+from recras_api.redact import scrub
 from tap_recras.inputs import MAX_ID
 from target_recras.input import Problem
 from target_recras.options import TargetOptions
@@ -93,6 +94,25 @@ class AirbyteTargetRecras(TargetRecras):
         self.open_session().reject(
             problem, stream=None, line=json.dumps(message, ensure_ascii=False, default=str)
         )
+
+    def show_summary(self, stream: IO[str]) -> None:
+        """The run's summary (created, updated, unchanged, rejected, ...) on ``stream``.
+
+        ``stream`` is stderr: PyAirbyte keeps a destination's LOG messages in a log file of
+        its own, but passes the destination's stderr on to its user's process, so the counts
+        and the rejects file are shown there too. Nothing if no record came (no run opened).
+        """
+        session = self._session
+        if session is None or session.summary is None:
+            return
+        text = f"{PROG} summary: {session.summary}\n"
+        if session.rejects.count:
+            text += f"{PROG}: the rejected records and the reasons are in {session.rejects.path}\n"
+        try:
+            stream.write(scrub(text))
+            stream.flush()
+        except OSError:  # nobody reads stderr any more (the caller stopped us): the LOG has it
+            pass
 
     @override
     def write_state_to_stdout(self, state: dict[str, Any]) -> None:
@@ -271,12 +291,18 @@ def check(args: argparse.Namespace, output: AirbyteOutput) -> None:
 
 
 def write(args: argparse.Namespace, output: AirbyteOutput) -> None:
-    """Upsert the RECORDs on stdin; echo each STATE once the records before it are done."""
+    """Upsert the RECORDs on stdin; echo each STATE once the records before it are done.
+
+    The summary is a LOG message and, for PyAirbyte's user, a line on stderr.
+    """
     config = read_config(args.config)
     schemas = schema_messages(read_json(args.catalog, "catalog"))
     lines = SingerInput(schemas, sys.stdin.buffer)
     target = _target(config, output, lines)
-    target.listen(file_input=cast("IO[str]", lines))
+    try:
+        target.listen(file_input=cast("IO[str]", lines))
+    finally:  # also the counts so far of a run that failed or was stopped
+        target.show_summary(sys.stderr)
 
 
 COMMANDS = {"spec": spec, "check": check, "write": write}

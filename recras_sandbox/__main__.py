@@ -1,8 +1,10 @@
 """Command line: ``recras-sandbox [options]`` (also ``python -m recras_sandbox``).
 
-Prints exactly one line, ``recras-sandbox listening on http://127.0.0.1:<port>``, to
-stdout once the socket accepts connections, and runs until SIGTERM or SIGINT.
-Diagnostics go to stderr.
+Prints two lines to stdout once the socket accepts connections: ``recras-sandbox listening
+on http://127.0.0.1:<port>``, then the settings a connector needs to reach it, as shell
+variables (``export RECRAS_BASE_URL=http://127.0.0.1:<port> RECRAS_API_KEY=sandbox-key``: the
+key is the sandbox's own, not a secret). Runs until SIGTERM or SIGINT. Diagnostics go to
+stderr.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import signal
 import sys
 import tempfile
@@ -28,7 +31,7 @@ _LOOPBACK = ("127.0.0.1", "localhost")
 
 
 def _log(message: str) -> None:
-    """Diagnostics go to stderr; stdout carries only the listening line."""
+    """Diagnostics go to stderr; stdout carries only the start message."""
     sys.stderr.write(f"recras-sandbox: {message}\n")
     sys.stderr.flush()
 
@@ -89,8 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def start_message(base_url: str, api_key: str) -> str:
+    """Where the sandbox listens, and the settings to reach it as shell variables.
+
+    ``RECRAS_BASE_URL`` and ``RECRAS_API_KEY`` are what the project's meltano.yml and the
+    README's examples read; a key given with ``--api-key`` is quoted for the shell.
+    """
+    settings = f"RECRAS_BASE_URL={shlex.quote(base_url)} RECRAS_API_KEY={shlex.quote(api_key)}"
+    return f"recras-sandbox listening on {base_url}\nexport {settings}\n"
+
+
 def serve(server: SandboxServer, host: str, port_file: str | None) -> None:
-    """Announce the port, then serve until SIGTERM or SIGINT."""
+    """Announce the port and the key, then serve until SIGTERM or SIGINT."""
     port = server.server_address[1]
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -101,7 +114,7 @@ def serve(server: SandboxServer, host: str, port_file: str | None) -> None:
     signal.signal(signal.SIGINT, stop)
     if port_file:
         _write_port_file(port_file, port)
-    sys.stdout.write(f"recras-sandbox listening on http://{host}:{port}\n")
+    sys.stdout.write(start_message(f"http://{host}:{port}", server.options.api_key))
     sys.stdout.flush()
     server.serve_forever(poll_interval=0.2)
 

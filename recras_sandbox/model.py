@@ -3,8 +3,9 @@
 Customers are kept as their serialized list item (compact JSON bytes) because the
 list endpoint is what must be fast; everything else is derived from those bytes.
 
-The field lists restate the vendor docs rather than import ``recras_api.schemas``: the
-sandbox is the stand-in for Recras the client is tested against, so it shares none of its code.
+The field lists restate the vendor docs (``docs/vendor/``) rather than import
+``recras_api.schemas``: the sandbox is the stand-in for Recras the client is tested against,
+so it shares none of its code.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: String fields of a customer that POST/PUT may set (documented in recras-klanten-endpoint).
+#: String fields of a customer that POST/PUT may set (docs/vendor/recras-klanten-endpoint.txt).
 CUSTOMER_STRING_FIELDS: tuple[str, ...] = (
     "naam",
     "adres",

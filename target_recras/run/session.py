@@ -75,6 +75,8 @@ class TargetSession:
         self._resources = ExitStack()
         self._writer: RecordWriter | None = None
         self._id_map: IdMap | None = None
+        #: The summary line :meth:`close` logged (None until then), for a caller to show.
+        self.summary: str | None = None
 
     @classmethod
     def open(
@@ -226,8 +228,8 @@ class TargetSession:
             self._progress.stop()
         if self._writer is not None:
             self._writer.close()
-        summary = self.progress_line() if not success else self.stats.line(self.retried)
-        self.logger.info("Summary: %s", summary)
+        self.summary = self.progress_line() if not success else self.stats.line(self.retried)
+        self.logger.info("Summary: %s", self.summary)
         if self.rejects.count:
             self.logger.warning(
                 "%d record(s) were rejected; they are in %s with the reasons.",

@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 from support.airbyte import (
     BIN,
+    ConnectorRun,
     airbyte_message,
     configured_catalog,
     discover,
@@ -410,6 +411,15 @@ def test_write_upserts_by_primary_key_and_echoes_each_state(recras: Any, tmp_pat
     # _airbyte_* columns are not part of the record the target sees: no warning names them.
     assert "_airbyte" not in json.dumps([m for m in done.of_type("LOG")])
     assert "_airbyte" not in json.dumps(rejects)
+    summary = _summary(done)
+    assert summary.startswith(
+        "3 records read: 2 created, 0 merged, 0 updated, 0 unchanged (skipped), "
+        "0 recreated after a 404, 1 rejected,"
+    )
+    assert done.stderr.splitlines() == [
+        f"destination-recras summary: {summary}",
+        f"destination-recras: the rejected records and the reasons are in {tmp_path}/rejects.jsonl",
+    ]
 
     # Again, renamed: the id map knows AB-1 and AB-2, so they are updated, not created.
     again = "".join(
@@ -422,7 +432,20 @@ def test_write_upserts_by_primary_key_and_echoes_each_state(recras: Any, tmp_pat
     assert len(recras.customers()) == before + 2
     names = sorted(c["naam"] for c in recras.customers() if str(c["naam"]).startswith("Airbyte"))
     assert names == ["Airbyte klant 1 bis", "Airbyte klant 2 bis"]
-    _no_secret(done.stdout, rerun.stdout)
+    assert _summary(rerun).startswith("2 records read: 0 created, 0 merged, 2 updated,")
+    assert rerun.stderr.splitlines() == [f"destination-recras summary: {_summary(rerun)}"]
+    _no_secret(done.stdout, rerun.stdout, done.stderr, rerun.stderr)
+
+
+def _summary(done: ConnectorRun) -> str:
+    """The target's summary, from its one LOG message (the text shown on stderr too)."""
+    prefix = "target-recras: Summary: "
+    (summary,) = [
+        m["log"]["message"].removeprefix(prefix)
+        for m in done.of_type("LOG")
+        if m["log"]["level"] == "INFO" and m["log"]["message"].startswith(prefix)
+    ]
+    return summary
 
 
 @pytest.mark.slow

@@ -2,8 +2,6 @@
 
 PyAirbyte runs each connector as a local executable (``get_source(..., local_executable=)``)
 from the project's venv, validates the config against the SPEC, reads into its DuckDB
-
-pytestmark = pytest.mark.slow
 cache and keeps the state there. The test keeps one source and one cache, as a notebook
 session does: four reads with customers added between them (each must read exactly the new
 ones), then two reads the caller gives up on -- ``get_records`` left after three records,
@@ -12,7 +10,8 @@ connector failure (it kills a connector still running 10 s after its SIGTERM, an
 exit status but 0 and -15 for a failure), and the next read must resume from the cached
 state; then discover, several times (PyAirbyte stops the connector right after its CATALOG);
 last, it writes the demo's customer export into the sandbox through destination-recras,
-reshaped by the same stream map meltano.yml uses.
+reshaped by the same stream map meltano.yml uses, and the target's summary must reach the
+driver's stderr (PyAirbyte keeps the connector's LOG messages in a file of its own).
 
 The driver (``peer_programs/pyairbyte_driver.py``) runs in .venv-airbyte, installed by
 ``scripts/install_peers.sh``; ``AIRBYTE_OFFLINE_MODE=1`` keeps PyAirbyte off the network.
@@ -30,6 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from support.paths import ROOT
 
@@ -37,6 +37,8 @@ AIRBYTE_PYTHON = ROOT / ".venv-airbyte" / "bin" / "python"
 DATA = Path(__file__).resolve().parent / "peer_programs"
 BIN = Path(sys.executable).parent
 SECRET_KEY = "pyairbyte-secret-key-5d2e81b7c4"
+
+pytestmark = pytest.mark.slow
 
 
 class Driver:
@@ -134,6 +136,13 @@ def _write_export(recras: Any, driver: Driver, tmp_path: Path) -> None:
     assert "Bakkerij De Korenschoof" in {c["naam"] for c in added}
     rejects = (tmp_path / "rejects.jsonl").read_text().splitlines()
     assert len(rejects) == 1 and "Zeeland" in rejects[0]
+    # The summary reaches the user: the stderr PyAirbyte passes on, not only its log file.
+    shown = driver.stderr_path.read_text().splitlines()
+    (summary,) = [line for line in shown if line.startswith("destination-recras summary: ")]
+    assert summary.startswith("destination-recras summary: 20 records read: 19 created, "), summary
+    assert ", 1 rejected, " in summary, summary
+    rejects_line = f"destination-recras: the rejected records and the reasons are in {tmp_path}"
+    assert f"{rejects_line}/rejects.jsonl" in shown
 
 
 #: How PyAirbyte reports a connector it had to kill (``Exit Code: -9``) or whose exit status

@@ -14,6 +14,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -573,30 +574,52 @@ def test_keep_alive_serves_many_requests_on_one_connection(reader: SandboxProces
     conn.close()
 
 
-def test_cli_prints_listening_line_writes_port_file_and_exits_0(tmp_path: Path) -> None:
+def test_cli_prints_where_it_listens_and_its_key_writes_port_file_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    """The start message gives the settings to use, as shell variables that work as printed."""
     port_file = tmp_path / "port"
+    key = "a key; with $pecial characters"
     proc = subprocess.Popen(
-        [*sandbox_command(), "--port", "0", "--port-file", str(port_file), "--customers", "5"],
+        [
+            *sandbox_command(),
+            *("--port", "0", "--port-file", str(port_file), "--customers", "5"),
+            *("--api-key", key),
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+    # A start message short of a line would block readline: the kill ends it (EOF).
+    watchdog = threading.Timer(30, proc.kill)
+    watchdog.start()
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.fullmatch(r"recras-sandbox listening on http://127\.0\.0\.1:(\d+)\n", line)
         assert match, line
         assert port_file.read_text().strip() == match.group(1)
-        response = requests.get(
-            f"http://127.0.0.1:{match.group(1)}/api2/klanten",
-            headers={"Authorization": "Bearer sandbox-key"},
+        settings = proc.stdout.readline()
+        assert settings.startswith("export "), settings
+        # The shell reads the variables back as they were meant (the key quoted for it).
+        shell = subprocess.run(
+            ["sh", "-c", f'{settings}printf "%s\\n%s" "$RECRAS_BASE_URL" "$RECRAS_API_KEY"'],
+            capture_output=True,
+            text=True,
+            check=True,
             timeout=30,
+        )
+        base_url, api_key = shell.stdout.split("\n")
+        assert (base_url, api_key) == (f"http://127.0.0.1:{match.group(1)}", key)
+        response = requests.get(
+            f"{base_url}/api2/klanten", headers={"Authorization": f"Bearer {api_key}"}, timeout=30
         )
         assert len(response.json()) == 5
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
-        assert proc.stdout.read() == ""  # exactly one line on stdout
+        assert proc.stdout.read() == ""  # nothing after the start message
     finally:
+        watchdog.cancel()
         proc.kill()
         proc.wait()
 
