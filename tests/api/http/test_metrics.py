@@ -1,12 +1,14 @@
-"""HTTP metrics: one ``http_request_duration`` METRIC line per request.
+"""HTTP metrics: a summary per endpoint by default, one METRIC line per request on request.
 
 SDK REST taps log ``http_request_duration`` (a timer per request) and ``http_request_count``
 (a counter) in singer-sdk's own ``METRIC: {...}`` format; dashboards of rate limiting and
 latency are built on them. The shared client logs the same shape for every try it sends, in
-the tap and in the target, tagged with the endpoint template, the HTTP status and the method.
-The real executables run against a sandbox (with faults, so that retried 429 and 503 answers
-are counted too); the METRIC lines are parsed from their stderr and checked against the
-sandbox's own counts. No credential appears in them.
+the tap and in the target, tagged with the endpoint template, the HTTP status and the method,
+when ``log_request_metrics`` is set. By default a run logs the counters and, at the end, one
+line per endpoint with its tries by status (a log that grows with every request buries the
+rest: tests/target/test_log_volume.py). The real executables run against a sandbox (with
+faults, so that retried 429 and 503 answers are counted too); the lines are parsed from their
+stderr and checked against the sandbox's own counts. No credential appears in them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ pytestmark = pytest.mark.slow
 
 #: singer_sdk.metrics.log writes ``METRIC: <point as compact JSON>``.
 METRIC_LINE = re.compile(r"METRIC: (\{.*\})\s*$")
+#: The summary line per endpoint: ``HTTP GET /api2/klanten/{id}: 41 request(s) (200: 38, ...);``.
+SUMMARY_LINE = re.compile(r"\| HTTP (\w+ \S+): (\d+) request\(s\) \(([^)]*)\); p50 \d+ ms, p95 ")
 DETAIL = "/api2/klanten/{id}"
 LIST = "/api2/klanten"
 
@@ -42,6 +46,20 @@ def metric_points(log: str) -> list[dict[str, Any]]:
 
 def http_points(log: str, metric: str) -> list[dict[str, Any]]:
     return [p for p in metric_points(log) if p["metric"] == metric]
+
+
+def summaries(log: str) -> tuple[Counter[str], Counter[int]]:
+    """The tries per route and the answers per status that the summary lines report."""
+    by_route: Counter[str] = Counter()
+    by_status: Counter[int] = Counter()
+    for match in SUMMARY_LINE.finditer(log):
+        route, tries, outcomes = match.groups()
+        by_route[route] += int(tries)
+        for outcome in outcomes.split(", "):
+            name, n = outcome.split(": ")
+            if name.isdigit():
+                by_status[int(name)] += int(n)
+    return by_route, by_status
 
 
 def answered(stats: dict[str, Any]) -> Counter[int]:
@@ -60,13 +78,13 @@ def check_shape(points: list[dict[str, Any]]) -> None:
         )
 
 
-def test_the_tap_logs_one_duration_per_request_with_endpoint_status_and_method(
+def test_log_request_metrics_makes_the_tap_log_one_duration_per_request(
     sandbox_factory: SandboxFactory,
 ) -> None:
     sandbox = sandbox_factory(
         customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
     )
-    config = sandbox.config(max_workers=4)
+    config = sandbox.config(max_workers=4, log_request_metrics=True)
 
     run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
 
@@ -93,13 +111,13 @@ def test_the_tap_logs_one_duration_per_request_with_endpoint_status_and_method(
     assert SECRET_KEY not in run.stderr + run.stdout
 
 
-def test_the_target_logs_one_duration_per_request_and_no_secret(
+def test_log_request_metrics_makes_the_target_log_one_duration_per_request(
     sandbox_factory: SandboxFactory, tmp_path: Path
 ) -> None:
     sandbox = sandbox_factory(
         customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
     )
-    config = target_config(tmp_path, sandbox.config(max_workers=3))
+    config = target_config(tmp_path, sandbox.config(max_workers=3, log_request_metrics=True))
     records = [customer(n) for n in range(1, 16)]
 
     result = run_target(config, singer_input(records))
@@ -123,3 +141,46 @@ def test_the_target_logs_one_duration_per_request_and_no_secret(
     for point in http_points(result.stderr + rerun.stderr, "http_request_count"):
         counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
     assert counts == by_route
+
+
+def test_by_default_the_tap_logs_a_summary_per_endpoint_and_no_duration_per_request(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = sandbox_factory(
+        customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
+    )
+    config = sandbox.config(max_workers=4)
+
+    run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert http_points(run.stderr, "http_request_duration") == []
+    stats = sandbox.stats()
+    by_route, by_status = summaries(run.stderr)
+    assert by_route == Counter(stats["requests"])
+    assert by_status == answered(stats)
+    assert by_status[429] + by_status[503] > 0  # the retried answers are in the summary
+    counts: Counter[str] = Counter()
+    for point in http_points(run.stderr, "http_request_count"):
+        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
+    assert counts == by_route
+    assert SECRET_KEY not in run.stderr + run.stdout
+
+
+def test_by_default_the_target_logs_a_summary_per_endpoint_and_no_duration_per_request(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    sandbox = sandbox_factory(
+        customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
+    )
+    config = target_config(tmp_path, sandbox.config(max_workers=3))
+
+    result = run_target(config, singer_input([customer(n) for n in range(1, 16)]))
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert http_points(result.stderr, "http_request_duration") == []
+    stats = sandbox.stats()
+    by_route, by_status = summaries(result.stderr)
+    assert by_route == Counter(stats["requests"])
+    assert by_route[f"POST {LIST}"] >= 15
+    assert by_status == answered(stats)
