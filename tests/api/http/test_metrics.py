@@ -184,3 +184,29 @@ def test_by_default_the_target_logs_a_summary_per_endpoint_and_no_duration_per_r
     assert by_route == Counter(stats["requests"])
     assert by_route[f"POST {LIST}"] >= 15
     assert by_status == answered(stats)
+
+
+def test_the_sdk_log_config_sends_the_per_request_points_to_a_file(
+    sandbox_factory: SandboxFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # docs/tap.md, "Logs and metrics": the SDK's own way to route its metrics logger.
+    metrics_file = tmp_path / "metrics.log"
+    log_config = tmp_path / "logging.yml"
+    log_config.write_text(
+        "version: 1\n"
+        "disable_existing_loggers: false\n"
+        "handlers:\n"
+        "  metrics: {class: logging.FileHandler, filename: " + str(metrics_file) + "}\n"
+        "loggers:\n"
+        "  singer_sdk.metrics: {handlers: [metrics], propagate: no}\n"
+    )
+    monkeypatch.setenv("SINGER_SDK_LOG_CONFIG", str(log_config))
+    sandbox = sandbox_factory(customers=30)
+    config = sandbox.config(log_request_metrics=True)
+
+    run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert metric_points(run.stderr) == []
+    durations = http_points(metrics_file.read_text(), "http_request_duration")
+    assert len(durations) == sum(sandbox.stats()["requests"].values()) == 31
