@@ -23,6 +23,7 @@ import pytest
 from support.sandbox import SandboxFactory
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
+from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, run_tap
 
 pytestmark = pytest.mark.slow
@@ -48,6 +49,15 @@ def http_points(log: str, metric: str) -> list[dict[str, Any]]:
     return [p for p in metric_points(log) if p["metric"] == metric]
 
 
+def counted_requests(log: str) -> Counter[str]:
+    """The requests per route that the ``http_request_count`` counters add up to."""
+    counts: Counter[str] = Counter()
+    for point in http_points(log, "http_request_count"):
+        assert point["type"] == "counter"
+        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
+    return counts
+
+
 def summaries(log: str) -> tuple[Counter[str], Counter[int]]:
     """The tries per route and the answers per status that the summary lines report."""
     by_route: Counter[str] = Counter()
@@ -67,6 +77,22 @@ def answered(stats: dict[str, Any]) -> Counter[int]:
     return Counter({int(s): n for s, n in stats["responses"].items() if s.isdigit()})
 
 
+@pytest.fixture
+def tap_sandbox(sandbox_factory: SandboxFactory) -> SandboxProcess:
+    """40 customers, and faults: some tries answer 429 or 503 and are retried."""
+    return sandbox_factory(
+        customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
+    )
+
+
+@pytest.fixture
+def target_sandbox(sandbox_factory: SandboxFactory) -> SandboxProcess:
+    """No customers, and faults: some writes answer 429 or 503 and are retried."""
+    return sandbox_factory(
+        customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
+    )
+
+
 def check_shape(points: list[dict[str, Any]]) -> None:
     for point in points:
         assert point["type"] == "timer"
@@ -79,18 +105,15 @@ def check_shape(points: list[dict[str, Any]]) -> None:
 
 
 def test_log_request_metrics_makes_the_tap_log_one_duration_per_request(
-    sandbox_factory: SandboxFactory,
+    tap_sandbox: SandboxProcess,
 ) -> None:
-    sandbox = sandbox_factory(
-        customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
-    )
-    config = sandbox.config(max_workers=4, log_request_metrics=True)
+    config = tap_sandbox.config(max_workers=4, log_request_metrics=True)
 
     run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert len(run.records("klanten")) == 40
-    stats = sandbox.stats()
+    stats = tap_sandbox.stats()
     durations = http_points(run.stderr, "http_request_duration")
     check_shape(durations)
     # One line per try the sandbox saw, per endpoint template and per status.
@@ -103,21 +126,14 @@ def test_log_request_metrics_makes_the_tap_log_one_duration_per_request(
     assert by_status[429] + by_status[503] > 0  # retried answers are measured too
     assert by_route[f"GET {DETAIL}"] >= 40
     # The counters add up to the same requests, per endpoint and method.
-    counts: Counter[str] = Counter()
-    for point in http_points(run.stderr, "http_request_count"):
-        assert point["type"] == "counter"
-        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
-    assert counts == by_route
+    assert counted_requests(run.stderr) == by_route
     assert SECRET_KEY not in run.stderr + run.stdout
 
 
 def test_log_request_metrics_makes_the_target_log_one_duration_per_request(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    target_sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
-    sandbox = sandbox_factory(
-        customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
-    )
-    config = target_config(tmp_path, sandbox.config(max_workers=3, log_request_metrics=True))
+    config = target_config(tmp_path, target_sandbox.config(max_workers=3, log_request_metrics=True))
     records = [customer(n) for n in range(1, 16)]
 
     result = run_target(config, singer_input(records))
@@ -125,10 +141,10 @@ def test_log_request_metrics_makes_the_target_log_one_duration_per_request(
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert rerun.returncode == 0, rerun.stderr[-3000:]
-    assert len(sandbox.customers()) == 15
+    assert len(target_sandbox.customers()) == 15
     durations = http_points(result.stderr + rerun.stderr, "http_request_duration")
     check_shape(durations)
-    stats = sandbox.stats()
+    stats = target_sandbox.stats()
     by_route = Counter(f"{p['tags']['method']} {p['tags']['endpoint']}" for p in durations)
     assert by_route == Counter(stats["requests"])
     assert by_route[f"POST {LIST}"] >= 15
@@ -137,49 +153,37 @@ def test_log_request_metrics_makes_the_target_log_one_duration_per_request(
         p["tags"]["http_status_code"] for p in durations if "http_status_code" in p["tags"]
     )
     assert by_status == answered(stats)
-    counts: Counter[str] = Counter()
-    for point in http_points(result.stderr + rerun.stderr, "http_request_count"):
-        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
-    assert counts == by_route
+    assert counted_requests(result.stderr + rerun.stderr) == by_route
 
 
 def test_by_default_the_tap_logs_a_summary_per_endpoint_and_no_duration_per_request(
-    sandbox_factory: SandboxFactory,
+    tap_sandbox: SandboxProcess,
 ) -> None:
-    sandbox = sandbox_factory(
-        customers=40, api_key=SECRET_KEY, fault_rate=0.15, fault_seed=3, retry_after=0
-    )
-    config = sandbox.config(max_workers=4)
+    config = tap_sandbox.config(max_workers=4)
 
     run = run_tap(config, catalog=make_catalog(config), log_level="INFO")
 
     assert run.returncode == 0, run.stderr[-3000:]
     assert http_points(run.stderr, "http_request_duration") == []
-    stats = sandbox.stats()
+    stats = tap_sandbox.stats()
     by_route, by_status = summaries(run.stderr)
     assert by_route == Counter(stats["requests"])
     assert by_status == answered(stats)
     assert by_status[429] + by_status[503] > 0  # the retried answers are in the summary
-    counts: Counter[str] = Counter()
-    for point in http_points(run.stderr, "http_request_count"):
-        counts[f"{point['tags']['method']} {point['tags']['endpoint']}"] += point["value"]
-    assert counts == by_route
+    assert counted_requests(run.stderr) == by_route
     assert SECRET_KEY not in run.stderr + run.stdout
 
 
 def test_by_default_the_target_logs_a_summary_per_endpoint_and_no_duration_per_request(
-    sandbox_factory: SandboxFactory, tmp_path: Path
+    target_sandbox: SandboxProcess, tmp_path: Path
 ) -> None:
-    sandbox = sandbox_factory(
-        customers=0, api_key=SECRET_KEY, fault_rate=0.2, fault_seed=5, retry_after=0
-    )
-    config = target_config(tmp_path, sandbox.config(max_workers=3))
+    config = target_config(tmp_path, target_sandbox.config(max_workers=3))
 
     result = run_target(config, singer_input([customer(n) for n in range(1, 16)]))
 
     assert result.returncode == 0, result.stderr[-3000:]
     assert http_points(result.stderr, "http_request_duration") == []
-    stats = sandbox.stats()
+    stats = target_sandbox.stats()
     by_route, by_status = summaries(result.stderr)
     assert by_route == Counter(stats["requests"])
     assert by_route[f"POST {LIST}"] >= 15
