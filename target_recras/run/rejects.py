@@ -84,8 +84,8 @@ class RejectsFile:
             stream or "?",
             where,
             problem.reason,
-            further=f"Further rejects are only written to {self.path} (and counted in the "
-            "summary; logged at DEBUG level).",
+            further=f"Further rejects are logged at DEBUG level only; every reject is in "
+            f"{self.path} (and counted in the summary).",
         )
         if self.max_rejects is not None and count > self.max_rejects:
             msg = (
