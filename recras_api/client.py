@@ -28,6 +28,7 @@ import requests
 
 from recras_api import errors
 from recras_api.bodies import BROKEN_TRANSFERS, decode_json, read_body, request_deadline
+from recras_api.capped_log import CappedLog
 from recras_api.concurrency import AdaptiveConcurrency, Slot
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
@@ -95,6 +96,8 @@ class RecrasClient:
         self._observers = tuple(observers)
         self._concurrency = concurrency
         self.logger = logger
+        # Retries are logged a few times; the rest at DEBUG (counted in the run's summary).
+        self._lines = CappedLog(logger)
         install_log_filter(logger)
         self.retry = retry or RetryPolicy()
         self._retries = 0
@@ -198,7 +201,7 @@ class RecrasClient:
                 on_retry(failure.name)
             with self._lock:
                 self._retries += 1
-            self.logger.warning(
+            self._lines.warning(
                 "%s %s failed (%s); retry %d of %d in %.1f s",
                 method,
                 url,

@@ -16,6 +16,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE, SelectionMask
 from typing_extensions import override
 
+from recras_api.capped_log import CappedLog
 from recras_api.client import klant_path
 from recras_api.errors import RecrasNotFoundError, RecrasUnavailableError
 from recras_api.schemas import CONTACTPERSOON_RECORD_SCHEMA, KLANT_SCHEMA
@@ -178,6 +179,8 @@ class KlantenStream(RecrasStream):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Lines about single customers: a problem that many share is logged a few times.
+        self._lines = CappedLog(self.logger)
         # This sync's progress markers once the SDK set them up (False: nothing to keep).
         self._bookmark_markers: dict[str, Any] | Literal[False] | None = None
         # The bookmark this sync started from (None: none), below which it never goes.
@@ -281,7 +284,7 @@ class KlantenStream(RecrasStream):
                 self.write_activate_version_message(version)
             self._persons_stream.activate_version()
         self._persons_stream.finish_run()
-        self.recras.http_metrics.flush()
+        self.recras.http_metrics.finish()
         if retries := self.recras.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
@@ -388,7 +391,7 @@ class KlantenStream(RecrasStream):
         try:
             detail = self.recras.client.get_klant(klant_id)
         except RecrasNotFoundError:
-            self.logger.warning(
+            self._lines.warning(
                 "Customer %s was listed but its detail answered 404 (deleted during the run?)",
                 klant_id,
             )

@@ -17,9 +17,13 @@ from typing_extensions import override
 from recras_api.client import RecrasClient
 from recras_api.concurrency import AdaptiveConcurrency
 from recras_api.errors import RecrasError
-from recras_api.plugin.metrics import HttpRequestMetrics
+from recras_api.plugin.metrics import LOG_REQUEST_METRICS, HttpRequestMetrics
 from recras_api.plugin.sdk_compat import SecretSafeConfigValidation
-from recras_api.plugin.settings import connection_properties, max_workers_property
+from recras_api.plugin.settings import (
+    connection_properties,
+    max_workers_property,
+    request_metrics_property,
+)
 from recras_api.plugin.termination import Stopped, stop_signals
 from recras_api.settings import DEFAULT_MAX_WORKERS, DISTRIBUTION, ConnectionSettings, user_agent
 from tap_recras.inputs import (
@@ -74,6 +78,7 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
                 "that no longer exist (and nothing when a run fails or is stopped)."
             ),
         ),
+        request_metrics_property(),
     ).to_dict()
 
     def __init__(
@@ -159,8 +164,9 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
 
     @cached_property
     def http_metrics(self) -> HttpRequestMetrics:
-        """The SDK's HTTP metrics (``http_request_duration``, ``http_request_count``)."""
-        return HttpRequestMetrics()
+        """The SDK's HTTP metrics (``http_request_count``; per request if the setting says)."""
+        per_request = bool(self.config.get(LOG_REQUEST_METRICS))
+        return HttpRequestMetrics(self.logger, per_request=per_request)
 
 
 def _read_json(source: Any) -> Any:

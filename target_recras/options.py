@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from recras_api import ConnectionSettings
+from recras_api.plugin.metrics import LOG_REQUEST_METRICS
 from recras_api.settings import DEFAULT_MAX_WORKERS, user_agent
 
 DEFAULT_REJECTS_PATH = "recras-rejects.jsonl"
@@ -30,6 +31,8 @@ class TargetOptions:
     id_map_lock_timeout: float
     #: Skip a keyed record whose payload was the last one written and confirmed.
     skip_unchanged: bool = True
+    #: Log an ``http_request_duration`` METRIC line for every request.
+    log_request_metrics: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TargetOptions:
@@ -58,4 +61,5 @@ class TargetOptions:
             if lock_timeout is None
             else float(lock_timeout),
             skip_unchanged=config.get("skip_unchanged") is not False,
+            log_request_metrics=bool(config.get(LOG_REQUEST_METRICS)),
         )

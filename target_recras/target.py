@@ -15,7 +15,11 @@ from typing_extensions import override
 
 from recras_api import RecrasConfigError
 from recras_api.plugin.sdk_compat import SecretSafeConfigValidation
-from recras_api.plugin.settings import connection_properties, max_workers_property
+from recras_api.plugin.settings import (
+    connection_properties,
+    max_workers_property,
+    request_metrics_property,
+)
 from recras_api.plugin.termination import Stopped, stop_signals
 from recras_api.settings import DISTRIBUTION
 from target_recras.errors import TargetStopError
@@ -159,6 +163,7 @@ class TargetRecras(SecretSafeConfigValidation, SDKMessageHooks):
                 "id map and the other process. 0: do not wait."
             ),
         ),
+        request_metrics_property(),
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:

@@ -8,8 +8,10 @@ values are then parsed by :meth:`recras_api.settings.ConnectionSettings.from_con
 
 from __future__ import annotations
 
+from singer_sdk import metrics
 from singer_sdk import typing as th
 
+from recras_api.plugin.metrics import LOG_REQUEST_METRICS
 from recras_api.settings import DEFAULT_MAX_WORKERS, DEFAULT_REQUEST_TIMEOUT, MAX_WORKERS_LIMIT
 
 
@@ -82,4 +84,21 @@ def max_workers_property(description: str) -> th.Property:
         default=DEFAULT_MAX_WORKERS,
         title="Max workers",
         description=f"{description} Between 1 and {MAX_WORKERS_LIMIT}.",
+    )
+
+
+def request_metrics_property() -> th.Property:
+    """The opt-in to one ``http_request_duration`` METRIC line per request, in both plugins."""
+    return th.Property(
+        LOG_REQUEST_METRICS,
+        th.BooleanType,
+        default=False,
+        title="Log request metrics",
+        description=(
+            "Log singer-sdk's `http_request_duration` metric for every request sent to Recras "
+            "(one `METRIC` line per request, as SDK REST taps do), e.g. for latency "
+            "dashboards. Off: `http_request_count` every "
+            f"{metrics.DEFAULT_LOG_INTERVAL:.0f} seconds and at the end, and one summary "
+            "line per endpoint (requests by status; p50, p95, max and summed duration)."
+        ),
     )

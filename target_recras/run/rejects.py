@@ -16,11 +16,12 @@ from typing import IO, Any
 
 import msgspec
 
+from recras_api.capped_log import CappedLog
 from recras_api.redact import scrub
 from target_recras.errors import TargetStopError
 from target_recras.input import Problem
 
-#: Rejects logged one by one; after that they only go to the file (and the summary).
+#: Rejects logged one by one; after that they go to the file, the summary and DEBUG lines.
 LOGGED_REJECTS = 20
 #: One reject as JSON: non-ASCII as is, Decimals as their numbers, anything else as text.
 _encode = msgspec.json.Encoder(decimal_format="number", enc_hook=str).encode
@@ -32,7 +33,7 @@ class RejectsFile:
     def __init__(self, path: str | Path, max_rejects: int | None, logger: logging.Logger) -> None:
         self.path = Path(path)
         self.max_rejects = max_rejects
-        self.logger = logger
+        self._lines = CappedLog(logger, LOGGED_REJECTS)
         self.count = 0
         self._file: IO[str] | None = None
         self._lock = threading.Lock()
@@ -77,19 +78,15 @@ class RejectsFile:
             self.count += 1
             count = self.count
         where = f" at {problem.field_path}" if problem.field_path else ""
-        if count <= LOGGED_REJECTS:
-            self.logger.warning(
-                "Rejected record (input line %s, stream %s)%s: %s",
-                input_line if input_line is not None else "?",
-                stream or "?",
-                where,
-                problem.reason,
-            )
-            if count == LOGGED_REJECTS:
-                self.logger.warning(
-                    "Further rejects are only written to %s (and counted in the summary).",
-                    self.path,
-                )
+        self._lines.warning(
+            "Rejected record (input line %s, stream %s)%s: %s",
+            input_line if input_line is not None else "?",
+            stream or "?",
+            where,
+            problem.reason,
+            further=f"Further rejects are logged at DEBUG level only; every reject is in "
+            f"{self.path} (and counted in the summary).",
+        )
         if self.max_rejects is not None and count > self.max_rejects:
             msg = (
                 f"Stopped after {count} rejected records (max_rejects is {self.max_rejects}). "

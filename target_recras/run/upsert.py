@@ -56,6 +56,7 @@ from recras_api import (
     RecrasNotFoundError,
     WriteResult,
 )
+from recras_api.capped_log import CappedLog
 from target_recras.id_map import IdMap, KeyKind
 from target_recras.input import Problem, create_problem
 from target_recras.run import report
@@ -114,6 +115,8 @@ class Upserter:
         self.stats = stats
         self.checkpoints = checkpoints
         self.logger = logger
+        # Lines about single records: a problem that every record shares is logged a few times.
+        self._lines = CappedLog(logger)
         # Highest customer id known to exist, looked up in Recras before the run's first POST
         # (None until then) and raised by every answer since: ids are handed out in order,
         # so a POST sent now can only create a customer with a higher id.
@@ -218,7 +221,7 @@ class Upserter:
             try:
                 unsent = self._put(job, known, body)
             except RecrasNotFoundError:
-                self.logger.warning(
+                self._lines.warning(
                     "Customer %d (id map entry %s) no longer exists in Recras; creating it "
                     "again (input line %s).",
                     known,
@@ -256,7 +259,7 @@ class Upserter:
         confirmed = digest if result.status == 201 else None
         self.id_map.store(job.map_key, job.kind, identity, klant_id, job.seq, digest=confirmed)
         if result.status != 201:
-            self.logger.info(
+            self._lines.info(
                 "Input line %s (%s) was merged into the existing customer %d (Recras answered %d).",
                 job.input_line,
                 job.map_key,
@@ -279,7 +282,7 @@ class Upserter:
             if first_time:
                 self._shared.add(klant_id)
         if other != job.map_key:
-            self.logger.warning(
+            self._lines.warning(
                 "Input line %s: customer %d is already mapped to %s, and now also to %s (Recras "
                 "merged them, or the records name one id); they overwrite each other on every "
                 "run. Give them one source key, or keep them apart in Recras.",
@@ -458,7 +461,7 @@ class Upserter:
                 if person_id
                 else ("a new contact person")
             )
-            self.logger.warning(
+            self._lines.warning(
                 "Input line %s: %s: field(s) %s not sent (/klanten links existing contact "
                 "persons as {id, hoofdcontact}; it documents no way to change them).",
                 job.input_line,

@@ -82,10 +82,10 @@ class LiveWriter:
     ) -> LiveWriter:
         """Connect to Recras, settle a stopped run's pending creates, start the threads.
 
-        The client's release joins ``resources`` (its request counts logged first).
+        The client's release joins ``resources`` (its request counts and summary logged first).
         """
         assert options.connection is not None
-        http_metrics = HttpRequestMetrics()
+        http_metrics = HttpRequestMetrics(logger, per_request=options.log_request_metrics)
         client = RecrasClient(
             options.connection,
             logger,
@@ -95,7 +95,7 @@ class LiveWriter:
             concurrency=AdaptiveConcurrency(options.max_workers, logger),
         )
         resources.callback(close_logged, logger, client.close)
-        resources.callback(close_logged, logger, http_metrics.flush)
+        resources.callback(close_logged, logger, http_metrics.finish)
         upserter = Upserter(
             client=client,
             id_map=id_map,

@@ -20,6 +20,18 @@ TAP = str(Path(sys.executable).parent / "tap-recras")
 #: A distinctive key: every test that runs the target checks its output never shows it.
 SECRET_KEY = "tr-SECRET-4d1f9c-never-log"
 
+#: Stream maps that make the tap's output the target's input between two Recras: the source
+#: customer id becomes the source key, and the source's contact person ids are dropped (they
+#: would link to unrelated persons in the destination).
+COPY_MAPS = {
+    "klanten": {
+        "source_id": "id",
+        "id": "__NULL__",
+        "__key_properties__": ["source_id"],
+        "contactpersonen": "[{k: v for k, v in p.items() if k != 'id'} for p in contactpersonen]",
+    }
+}
+
 
 def customer(n: int, **fields: Any) -> dict[str, Any]:
     """A valid record for customer ``n`` with source key ``external_id``."""

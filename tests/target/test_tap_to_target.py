@@ -14,18 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.target import SECRET_KEY, TAP, run_target, states, target_config
+from support.target import COPY_MAPS, SECRET_KEY, TAP, run_target, states, target_config
 
 pytestmark = pytest.mark.slow
 
-COPY_MAPS = {
-    "klanten": {
-        "source_id": "id",
-        "id": "__NULL__",
-        "__key_properties__": ["source_id"],
-        "contactpersonen": "[{k: v for k, v in p.items() if k != 'id'} for p in contactpersonen]",
-    }
-}
 CUSTOMER_FIELDS = ("naam", "adres", "postcode", "plaats", "provinciecode", "website")
 PERSON_FIELDS = ("voornaam", "achternaam", "geslacht", "email1", "telefoon1", "hoofdcontact")
 
