@@ -111,3 +111,40 @@ def test_queued_changes_are_committed_all_or_none(location: str) -> None:
     )
     assert sorted(str(key) for key, *_ in keys) == ["source:k='a'", "source:k='b'"]
     store.close()
+
+
+def test_a_commit_failing_with_any_error_stops_every_lane_whose_change_was_in_it(
+    tmp_path: Path,
+) -> None:
+    """Not only the back end's own errors: sqlite3 raises OverflowError for an id above 2**63
+    (a hostile or broken Recras listing such a customer makes it the create's floor). The
+    lane that commits the changes queued together raises; every other lane whose change was
+    taken with them must raise too, never return as if its pending row were on disk (its POST
+    would follow, and a stop before its answer doubles the customer on the rerun).
+    """
+    path = tmp_path / "id-map.sqlite3"
+    id_map = IdMap.open(path)
+    returned: list[str] = []
+
+    def create(name: str, floor: int) -> None:
+        key = f"source:k='{name}'"
+        try:
+            id_map.begin_create(key, KeyKind.SOURCE, "[]", 1, floor)
+        except Exception:  # which lane gets which error is a race: any may raise
+            return
+        returned.append(key)
+
+    first = threading.Thread(target=create, args=("first", 0))
+    queued = [threading.Thread(target=create, args=args) for args in (("huge", 2**64), ("ok", 0))]
+    with write_locked(path):
+        first.start()  # commits its change alone, behind the lock
+        time.sleep(0.2)
+        for lane in queued:  # queue theirs: committed together after it
+            lane.start()
+        time.sleep(0.3)
+    for lane in (first, *queued):
+        lane.join()
+    id_map.close()
+    on_disk = klant_ids(path)
+    assert "source:k='first'" in returned
+    assert all(key in on_disk for key in returned), (returned, on_disk)
