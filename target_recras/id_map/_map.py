@@ -314,7 +314,7 @@ class IdMap:
                 raise self._error(store, exc) from exc
 
     @staticmethod
-    def _error(store: MapStore, exc: Exception) -> IdMapError:
+    def _error(store: MapStore, exc: BaseException) -> IdMapError:
         return IdMapError(problem(store.name, "could not be written", exc, store.advice(exc)))
 
     @contextlib.contextmanager
@@ -370,8 +370,14 @@ class IdMap:
                 rows = store.query_all(
                     [(store.statements[change.statement], change.params) for change in changes]
                 )
-            except store.errors as exc:
+            except BaseException as exc:
+                # Not only the back end's errors (sqlite3 raises OverflowError for an id above
+                # 2**63; a stop signal lands in the main thread's prune_natural): the changes
+                # taken from the queue are lost all the same, and the other lanes that queued
+                # them must not return as if they were committed.
                 self._failure = self._error(store, exc)
+                if not isinstance(exc, Exception):
+                    raise
                 return
             for change, returned in zip(changes, rows, strict=True):
                 change.rows = returned

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from target_recras.id_map import IdMap, KeyKind
@@ -111,3 +112,53 @@ def test_queued_changes_are_committed_all_or_none(location: str) -> None:
     )
     assert sorted(str(key) for key, *_ in keys) == ["source:k='a'", "source:k='b'"]
     store.close()
+
+
+@contextmanager
+def writes_blocked(location: str) -> Iterator[None]:
+    """Another session keeps the map's rows from being written until the block ends."""
+    if not location.startswith("postgresql://"):
+        with write_locked(Path(location)):
+            yield
+        return
+    with psycopg.connect(location, autocommit=True) as other, other.transaction():
+        other.execute("LOCK TABLE id_map IN SHARE MODE")
+        yield
+
+
+def test_a_commit_failing_with_any_error_stops_every_lane_whose_change_was_in_it(
+    location: str,
+) -> None:
+    """Not only the back end's own errors: sqlite3 raises OverflowError for an id above 2**63
+    (a hostile or broken Recras listing such a customer makes it the create's floor). The
+    lane that commits the changes queued together raises; every other lane whose change was
+    taken with them must raise too, never return as if its pending row were on disk (its POST
+    would follow, and a stop before its answer doubles the customer on the rerun).
+    """
+    id_map = IdMap.open(location)
+    returned: list[str] = []
+
+    def create(name: str, floor: int) -> None:
+        key = f"source:k='{name}'"
+        try:
+            id_map.begin_create(key, KeyKind.SOURCE, "[]", 1, floor)
+        except Exception:  # which lane gets which error is a race: any may raise
+            return
+        returned.append(key)
+
+    first = threading.Thread(target=create, args=("first", 0))
+    queued = [threading.Thread(target=create, args=args) for args in (("huge", 2**64), ("ok", 0))]
+    with writes_blocked(location):
+        first.start()  # commits its change alone, behind the lock
+        time.sleep(0.2)
+        for lane in queued:  # queue theirs: committed together after it
+            lane.start()
+        time.sleep(0.3)
+    for lane in (first, *queued):
+        lane.join()
+    id_map.close()
+    store = locate(location).open(location, 0.0, logging.getLogger(__name__))
+    on_disk = {str(key) for key, *_ in store.query(store.statements[Statement.PENDING])}
+    store.close()
+    assert "source:k='first'" in returned
+    assert on_disk >= set(returned), (returned, on_disk)
