@@ -1,7 +1,8 @@
 """Two target-recras runs on one id map: one waits for the other, nothing is duplicated.
 
-Real executables against one sandbox. The first test starts both runs at once on the same
-input; the second keeps one run open and lets another give up after its bounded wait.
+Real executables against one sandbox. The first test keeps one run holding the map while
+another, on the same input, waits for it; the second lets the waiting run give up after its
+bounded wait.
 """
 
 from __future__ import annotations
@@ -34,22 +35,46 @@ def test_two_runs_at_once_create_every_customer_exactly_once(
     config = target_config(tmp_path, sandbox.config(), max_workers=2, id_map_lock_timeout=60)
     count = 40
     text = singer_input([customer(n) for n in range(count)], state_every=10)
-    runs = [start_target(config), start_target(config)]
-    with ThreadPoolExecutor(2) as pool:  # both runs get their input at once
-        outputs = list(pool.map(lambda run: run.communicate(text, timeout=90), runs))
-    for run, (stdout, stderr) in zip(runs, outputs, strict=True):
+    lines = text.splitlines(keepends=True)
+    head, tail = "".join(lines[:2]), "".join(lines[2:])  # the SCHEMA and the first record
+    # The runs overlap by construction, not by timing: the first holds the id map (its input
+    # stays open) until the second, given all of its input, says it waits.
+    first = start_target(config)
+    assert first.stdin is not None
+    first.stdin.write(head)
+    first.stdin.flush()
+    _wait_until_it_holds_the_map(first, tmp_path)
+    second_log = tmp_path / "second.stderr"
+    with second_log.open("w", encoding="utf-8") as log, ThreadPoolExecutor(1) as pool:
+        second = start_target(config, stderr=log)
+        second_output = pool.submit(second.communicate, text, 90)
+        deadline = time.monotonic() + 60
+        while "is in use by another target-recras run" not in second_log.read_text("utf-8"):
+            assert time.monotonic() < deadline, "the second run never waited for the first"
+            assert second.poll() is None, second_log.read_text("utf-8")
+            time.sleep(0.05)
+        outputs = [first.communicate(tail, timeout=90), second_output.result()]
+    outputs[1] = (outputs[1][0], second_log.read_text("utf-8"))
+    for run, (stdout, stderr) in zip((first, second), outputs, strict=True):
         assert run.returncode == 0, stderr
         assert states(stdout)[-1] == {"done": count}
         assert SECRET_KEY not in stdout + stderr
     names = Counter(item["naam"] for item in sandbox.customers())
     assert names == Counter(f"Klant {n}" for n in range(count)), "lost or duplicated"
-    summaries = sorted(stderr.split("Summary: ")[1].split(",")[0:4] for _, stderr in outputs)
-    created = [s for s in summaries if s[0].endswith(f"{count} created")]
-    # The second run finds every record written by the first: unchanged, skipped.
-    updated = [s for s in summaries if s[3].strip() == f"{count} unchanged (skipped)"]
-    assert len(created) == 1 and len(updated) == 1, summaries
-    # The run that came second said why it waited.
-    assert any("is in use by another target-recras run" in stderr for _, stderr in outputs)
+    summaries = [stderr.split("Summary: ")[1].split(",")[0:4] for _, stderr in outputs]
+    # The first run creates them all; the second finds every record written: unchanged, skipped.
+    assert summaries[0][0].endswith(f"{count} created"), summaries
+    assert summaries[1][3].strip() == f"{count} unchanged (skipped)", summaries
+
+
+def _wait_until_it_holds_the_map(run: subprocess.Popen[str], tmp_path: Path) -> None:
+    """Return once ``run`` has taken the id map's lock (its pid is in the lock file)."""
+    lock_file = tmp_path / "id-map.sqlite3.lock"
+    deadline = time.monotonic() + 20
+    while f'"pid": {run.pid}' not in (lock_file.read_text() if lock_file.exists() else ""):
+        assert time.monotonic() < deadline, "the first run never took the id map"
+        assert run.poll() is None, "the first run ended before it took the id map"
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
@@ -62,11 +87,7 @@ def test_second_run_stops_after_its_bounded_wait_naming_the_holder(
     assert first.stdin is not None
     first.stdin.write(singer_input([customer(1)]))  # stdin stays open: the run goes on
     first.stdin.flush()
-    lock_file = tmp_path / "id-map.sqlite3.lock"
-    deadline = time.monotonic() + 20
-    while f'"pid": {first.pid}' not in (lock_file.read_text() if lock_file.exists() else ""):
-        assert time.monotonic() < deadline, "the first run never took the id map"
-        time.sleep(0.05)
+    _wait_until_it_holds_the_map(first, tmp_path)
 
     try:
         waiter = target_config(tmp_path, sandbox.config(), id_map_lock_timeout=1.5)
