@@ -120,7 +120,9 @@ def upsert_times(
             if mode == "cli":
                 command = [sys.executable, str(HERE / "target_plain.py"), "post", sandbox.base_url]
                 command += [sandbox.api_key, str(bodies), str(workers)]
-                times[f"plain {mode}"] = _timed(lambda c=command: subprocess.run(c, check=True))
+                times[f"plain {mode}"] = _timed(
+                    lambda c=command: subprocess.run(c, check=True, capture_output=True)
+                )
             else:
                 plain = [json.loads(line) for line in bodies.read_text().splitlines()]
                 url, key = sandbox.base_url, sandbox.api_key
