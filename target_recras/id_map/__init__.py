@@ -9,7 +9,8 @@ Rows have two kinds (:class:`~target_recras.writes.matching.KeyKind`):
     For records without any key: the customer's identity (name plus main contact) while its
     ``POST`` is not yet covered by an emitted STATE. A rerun after a crash replays those
     records; the entry turns the replay into an update. Entries are pruned once a STATE
-    covering them has been emitted.
+    covering them has been emitted; a later record that updates the customer through an entry
+    renews it first, so it stays until a STATE covers that record too.
 
 Two back ends keep the rows: an SQLite file (``id_map_path``, or ``id_map_url``
 ``sqlite:///path``, :mod:`target_recras.id_map._sqlite`), and a PostgreSQL database that

@@ -168,6 +168,21 @@ class IdMap:
         """The Recras customer id stored for ``map_key``, if any."""
         return self._ids.get(map_key)
 
+    def lookup_renewing(self, map_key: str, seq: int) -> int | None:
+        """:meth:`lookup` for record ``seq``, which writes through a ``natural`` entry.
+
+        The entry found is kept until a STATE covers record ``seq``, as if it had made it: a
+        rerun from a STATE before it replays it, and must find the customer. Looked up and
+        renewed holding ``_lock``, as :meth:`prune_natural` drops entries: an entry is either
+        pruned already (None: the record creates the customer, with an entry of its own) or
+        renewed before the ``PUT`` is sent, so no STATE that leaves this record out prunes it.
+        """
+        with self._changes_committed():
+            klant_id = self._ids.get(map_key)
+            if klant_id is not None:
+                self._write(Statement.RENEW, (self.run_id, seq, time.time(), map_key))
+        return klant_id
+
     def _set_id(self, map_key: str, klant_id: int | None) -> None:
         """Point ``map_key`` at ``klant_id`` (None: at nothing) in memory."""
         with self._lock:

@@ -63,6 +63,8 @@ class Statement(enum.Enum):
     SET_DIGEST = "UPDATE id_map SET digest = {p} WHERE map_key = {p}"
     RESOLVE = "UPDATE id_map SET klant_id = {p}, digest = NULL WHERE map_key = {p}"
     DELETE = "DELETE FROM id_map WHERE map_key = {p}"
+    #: A later record of this run writes through the entry: it is kept until that is covered.
+    RENEW = "UPDATE id_map SET run_id = {p}, seq = {p}, updated_at = {p} WHERE map_key = {p}"
     #: Resolved ``natural`` entries of this run below a sequence number.
     PRUNE_THIS_RUN = (
         "DELETE FROM id_map WHERE kind = {p} AND klant_id IS NOT NULL "

@@ -5,7 +5,8 @@
 2. Else the record has a map key (its source key, or for keyless records its identity while a
    crash could replay it): an id found in the id map is updated with ``PUT``; a 404 there
    means the customer was deleted in Recras, so the stale entry is dropped and the customer
-   created again (counted as *recreated*, with a warning).
+   created again (counted as *recreated*, with a warning). A keyless update first renews the
+   entry: it is kept until a STATE covers this record, which a rerun could replay.
 3. Otherwise ``POST``; the id from the answer (201 created, 200 merged) goes into the id map.
    A record without what ``POST`` needs (``contactpersonen``) is rejected instead: only an
    update may leave fields out, and its ``PUT`` carries only the fields the record has.
@@ -216,7 +217,10 @@ class Upserter:
         """Rules 2 and 3: update the customer the id map names, else create it."""
         assert job.map_key is not None and job.kind is not None  # set for records without id
         outcome = Outcome.CREATED
-        known = self.id_map.lookup(job.map_key)
+        if job.kind == KeyKind.NATURAL:  # an update keeps the entry till a STATE covers it
+            known = self.id_map.lookup_renewing(job.map_key, job.seq)
+        else:
+            known = self.id_map.lookup(job.map_key)
         if known is not None:
             try:
                 unsent = self._put(job, known, body)
