@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ class Reply:
     trickle_seconds: float | None = None
     #: Also trickle the status line and headers, one byte at a time.
     trickle_headers: bool = False
+    #: Send the body at this steady rate by the clock (headers go out at once): a starved
+    #: server thread catches up on waking, so the pace does not depend on the machine's load.
+    bytes_per_second: float | None = None
 
     def encoded(self, request: Seen) -> bytes:
         """The body bytes, with :data:`AUTHORIZATION` filled in from ``request``."""
@@ -95,6 +99,12 @@ class Reply:
     def trickle(cls, body: Any, seconds: float, *, headers_too: bool = False) -> Reply:
         """``body`` sent one byte every ``seconds`` (the read timeout restarts each time)."""
         return cls(200, body, {"Content-Type": "application/json"}, seconds, headers_too)
+
+    @classmethod
+    def steady(cls, body: Any, bytes_per_second: float) -> Reply:
+        """``body`` sent at ``bytes_per_second``, in small pieces, by the clock."""
+        headers = {"Content-Type": "application/json"}
+        return cls(200, body, headers, bytes_per_second=bytes_per_second)
 
     @classmethod
     def deep_json(cls, depth: int, *, in_list: bool) -> Reply:
@@ -216,6 +226,8 @@ class HostileServer:
                         self.wfile.flush()
                     if reply.trickle_seconds is not None:
                         self._trickle(body, reply.trickle_seconds)
+                    elif reply.bytes_per_second is not None:
+                        self._pace(body, reply.bytes_per_second)
                     else:
                         self.wfile.write(body)
                 except OSError:
@@ -231,6 +243,18 @@ class HostileServer:
                         return
                     self.wfile.write(data[index : index + 1])
                     self.wfile.flush()
+
+            def _pace(self, data: bytes, bytes_per_second: float) -> None:
+                started, sent = time.monotonic(), 0
+                while sent < len(data):
+                    if server._closed.wait(0.01):
+                        self.close_connection = True
+                        return
+                    due = min(len(data), int((time.monotonic() - started) * bytes_per_second))
+                    if due > sent:
+                        self.wfile.write(data[sent:due])
+                        self.wfile.flush()
+                        sent = due
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: tests read :attr:`HostileServer.requests` instead."""

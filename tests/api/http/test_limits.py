@@ -6,6 +6,7 @@ time (the read timeout restarts with every byte), against the real tap and the c
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 from support.hostile_server import HostileServer, Reply, hostile_servers
 
 from recras_api import ConnectionSettings, RecrasClient, RecrasUnavailableError, RetryPolicy
-from recras_api.bodies import MAX_BODY_BYTES
+from recras_api.bodies import MAX_BODY_BYTES, MIN_LIST_BYTES_PER_SECOND
 from tap_recras.testing import TapRun, parse_messages, tap_command, write_inputs
 
 __all__ = ["hostile_servers"]
@@ -132,8 +133,11 @@ def test_headers_sent_a_byte_at_a_time_are_a_wall_timeout(hostile_servers: Serve
 
 @pytest.mark.slow
 def test_a_slow_but_steady_list_is_read_whole(hostile_servers: Servers) -> None:
-    customers = [{"id": n, "naam": f"Klant {n}"} for n in range(1, 400)]
-    server = hostile_servers({"GET /api2/klanten": Reply.trickle(customers, 0.0002)})
-    # About 2 s of trickle when the machine is idle; request_timeout 3 leaves room for a busy
-    # one (4 test workers on 2 cores starved the server thread past a 1 s budget once).
-    assert [c["id"] for c in client_for(server, 3).iter_klanten()] == list(range(1, 400))
+    customers = [{"id": n, "naam": f"Klant {n} uit Zwolle"} for n in range(1, 3000)]
+    body_bytes = len(json.dumps(customers))
+    # Twice the rate a list must keep up, by the clock (a loaded machine delays the server's
+    # thread, which then catches up): the list takes about 3 s, three times request_timeout.
+    rate = 2 * MIN_LIST_BYTES_PER_SECOND
+    assert body_bytes / rate > 2.5
+    server = hostile_servers({"GET /api2/klanten": Reply.steady(customers, rate)})
+    assert [c["id"] for c in client_for(server, 1).iter_klanten()] == list(range(1, 3000))
