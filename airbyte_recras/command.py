@@ -128,4 +128,6 @@ def run(prog: str, commands: Mapping[str, Command], argv: Sequence[str] | None =
 def main_for(prog: str, commands: Mapping[str, Command]) -> NoReturn:
     """Console-script entry point."""
     stop_signals.ignore_once_exiting()
-    sys.exit(run(prog, commands))
+    status = run(prog, commands)
+    stop_signals.run_complete()
+    sys.exit(status)

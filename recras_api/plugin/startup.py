@@ -33,7 +33,9 @@ def run_plugin_cli(module: str, plugin_class: str) -> None:
     finally:
         gc.enable()
     try:
-        plugin.cli()
+        plugin.cli()  # click ends it with SystemExit
     except Stopped as stop:
         # Whatever the run owed its reader is written (recras_api.plugin.termination).
         stop_signals.finish(stop)
+    finally:
+        stop_signals.run_complete()

@@ -105,7 +105,7 @@ class StopSignals:
         #: The stop signal received first, or None.
         self.signum: int | None = None
         self.end: End = exit_with_status
-        self._raised = False
+        self._raised = False  # a Stopped was raised, or the run is complete: raise none (more)
         self._holds = 0  # sections of the main thread that a stop must not cut
         self._main = threading.main_thread().ident
         self._held = _Held(self)
@@ -133,9 +133,18 @@ class StopSignals:
         self.signum = signum
         signal.signal(signal.SIGALRM, self._grace_over)
         signal.setitimer(signal.ITIMER_REAL, GRACE_SECONDS)
-        if not self._holds:
+        if not self._holds and not self._raised:
             self._raised = True
             raise Stopped(signum)
+
+    def run_complete(self) -> None:
+        """The run's output is written: from now on a stop signal is noted, never raised.
+
+        The interpreter's exit still waits for threads and then flushes the outputs; a
+        :class:`Stopped` raised in there is printed as ``Exception ignored in: <module
+        'threading'>`` and cuts the exit short. The grace period still bounds the exit.
+        """
+        self._raised = True
 
     def _grace_over(self, alarm: int, frame: FrameType | None) -> None:
         # Nothing is flushed: a write or a lock is what holds the stop up.
