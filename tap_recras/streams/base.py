@@ -541,7 +541,7 @@ class ListedStream(RecrasStream):
         self.logger.error(
             "%s(s) %s answered 404 for their detail in this incremental run and the "
             "one before; they are given up and the bookmark stays past them. To read them "
-            "again see docs/tap.md, 'Items whose detail answers 404'.",
+            "again see docs/tap.md, 'Customers whose detail answers 404'.",
             self.endpoint.noun.capitalize(),
             id_list(missing),
         )
