@@ -145,6 +145,7 @@ class Generator:
         self._packages = reference.tables["arrangementen"]
         self._references: dict[int, int] = {}
         self._names: dict[int, str] = {}
+        self._amounts: dict[int, str] = {}
 
     # ------------------------------------------------------------ bookings
 
@@ -442,9 +443,13 @@ class Generator:
         return payment_id
 
     def _money(self, value: int) -> str:
-        """An amount in cents as the ``money`` reading sends it."""
-        text = amount(value)
-        return f'"{text}"' if self._quote else text
+        """An amount in cents as the ``money`` reading sends it (prices and their multiples
+        repeat, so each is formatted once)."""
+        text = self._amounts.get(value)
+        if text is None:
+            text = amount(value)
+            text = self._amounts[value] = f'"{text}"' if self._quote else text
+        return text
 
 
 def invoice_number(datum: str, invoice_id: int) -> str:

@@ -314,9 +314,7 @@ class Ledger:
     def _insert(self, tables: dict[str, list[Record]], *, persist: bool = True) -> None:
         """Put records into their tables, link them, and (unless loaded) persist them."""
         for name, records in tables.items():
-            table = self.tables[name]
-            for row_id, item, values in records:
-                table.put(row_id, item, values)
+            self.tables[name].put_all(records)
             self._link(name, records)
         if persist and self._db is not None:
             reading = self.options.money

@@ -9,6 +9,7 @@ id list grows by appending.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -61,6 +62,22 @@ class Table:
             self.max_id = max(self.max_id, row_id)
         self._items[row_id] = item
         self._values[row_id] = values
+
+    def put_all(self, records: list[Record]) -> None:
+        """Insert or replace records; new ids above every id, in ascending order (a generated
+        batch) are appended in one go."""
+        if not records:
+            return
+        ids = [record[0] for record in records]
+        if ids[0] > self.max_id and all(a < b for a, b in itertools.pairwise(ids)):
+            self.version += 1
+            self._ids.extend(ids)
+            self.max_id = ids[-1]
+            self._items.update((row_id, item) for row_id, item, _values in records)
+            self._values.update((row_id, values) for row_id, _item, values in records)
+            return
+        for row_id, item, values in records:
+            self.put(row_id, item, values)
 
     def delete(self, row_id: int) -> bool:
         """Remove a row; False when it does not exist."""
