@@ -323,7 +323,7 @@ def test_paging_links_keep_the_filters_sent(sandbox_factory: Any) -> None:
 # ---------------------------------------------------------------- seeded links
 
 
-def test_seeded_rows_are_linked_as_in_recras(reader: SandboxProcess) -> None:  # noqa: PLR0914
+def test_seeded_rows_are_linked_as_in_recras(reader: SandboxProcess) -> None:
     customers = by_id(reader.customers())
     bookings = by_id(admin_rows(reader, "boekingen"))
     invoices = by_id(admin_rows(reader, "facturen"))
