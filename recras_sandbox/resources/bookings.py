@@ -45,6 +45,7 @@ _REMARKS = tuple(
     _NULL if text is None else encode_basestring_ascii(text)
     for text in (None, None, None, "", "Graag een rustige tafel", "Twee personen glutenvrij")
 )
+_REMARK_COUNT = len(_REMARKS)
 _DISCOUNT = encode_basestring_ascii("10% groepskorting")
 _NO_PRODUCT = encode_basestring_ascii("Diversen")
 
@@ -138,6 +139,8 @@ class Generator:
         self._quote = money_reading == "strings"
         self._products = reference.products
         self._products_by_name = {p["naam"]: p for p in self._products}
+        self._names_json = {p["id"]: encode_basestring_ascii(p["naam"]) for p in self._products}
+        self._prices = {p["id"]: cents(p["verkoop"]) for p in self._products}
         self._extras = self._products[6:12]
         self._companies = {c["id"]: c for c in reference.tables["bedrijven"]}
         self._locaties = reference.ids("locaties")
@@ -184,7 +187,7 @@ class Generator:
             _datetime(day - int(rand() * 60), 8 + int(rand() * 14), int(rand() * 60)),
             "true" if online else "false",
             f'"{_date(day - 7)}"' if status == "reservering" else _NULL,
-            _pick(_REMARKS, rand),
+            _REMARKS[int(rand() * _REMARK_COUNT)],
             _pick((_NULL, _NULL, "7", "14"), rand),
             klant_id,
             number,
@@ -210,8 +213,8 @@ class Generator:
                 _datetime(day, hour, 0),
                 _datetime(day, min(hour + hours, 23), 0),
                 product["minimum_aantal"],
-                encode_basestring_ascii(product["naam"]),
-                _pick(_REMARKS, rand),
+                self._names_json[product["id"]],
+                _REMARKS[int(rand() * _REMARK_COUNT)],
             )
             self.records.tables["boekingsregels"].append(
                 (line_id, item.encode("ascii"), (booking_id,))
@@ -251,8 +254,8 @@ class Generator:
             1 + int(rand() * 3),
             1 + int(rand() * 10),
             status,
-            _pick(_REMARKS, rand),
-            _pick(_REMARKS, rand),
+            _REMARKS[int(rand() * _REMARK_COUNT)],
+            _REMARKS[int(rand() * _REMARK_COUNT)],
             shift_id,
         )
         self.records.tables["diensten"].append((shift_id, item.encode("ascii"), ()))
@@ -315,7 +318,7 @@ class Generator:
         regels = []
         rates: dict[int, int] = {}
         for product, aantal, line_id, discounted in billed:
-            price = cents(product["verkoop"]) if product else 100 + int(rand() * 2400)
+            price = self._prices[product["id"]] if product else 100 + int(rand() * 2400)
             rate = product["btw"] if product else 21
             inc = round(aantal * price * (0.9 if discounted else 1))
             rates[rate] = rates.get(rate, 0) + inc
@@ -344,7 +347,7 @@ class Generator:
             datum,
             datum,
             _NULL if day is None else f'"{invoice_id}-{int(rand() * 16**8):08x}.pdf"',
-            _pick(_REMARKS, rand),
+            _REMARKS[int(rand() * _REMARK_COUNT)],
             booking.personen,
             termijn,
             f'"PO-{int(rand() * 10**5):05d}"' if rand() < 0.2 else _NULL,
@@ -372,7 +375,7 @@ class Generator:
             item = _REGEL % (
                 regel_id,
                 invoice_id,
-                encode_basestring_ascii(product["naam"]) if product else _NO_PRODUCT,
+                self._names_json[product["id"]] if product else _NO_PRODUCT,
                 _DISCOUNT if discounted else _NULL,
                 aantal,
                 self._money(price),
@@ -431,7 +434,7 @@ class Generator:
             invoice_id,
             _datetime(day, 8 + int(rand() * 15), int(rand() * 60)),
             self._money(bedrag),
-            _pick(_REMARKS, rand),
+            _REMARKS[int(rand() * _REMARK_COUNT)],
             method["id"],
             at_till,
             at_till,
@@ -524,5 +527,9 @@ def _json_date(day: int | None) -> str | None:
     return None if day is None else _date(day)
 
 
+#: "T08:05:00+01:00" for each hour and minute, made once.
+_CLOCK = [[f"T{hour:02d}:{minute:02d}:00{_OFFSET}" for minute in range(60)] for hour in range(24)]
+
+
 def _datetime(day: int, hour: int, minute: int) -> str:
-    return f"{_date(day)}T{hour:02d}:{minute:02d}:00{_OFFSET}"
+    return _date(day) + _CLOCK[hour][minute]
