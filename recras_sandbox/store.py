@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-from recras_sandbox import model, seed
+from recras_sandbox import model, seed, sqlite
 from recras_sandbox.options import SandboxOptions
 from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
 
@@ -46,9 +46,7 @@ class _Database:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> _Database:
         """Open (or create) the file and its tables."""
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite.connect(path)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS customers ("
             " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)"
@@ -76,17 +74,12 @@ class _Database:
 
     def delete_customer(self, customer_id: int, max_customer_id: int) -> None:
         """Remove a customer's row and remember the highest id used."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_customer_id', ?)",
                 (max_customer_id,),
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
 
     def save(
         self,
@@ -94,8 +87,7 @@ class _Database:
         persons: list[tuple[int, bytes]],
     ) -> None:
         """Insert or replace rows in one transaction."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO customers (id, item, members, extra) VALUES (?, ?, ?, ?)",
                 customers,
@@ -103,10 +95,6 @@ class _Database:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO persons (id, item) VALUES (?, ?)", persons
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         self._conn.close()

@@ -8,6 +8,8 @@ import os
 import sqlite3
 from collections.abc import Iterable
 
+from recras_sandbox import sqlite
+
 
 class RowsDatabase:
     """Every call runs under the ledger's lock."""
@@ -18,9 +20,7 @@ class RowsDatabase:
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> RowsDatabase:
         """Open (or create) the file and the tables."""
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn = sqlite.connect(path)
         conn.execute(
             "CREATE TABLE IF NOT EXISTS resource_rows ("
             " resource TEXT NOT NULL, id INTEGER NOT NULL, row BLOB NOT NULL,"
@@ -47,8 +47,7 @@ class RowsDatabase:
         max_ids: dict[str, int],
     ) -> None:
         """Write rows, delete others and record the highest ids, in one transaction."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO resource_rows (resource, id, row) VALUES (?, ?, ?)", rows
             )
@@ -59,10 +58,6 @@ class RowsDatabase:
                 "INSERT OR REPLACE INTO resource_max_ids (resource, max_id) VALUES (?, ?)",
                 max_ids.items(),
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         self._conn.close()
