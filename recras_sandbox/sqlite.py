@@ -10,6 +10,7 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
+from typing import ClassVar, Self
 
 
 def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
@@ -30,3 +31,24 @@ def transaction(conn: sqlite3.Connection) -> Iterator[None]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+class Database:
+    """One connection to the file, with the tables ``SCHEMA`` creates (if missing) on open."""
+
+    #: The ``CREATE TABLE IF NOT EXISTS`` statements of a subclass's tables.
+    SCHEMA: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> Self:
+        """Open (or create) the file and the tables."""
+        conn = connect(path)
+        for statement in cls.SCHEMA:
+            conn.execute(statement)
+        return cls(conn)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import random
 import re
-import sqlite3
 import threading
 from collections.abc import Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -37,29 +35,17 @@ _COMPANY_RE = re.compile(rb',"bedrijf_id":([0-9]+)')
 _EMAIL_MARK = ',"email1":'
 
 
-class _Database:
+class _Database(sqlite.Database):
     """Write-through SQLite persistence; every call runs under the store's lock."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> _Database:
-        """Open (or create) the file and its tables."""
-        conn = sqlite.connect(path)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS customers ("
-            " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)"
-        )
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)"
-        )
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS customers ("
+        " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)",
+        "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)",
         # The highest customer id ever used, kept once a customer is deleted: ids of
         # deleted customers are never given out again.
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-        )
-        return cls(conn)
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    )
 
     def load(
         self,
@@ -95,9 +81,6 @@ class _Database:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO persons (id, item) VALUES (?, ?)", persons
             )
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 class Store:
