@@ -453,11 +453,15 @@ class ListedStream(RecrasStream):
         seen = set(retried)
         items = chain.from_iterable(new_items(self.listed(context), self.endpoint, min_id, seen))
         not_found: list[int] = []
-        yield from self._found_again(retried, self._give_up)
-        if self.wants_children:
-            yield from self._with_children(items, not_found)
-        else:
-            yield from items  # one generator step per item, no layers
+        return chain(
+            self._found_again(retried, self._give_up),
+            # Without children: one generator step per item, no layers (chain is not one).
+            self._with_children(items, not_found) if self.wants_children else items,
+            self._after_the_list(not_found),
+        )
+
+    def _after_the_list(self, not_found: list[int]) -> Iterator[Record]:
+        """Once the list is read: the items not found asked again (full table), or kept."""
         if self.replication_method == REPLICATION_FULL_TABLE:
             yield from self._found_again(not_found, self._refuse_to_close)
         else:
