@@ -74,7 +74,9 @@ def _select(
         if min_id is not None:
             ids = [i for i in ids if i >= min_id]
         return ids if keep is None else [i for i in ids if keep(table.values(i))]
-    return table.ids(keep, min_id)
+    if keep is None:
+        return table.ids(None, min_id)
+    return table.selected((tuple(sorted(_kept(params))), min_id), lambda: table.ids(keep, min_id))
 
 
 def _allowed(options: SandboxOptions, *names: str) -> set[str]:
