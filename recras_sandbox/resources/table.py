@@ -25,6 +25,26 @@ _SELECTIONS_KEPT = 16
 Record = tuple[int, bytes, tuple[Any, ...]]
 
 
+class IdsView:
+    """A table's ids from one on, in order, without copying them: a page slices only itself.
+
+    Read under the ledger's lock; a write between two reads may shift the view by the rows
+    it added or deleted, as it would shift the pages of a real paged list.
+    """
+
+    def __init__(self, ids: list[int], start: int) -> None:
+        self._ids = ids
+        self._start = start
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._start
+
+    def __getitem__(self, window: slice) -> list[int]:
+        first = self._start + (window.start or 0)
+        stop = None if window.stop is None else self._start + window.stop
+        return self._ids[first:stop]
+
+
 class Table:
     """Rows of one resource by id; not thread-safe (the ledger's lock guards it)."""
 
@@ -122,6 +142,10 @@ class Table:
             return ids
         values = self._values
         return [i for i in ids if keep(values[i])]
+
+    def view(self, min_id: int | None = None) -> IdsView:
+        """The ids from ``min_id`` on (all when None), ascending, as a view."""
+        return IdsView(self._ids, 0 if min_id is None else bisect.bisect_left(self._ids, min_id))
 
     def selected(self, key: Hashable, select: Callable[[], list[int]]) -> list[int]:
         """The ids ``select`` gives, remembered under ``key`` until the table changes: the
