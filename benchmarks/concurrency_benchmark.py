@@ -192,7 +192,7 @@ def main() -> None:
     print(f"\n== Ratios ({where})")
     for child, (ratio, share) in tap_results.items():
         print(
-            f"tap, {child}:    tap/plain = {ratio:.2f}x (<= 1.3), "
+            f"tap, {child}: tap/plain = {ratio:.2f}x (<= 1.3), "
             f"429 on at most {share:.1%} of requests per run (<= 5%)"
         )
     if "target" in only:
