@@ -65,6 +65,21 @@ def limited(sandbox: SandboxProcess) -> tuple[int, int]:
     return responses.get("429", 0), sum(responses.values())
 
 
+#: One side of a run: its name, wall seconds and 429 answers.
+Side = tuple[str, float, int]
+
+
+def print_run(plain: Side, plugin: Side, plugin_requests: int) -> None:
+    """One run's line: each side's time and 429s (the plugin's of all its requests)."""
+    (plain_name, plain_s, plain_429), (plugin_name, plugin_s, plugin_429) = plain, plugin
+    print(
+        f"{plain_name}, {LIMIT} threads: {plain_s:.2f} s ({plain_429} x 429)   "
+        f"{plugin_name}, max_workers={TAP_WORKERS}: {plugin_s:.2f} s "
+        f"({plugin_429} x 429 of {plugin_requests} requests)",
+        flush=True,
+    )
+
+
 def print_start_up(work: Path, repeat: int) -> None:
     """Best wall time of each side on an empty input: the fixed cost in the times below.
 
@@ -116,11 +131,10 @@ def bench_target(work: Path, count: int, retry_after: int, repeat: int) -> tuple
             shares.append(count_429 / answers)
             if sandbox.stats()["customers"] != count:
                 raise SystemExit(f"target-recras did not create all {count} customers")
-        print(
-            f"plain post, {LIMIT} threads: {plain_times[-1]:.2f} s ({plain_limited} x 429)   "
-            f"target-recras, max_workers={TAP_WORKERS}: {target_times[-1]:.2f} s "
-            f"({count_429} x 429 of {answers} requests)",
-            flush=True,
+        print_run(
+            ("plain post", plain_times[-1], plain_limited),
+            ("target-recras", target_times[-1], count_429),
+            answers,
         )
     return min(target_times) / min(plain_times), max(shares)
 
@@ -136,16 +150,15 @@ def bench_tap(sandbox: SandboxProcess, work: Path, child: str, repeat: int) -> t
     for _ in range(repeat):
         sandbox.reset_stats()
         plain_times.append(measure(plain_args)[0])
-        plain_limited = sandbox.stats()["responses"].get("429", 0)
+        plain_limited, _ = limited(sandbox)
         sandbox.reset_stats()
         tap_times.append(measure(tap)[0])
-        responses = sandbox.stats()["responses"]
-        shares.append(responses.get("429", 0) / sum(responses.values()))
-        print(
-            f"plain, {LIMIT} threads: {plain_times[-1]:.2f} s ({plain_limited} x 429)   "
-            f"tap-recras, max_workers={TAP_WORKERS}: {tap_times[-1]:.2f} s "
-            f"({responses.get('429', 0)} x 429 of {sum(responses.values())} requests)",
-            flush=True,
+        count_429, answers = limited(sandbox)
+        shares.append(count_429 / answers)
+        print_run(
+            ("plain", plain_times[-1], plain_limited),
+            ("tap-recras", tap_times[-1], count_429),
+            answers,
         )
     return min(tap_times) / min(plain_times), max(shares)
 
