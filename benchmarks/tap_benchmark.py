@@ -11,6 +11,9 @@ and seeded before the clock starts, so the server is not what is measured):
    The plain script's peak RSS at 100,000 is printed for comparison.
 3. Contact persons for 2,000 customers, 5 ms added latency per request: ``tap-recras``
    with ``max_workers=8`` / ``tap_plain.py --details 8``. Target: <= 1.3.
+4. ``boekingen`` alone (FULL_TABLE, lines nested in the list items), 100,000 bookings, unpaged
+   and paged (100 a page: 1,000 pages): ``tap-recras`` / ``tap_plain.py --stream boekingen
+   --msgspec`` (which follows ``Link: rel="next"`` too). Target: <= 1.2 each.
 
 Each wall time is the best of ``--repeat`` runs (default 3), both sides alike, taking turns
 within each round (plain, then tap); output goes to /dev/null. Nothing here is asserted:
@@ -18,7 +21,7 @@ the ratios are printed for people to read.
 
 Usage: ``.venv/bin/python benchmarks/tap_benchmark.py [--quick] [--repeat N] [--only NAME]``
 (``--quick`` divides every size by 10, for a smoke run; ``--only`` runs one of ``klanten``,
-``memory``, ``details``).
+``memory``, ``details``, ``boekingen``).
 """
 
 from __future__ import annotations
@@ -40,8 +43,9 @@ PLAIN = [sys.executable, str(Path(__file__).with_name("tap_plain.py"))]
 CHILD_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 #: Every child process is bounded: a hung run fails the benchmark instead of hanging it.
 RUN_TIMEOUT_S = 900
-#: How long the 1,000,000-customer sandbox may take to start (it generates them first).
-SANDBOX_START_S = 300.0
+#: How long the 1,000,000-customer and the 100,000-booking sandboxes may take to start (they
+#: generate them first: 200 to 250 s for the bookings at a load average of 15 to 20).
+SANDBOX_START_S = 600.0
 
 
 def measure(args: list[str]) -> tuple[float, float]:
@@ -78,10 +82,22 @@ def best_of_alternated(repeat: int, *commands: list[str]) -> list[float]:
     return [min(column) for column in zip(*times, strict=True)]
 
 
-def tap_args(workdir: Path, sandbox: SandboxProcess, *, persons: bool, workers: int) -> list[str]:
-    """The tap's command line: klanten only, or klanten with contact persons."""
+def tap_args(
+    workdir: Path,
+    sandbox: SandboxProcess,
+    *,
+    persons: bool,
+    workers: int,
+    streams: tuple[str, ...] = ("klanten",),
+) -> list[str]:
+    """The tap's command line: ``streams`` (klanten, with contact persons or not).
+
+    Invoices are read FULL_TABLE, as ``tap_plain.py`` reads them: every invoice, no query.
+    """
     config = sandbox.config(max_workers=workers)
-    catalog = make_catalog(config, nested=persons, persons=persons)
+    catalog = make_catalog(
+        config, nested=persons, persons=persons, streams=streams, methods={"facturen": "FULL_TABLE"}
+    )
     return [*tap_command(), *write_inputs(workdir, config, catalog)]
 
 
@@ -98,7 +114,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="sizes / 10 (smoke run)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per wall time (best kept)")
     parser.add_argument(
-        "--only", choices=["klanten", "memory", "details"], help="run one measurement only"
+        "--only",
+        choices=["klanten", "memory", "details", "boekingen"],
+        help="run one measurement only",
     )
     options = parser.parse_args()
     scale = 10 if options.quick else 1
@@ -149,10 +167,40 @@ def main() -> None:
             f"tap/plain = {tap / plain:.2f}x (<= 1.3)"
         )
 
+    def bookings(workdir: Path) -> None:
+        count = 100_000 // scale
+        for paging, page_size in (("unpaged", 0), ("paged", 100)):
+            with SandboxProcess(
+                bookings=count, page_size=page_size, start_timeout=SANDBOX_START_S
+            ) as sandbox:
+                plain, tap = best_of_alternated(
+                    repeat,
+                    [
+                        *PLAIN,
+                        sandbox.base_url,
+                        sandbox.api_key,
+                        "--stream",
+                        "boekingen",
+                        "--msgspec",
+                    ],
+                    tap_args(workdir, sandbox, persons=False, workers=4, streams=("boekingen",)),
+                )
+                requests = sum(sandbox.stats()["requests"].values()) // (2 * repeat)
+            print(
+                f"{paging} ({requests:,} requests a run): plain requests+msgspec: {plain:.2f} s   "
+                f"tap-recras: {tap:.2f} s",
+                flush=True,
+            )
+            results.append(
+                f"boekingen, {count:,} bookings, {paging}: tap/plain msgspec = "
+                f"{tap / plain:.2f}x (<= 1.2)"
+            )
+
     measurements = {
         "klanten": ("1. klanten alone: wall time", throughput),
         "memory": ("2. memory: peak RSS", memory),
         "details": ("3. contact persons: wall time", details),
+        "boekingen": ("4. boekingen alone, unpaged and paged: wall time", bookings),
     }
     for name, (title, run) in measurements.items():
         if options.only in {None, name}:
