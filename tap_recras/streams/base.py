@@ -482,7 +482,18 @@ class ListedStream(RecrasStream):
         self, items: Iterator[dict[str, Any]], not_found: list[int]
     ) -> Iterator[Record]:
         """Items with their children; ids whose detail answered 404 go to ``not_found``."""
-        pairs = fetch_in_order(items, self.children_of, self.recras.max_workers)
+        first = next(items, None)
+        if first is None:
+            return
+        items = chain((first,), items)
+        pairs: Iterator[tuple[dict[str, Any], list[dict[str, Any]] | None]]
+        if self.nested and first.get(self.nested) is not None:
+            # The list carries the children (one Recras reading): nothing to wait for, and a
+            # hand-off to a worker thread per item cost 2 s per 100,000 bookings
+            # (benchmarks/README.md). An item without them still gets its detail, inline.
+            pairs = ((item, self.children_of(item)) for item in items)
+        else:
+            pairs = fetch_in_order(items, self.children_of, self.recras.max_workers)
         for item, children in pairs:
             if children is None:
                 not_found.append(item["id"])
