@@ -7,9 +7,11 @@ Everything is derived from the tap's discovered Singer catalog and the parent of
   two customers is one record per link);
 * a stream with a replication key (``valid-replication-keys``) offers ``incremental`` (the
   tap's INCREMENTAL) and ``full_refresh`` (its FULL_TABLE); its source-defined cursor is the
-  replication key, a top-level field or, dotted (``Factuur.datum``), a nested one;
-* a stream without one (a reference table) offers ``full_refresh`` only. PyAirbyte asks
-  every stream for ``incremental``: such a stream is then read in full, with no STATE;
+  replication key, a top-level field or, dotted (``Factuur.datum``), a nested one. So does a
+  stream the tap reads INCREMENTAL by default on a position its records do not carry
+  (``factuurregels``: the end of the last date window), without a cursor;
+* any other stream (a reference table) offers ``full_refresh`` only. PyAirbyte asks every
+  stream for ``incremental``: such a stream is then read in full, with no STATE;
 * a child stream (metadata ``parent-tap-stream-id``, or the stream class's
   ``parent_stream_type``) is read with its parent: it offers what its topmost ancestor, its
   *position stream*, offers, and its cursor is that ancestor's cursor where the child's records
@@ -112,6 +114,12 @@ def _replication_key(entry: Mapping[str, Any]) -> str | None:
     return str(key) if key else None
 
 
+def _reads_incrementally(entry: Mapping[str, Any]) -> bool:
+    """Whether the discovered catalog says the tap reads the stream incrementally."""
+    methods = (entry.get("replication_method"), _root_metadata(entry).get("replication-method"))
+    return REPLICATION_METHODS[INCREMENTAL] in methods
+
+
 def field_path(schema: Mapping[str, Any], field: str) -> tuple[str, ...]:
     """Where records of ``schema`` carry ``field``: top-level, or dotted into nested objects.
 
@@ -170,9 +178,10 @@ class SourceStreams:
         if parent_name is None:
             replication_key = _replication_key(entry)
             cursor = field_path(schema, replication_key) if replication_key else ()
-            offered = OfferedStream(
-                name, schema, keys, cursor, replication_key is not None, position_stream=name
-            )
+            # A stream may keep a position its records do not carry (factuurregels: the end
+            # of the last date window read): incremental by default, without a cursor.
+            incremental = replication_key is not None or _reads_incrementally(entry)
+            offered = OfferedStream(name, schema, keys, cursor, incremental, position_stream=name)
         else:
             parent = self._offer(parent_name, entries)
             offered = OfferedStream(

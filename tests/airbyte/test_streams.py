@@ -29,6 +29,7 @@ def _entry(
     keys: list[str],
     replication_key: str | None = None,
     parent: str | None = None,
+    method: str | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {"inclusion": "available", "table-key-properties": keys}
     if replication_key:
@@ -45,7 +46,7 @@ def _entry(
         "schema": schema,
         "key_properties": keys,
         "replication_key": replication_key,
-        "replication_method": "INCREMENTAL" if replication_key else "FULL_TABLE",
+        "replication_method": method or ("INCREMENTAL" if replication_key else "FULL_TABLE"),
         "metadata": [{"breadcrumb": [], "metadata": metadata}],
     }
 
@@ -65,13 +66,18 @@ SINGER_CATALOG = {
             ["id"],
             "Invoice.datum",
         ),
+        # Incremental on a position its records do not carry (date windows read).
+        _entry("ledger", {"id": INTEGER}, ["id"], method="INCREMENTAL"),
+        # Full table by default, incremental on request.
+        _entry("bookings", {"id": INTEGER}, ["id"], "id", method="FULL_TABLE"),
         _entry("products", {"id": INTEGER}, ["id"]),
     ]
 }  # fmt: skip
 #: Parents known from the stream classes only (``parent_stream_type``), not the metadata.
 CLASS_PARENTS = {"payments": "invoices"}
 ALL_INCREMENTAL = dict.fromkeys(
-    ["orders", "order_lines", "invoices", "payments", "lines", "products"], "incremental"
+    ["orders", "order_lines", "invoices", "payments", "lines", "ledger", "bookings", "products"],
+    "incremental",
 )
 
 
@@ -121,6 +127,8 @@ def test_catalog_offers_each_stream_with_its_keys_cursor_and_modes(offer: Source
         # Read with the invoices of the look-back, but carrying no invoice date: no cursor.
         "payments": (both, [], [["invoice_id"], ["id"]], True),
         "lines": (both, ["Invoice", "datum"], [["id"]], True),
+        "ledger": (both, [], [["id"]], True),
+        "bookings": (both, ["id"], [["id"]], True),
         "products": (["full_refresh"], [], [["id"]], False),
     }
     assert [s["json_schema"] for s in catalog["streams"]] == [
@@ -140,6 +148,8 @@ def test_incremental_asked_of_a_full_refresh_only_stream_reads_it_in_full(
         "invoices",
         "payments",
         "lines",
+        "ledger",
+        "bookings",
     ]
 
 
@@ -185,6 +195,8 @@ def test_singer_catalog_selects_the_configured_streams_in_their_families_method(
         "invoices": (False, "FULL_TABLE"),
         "payments": (True, "FULL_TABLE"),
         "lines": (False, None),
+        "ledger": (False, None),
+        "bookings": (False, None),
         "products": (True, "FULL_TABLE"),
     }
     assert "selected" not in json.dumps(SINGER_CATALOG), "the discovered catalog was changed"
@@ -194,16 +206,18 @@ def test_each_streams_state_resumes_its_position_streams_bookmark(offer: SourceS
     orders = {"replication_key": "id", "replication_key_value": 40}
     invoices = {"replication_key": "datum", "replication_key_value": "2026-11-30"}
     lines = {"replication_key": "Invoice.datum", "replication_key_value": "2026-12-01"}
+    ledger = {"replication_key": "eind", "replication_key_value": "2026-12-09"}
     state = [
         _state("payments", invoices),
         _state("order_lines", {"replication_key": "id", "replication_key_value": 39}),
         _state("orders", orders),
         _state("lines", lines),
+        _state("ledger", ledger),
         _state("products", {"replication_key_value": 1}),
     ]
     modes = offer.configured_modes(_configured(ALL_INCREMENTAL))
     assert offer.singer_state(state, modes) == {
-        "bookmarks": {"invoices": invoices, "orders": orders, "lines": lines}
+        "bookmarks": {"invoices": invoices, "orders": orders, "lines": lines, "ledger": ledger}
     }
     # A child alone resumes its parent; a family read in full resumes from nothing.
     alone = {"order_lines": "incremental", "payments": "full_refresh"}
