@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -302,3 +303,14 @@ def test_every_incremental_stream_gets_its_own_position_at_every_advance(
         written.writer.write_message(StateMessage(copy.copy(tap_state)))
         position = {"replication_key": "id", "replication_key_value": value}
         assert written.states() == {"orders": [position], "order_lines": [position]}
+
+
+def test_money_leaves_as_the_json_number_recras_sent(offer: SourceStreams) -> None:
+    """The tap's records carry exact ``Decimal`` money: written with its digits, no float."""
+    written = _Written(offer, {"invoices": "incremental"})
+    amounts = {"bedrag": Decimal("12.50"), "btw": {"21": Decimal("-0.10")}, "big": Decimal("1e2")}
+    written.writer.write_message(RecordMessage("invoices", {"id": 1, **amounts}))
+    written.writer.flush()
+    (line,) = written.stdout.getvalue().decode().splitlines()
+    assert '"data":{"id":1,"bedrag":12.50,"btw":{"21":-0.10},"big":1E+2}' in line
+    assert json.loads(line, parse_float=Decimal)["record"]["data"] == {"id": 1, **amounts}
