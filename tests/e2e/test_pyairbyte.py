@@ -31,6 +31,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support.airbyte import REFERENCE_TABLES, STREAM_KEYS, due, sandbox_rows
 from support.paths import ROOT
 
 AIRBYTE_PYTHON = ROOT / ".venv-airbyte" / "bin" / "python"
@@ -155,13 +156,14 @@ FAILURE_SIGNS = (
 )
 
 
-def test_pyairbyte_reads_only_new_customers_every_time_survives_cancels_and_writes(
+def test_pyairbyte_reads_only_what_changed_every_time_survives_cancels_and_writes(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    recras = sandbox_factory(customers=200, api_key=SECRET_KEY)
+    recras = sandbox_factory(customers=200, bookings=0, api_key=SECRET_KEY)
     driver = Driver(tmp_path)
     try:
         _reads_cancels_and_discovers(recras, driver, tmp_path)
+        _reads_every_stream(sandbox_factory(customers=30, bookings=40), driver, tmp_path)
         _write_export(recras, driver, tmp_path)
         logs = driver.pyairbyte_logs()
     finally:
@@ -205,7 +207,16 @@ def _assert_read_exactly(
 def _reads_cancels_and_discovers(recras: Any, driver: Driver, tmp_path: Path) -> None:
     config = recras.config(max_workers=2)
     source = str(BIN / "source-recras")
-    driver.ask({"command": "open", "name": "recras", "source": source, "config": config})
+    customers = ["klanten", "contactpersonen"]
+    driver.ask(
+        {
+            "command": "open",
+            "name": "recras",
+            "source": source,
+            "config": config,
+            "streams": customers,
+        }
+    )
     cache = {"cache_dir": str(tmp_path)}
 
     # Four reads into one cache, new customers between them; each reads only the new ones,
@@ -261,7 +272,52 @@ def _reads_cancels_and_discovers(recras: Any, driver: Driver, tmp_path: Path) ->
     # Discover, several times: PyAirbyte stops the connector right after its CATALOG.
     found = driver.ask({"command": "discover", "source": source, "config": config, "times": 3})
     assert found["errors"] == [] and found["unraisable"] == [], found
-    assert found["catalogs"] == [["contactpersonen", "klanten"]] * 3, found
+    assert found["catalogs"] == [sorted(STREAM_KEYS)] * 3, found
+
+
+def _reads_every_stream(recras: Any, driver: Driver, tmp_path: Path) -> None:
+    """Three reads of every stream into one cache, the sandbox changed between them.
+
+    Each read moves exactly what is due from the state PyAirbyte kept (new customers and
+    bookings, the invoices and their lines within the look-back, the reference tables), and
+    the cache then holds every row the sandbox has (concept invoices aside: they have no date).
+    """
+    config = recras.config(max_workers=2)
+    driver.ask(
+        {"command": "open", "name": "all", "source": str(BIN / "source-recras"), "config": config}
+    )
+    changes = [
+        lambda: None,
+        lambda: (recras.add_customers(2), recras.add_bookings(3), recras.add_invoices(2)),
+        lambda: (
+            recras.add_customers(1),
+            recras.add_bookings(1),
+            recras.add_payment(recras.add_invoices(1)[0], "12.50"),
+        ),
+    ]
+    for number, change in enumerate(changes, start=1):
+        change()
+        rows = sandbox_rows(recras)
+        request = {"command": "read_streams", "name": "all", "cache": "all", "keys": STREAM_KEYS}
+        summary = driver.ask({**request, "cache_dir": str(tmp_path)})
+        assert summary["error"] is None and summary["unraisable"] == [], (number, summary)
+        before, after = _positions(summary["state_before"]), _positions(summary["state"])
+        moved = due(rows, before)
+        assert summary["processed_records"] == sum(map(len, moved.values())), (number, before)
+        every = due(rows, {})
+        for name, keys in summary["keys"].items():
+            assert [tuple(key) for key in keys] == sorted(every[name]), (number, name)
+        assert set(after) == set(STREAM_KEYS) - set(REFERENCE_TABLES), number
+        assert all(after[name] >= position for name, position in before.items()), number
+
+
+def _positions(states: dict[str, Any]) -> dict[str, Any]:
+    """Each stream's ``replication_key_value`` in the states PyAirbyte keeps."""
+    return {
+        name: state["replication_key_value"]
+        for name, state in states.items()
+        if state and "replication_key_value" in state
+    }
 
 
 def _interrupt_after_details(recras: Any, driver: Driver, details: int) -> None:
