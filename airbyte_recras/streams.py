@@ -210,16 +210,20 @@ class SourceStreams:
                 "The catalog must be a configured catalog: {'streams': [...]}"
             )
         modes: dict[str, str] = {}
+        in_full: list[str] = []
         for item in configured["streams"]:
             stream = self._configured_stream(item)
             mode = item["sync_mode"]
             if mode == INCREMENTAL and not stream.incremental:
-                logger.info(
-                    "Stream %s offers full_refresh only: it is read in full, as every time",
-                    stream.name,
-                )
+                in_full.append(stream.name)
                 mode = FULL_REFRESH
             modes[stream.name] = mode
+        if in_full:
+            logger.info(
+                "Asked for incremental, read in full as every time (they offer full_refresh "
+                "only): %s",
+                ", ".join(in_full),
+            )
         self._check_families(modes)
         return modes
 
