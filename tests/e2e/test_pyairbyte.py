@@ -2,16 +2,19 @@
 
 PyAirbyte runs each connector as a local executable (``get_source(..., local_executable=)``)
 from the project's venv, validates the config against the SPEC, reads into its DuckDB
-cache and keeps the state there. The test keeps one source and one cache, as a notebook
-session does: four reads with customers added between them (each must read exactly the new
-ones), then two reads the caller gives up on -- ``get_records`` left after three records,
-and a read into the cache stopped by Ctrl-C -- after which PyAirbyte must have reported no
-connector failure (it kills a connector still running 10 s after its SIGTERM, and takes any
-exit status but 0 and -15 for a failure), and the next read must resume from the cached
-state; then discover, several times (PyAirbyte stops the connector right after its CATALOG);
-last, it writes the demo's customer export into the sandbox through destination-recras,
-reshaped by the same stream map meltano.yml uses, and the target's summary must reach the
-driver's stderr (PyAirbyte keeps the connector's LOG messages in a file of its own).
+cache and keeps the state there. The first test keeps one source of the two customer
+streams and one cache, as a notebook session does: four reads with customers added between
+them (each must read exactly the new ones), then two reads the caller gives up on --
+``get_records`` left after three records, and a read into the cache stopped by Ctrl-C --
+after which PyAirbyte must have reported no connector failure (it kills a connector still
+running 10 s after its SIGTERM, and takes any exit status but 0 and -15 for a failure), and
+the next read must resume from the cached state; then discover, several times (PyAirbyte
+stops the connector right after its CATALOG); last, it writes the demo's customer export
+into the sandbox through destination-recras, reshaped by the same stream map meltano.yml
+uses, and the target's summary must reach the driver's stderr (PyAirbyte keeps the
+connector's LOG messages in a file of its own). The second reads every stream of a small
+sandbox into a cache three times, changing the sandbox between reads: each read, the third
+too, moves exactly what is due from the state it kept.
 
 The driver (``peer_programs/pyairbyte_driver.py``) runs in .venv-airbyte, installed by
 ``scripts/install_peers.sh``; ``AIRBYTE_OFFLINE_MODE=1`` keeps PyAirbyte off the network.
@@ -156,14 +159,13 @@ FAILURE_SIGNS = (
 )
 
 
-def test_pyairbyte_reads_only_what_changed_every_time_survives_cancels_and_writes(
+def test_pyairbyte_reads_only_new_customers_every_time_survives_cancels_and_writes(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
     recras = sandbox_factory(customers=200, bookings=0, api_key=SECRET_KEY)
     driver = Driver(tmp_path)
     try:
         _reads_cancels_and_discovers(recras, driver, tmp_path)
-        _reads_every_stream(sandbox_factory(customers=30, bookings=40), driver, tmp_path)
         _write_export(recras, driver, tmp_path)
         logs = driver.pyairbyte_logs()
     finally:
@@ -275,13 +277,29 @@ def _reads_cancels_and_discovers(recras: Any, driver: Driver, tmp_path: Path) ->
     assert found["catalogs"] == [sorted(STREAM_KEYS)] * 3, found
 
 
-def _reads_every_stream(recras: Any, driver: Driver, tmp_path: Path) -> None:
+def test_pyairbyte_reads_every_stream_each_time_moving_only_what_is_due(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
     """Three reads of every stream into one cache, the sandbox changed between them.
 
     Each read moves exactly what is due from the state PyAirbyte kept (new customers and
     bookings, the invoices and their lines within the look-back, the reference tables), and
     the cache then holds every row the sandbox has (concept invoices aside: they have no date).
+    A test of its own: PyAirbyte merges each of the 16 streams into its cache on every read.
     """
+    recras = sandbox_factory(customers=30, bookings=40)
+    driver = Driver(tmp_path)
+    try:
+        _reads_every_stream(recras, driver, tmp_path)
+        logs = driver.pyairbyte_logs()
+    finally:
+        everything = driver.close()
+    lines = (everything + logs).splitlines()
+    failures = [line for line in lines if any(sign in line for sign in FAILURE_SIGNS)]
+    assert not failures, failures[:20]
+
+
+def _reads_every_stream(recras: Any, driver: Driver, tmp_path: Path) -> None:
     config = recras.config(max_workers=2)
     driver.ask(
         {"command": "open", "name": "all", "source": str(BIN / "source-recras"), "config": config}

@@ -25,6 +25,7 @@ from typing import Any
 from airbyte_protocol.models import AirbyteMessage, AirbyteStateBlob
 from pydantic import BaseModel
 
+from recras_sandbox.resources.ledger import REFERENCE_TABLES
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import json_lines
 
@@ -208,18 +209,6 @@ def read_stopped(
     return process.returncode, [airbyte_message(line) for line in json_lines(text)]
 
 
-#: The streams read in full every time (no state).
-REFERENCE_TABLES = (
-    "producten",
-    "productgroepen",
-    "arrangementen",
-    "locaties",
-    "betaalmethoden",
-    "bedrijven",
-    "contactformulieren",
-    "voucher_templates",
-    "diensten",
-)
 #: Every stream of source-recras and its primary key.
 STREAM_KEYS = {
     "klanten": ["id"],
@@ -229,6 +218,7 @@ STREAM_KEYS = {
     "facturen": ["id"],
     "betalingen": ["factuur_id", "id"],
     "factuurregels": ["id"],
+    # The reference tables the sandbox serves: source-recras reads them in full every time.
     **{name: ["id"] for name in REFERENCE_TABLES},
 }
 #: The tap's ``lookback_days`` default: dated streams read again this far before their bookmark.
