@@ -18,14 +18,14 @@ from typing import Any
 from recras_sandbox.options import SandboxOptions
 from recras_sandbox.query import RejectError, date, integer, integers, parse_params
 from recras_sandbox.resources.ledger import REFERENCE_TABLES, Ledger
-from recras_sandbox.resources.table import Keep, Table
+from recras_sandbox.resources.table import IdsView, Keep, Table
 
 
 @dataclass(frozen=True)
 class Listing:
     """The rows a list request selects, in order, and how their items are rendered."""
 
-    ids: list[int]
+    ids: list[int] | IdsView
     render: Callable[[list[int]], list[bytes]]
     #: Parameters the ``Link`` URLs repeat (the filters sent, never ``page``).
     kept: list[tuple[str, str]] = field(default_factory=list)
@@ -52,7 +52,7 @@ def _select(
     equal: Mapping[str, Callable[[str, str], object]],
     extra: list[tuple[str, Callable[[Any], bool]]] | None = None,
     min_id: int | None = None,
-) -> list[int]:
+) -> list[int] | IdsView:
     """Ids of the rows matching the ``id`` list, the equality filters sent (``equal``: the
     parameters a table column may be compared on, with how each value is read: a set is a
     comma list) and ``extra`` column tests, from ``min_id`` on."""
@@ -74,7 +74,9 @@ def _select(
         if min_id is not None:
             ids = [i for i in ids if i >= min_id]
         return ids if keep is None else [i for i in ids if keep(table.values(i))]
-    return table.ids(keep, min_id)
+    if keep is None:
+        return table.view(min_id)
+    return table.selected((tuple(sorted(_kept(params))), min_id), lambda: table.ids(keep, min_id))
 
 
 def _allowed(options: SandboxOptions, *names: str) -> set[str]:
@@ -147,15 +149,6 @@ def _invoices(ledger: Ledger, options: SandboxOptions, match: re.Match[str], que
     with ledger.lock:
         ids = _select(invoices, params, equal, extra)
     return Listing(ids, _locked_items(ledger, invoices), _kept(params))
-
-
-def _invoice(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
-    parse_params(query, set())
-    invoice_id = _path_id(match, "Invoice")
-    item = ledger.tables["facturen"].item(invoice_id)
-    if item is None:
-        raise RejectError(404, f"Invoice {invoice_id} not found")
-    return item
 
 
 def _payments(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
@@ -244,16 +237,21 @@ def _reference(ledger: Ledger, options: SandboxOptions, match: re.Match[str], qu
     return Listing(ids, _locked_items(ledger, table), _kept(params))
 
 
-def _product(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
-    parse_params(query, set())
-    product_id = _path_id(match, "Product")
-    item = ledger.tables["producten"].item(product_id)
-    if item is None:
-        raise RejectError(404, f"Product {product_id} not found")
-    return item
-
-
 # ---------------------------------------------------------------- helpers
+
+
+def _detail(table: str, what: str) -> Handler:
+    """The route of one row of ``table`` (``what`` names it in the 404)."""
+
+    def detail(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
+        parse_params(query, set())
+        row_id = _path_id(match, what)
+        item = ledger.tables[table].item(row_id)
+        if item is None:
+            raise RejectError(404, f"{what} {row_id} not found")
+        return item
+
+    return detail
 
 
 def _path_id(match: re.Match[str], what: str) -> int:
@@ -277,9 +275,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("/api2/boekingen", re.compile(r"/api2/boekingen"), _bookings),
     ("/api2/boekingen/{id}", re.compile(r"/api2/boekingen/([^/]*)"), _booking),
     ("/api2/facturen", re.compile(r"/api2/facturen"), _invoices),
-    ("/api2/facturen/{id}", re.compile(r"/api2/facturen/([^/]*)"), _invoice),
+    ("/api2/facturen/{id}", re.compile(r"/api2/facturen/([^/]*)"), _detail("facturen", "Invoice")),
     ("/api2/facturen/{id}/betalingen", re.compile(r"/api2/facturen/([^/]*)/betalingen"), _payments),
     ("/api2/factuurregels", re.compile(r"/api2/factuurregels"), _invoice_lines),
-    ("/api2/producten/{id}", re.compile(r"/api2/producten/([^/]*)"), _product),
+    (
+        "/api2/producten/{id}",
+        re.compile(r"/api2/producten/([^/]*)"),
+        _detail("producten", "Product"),
+    ),
     *((f"/api2/{name}", re.compile(f"/api2/({name})"), _reference) for name in REFERENCE_TABLES),
 ]

@@ -139,6 +139,26 @@ class RecrasStream(CompatStream):
             del row[name]
 
     @property
+    @override
+    def emit_activate_version_messages(self) -> bool:
+        """Never where the SDK would: before the first record.
+
+        A target drops the rows of older versions when it receives ACTIVATE_VERSION: sent
+        first, it dropped every row until the run sent it again. A listed stream activates
+        its full-table version after its last record, and its children's after theirs
+        (:meth:`ListedStream.get_records`); a child stream never per parent record.
+        """
+        return False
+
+    def full_table_version(self) -> int | None:
+        """This full-table run's version, as the SDK numbers it (None: incremental, or off)."""
+        if self.replication_method == REPLICATION_FULL_TABLE and self.config.get(
+            "emit_activate_version_messages", True
+        ):
+            return self.recras.initialized_at // 1000
+        return None
+
+    @property
     def recras(self) -> TapRecras:
         """The tap: its HTTP client and settings."""
         return cast("TapRecras", self.plugin)
@@ -252,12 +272,6 @@ class ChildStream(RecrasStream):
         """Log the run's totals once the parent has sent its last record."""
         if self.selected:
             self._meters.finish()
-
-    @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        """Never per parent record: the parent activates a full-table version once per run."""
-        return False
 
     def stamp_version(self, version: int | None) -> None:
         """Stamp this run's records with its full-table ``version`` (None: not versioned)."""
@@ -385,12 +399,6 @@ class ListedStream(RecrasStream):
         nested_selected = self.nested is not None and self.mask[("properties", self.nested)]
         return nested_selected or any(child.selected for child in self._children)
 
-    @property
-    @override
-    def emit_activate_version_messages(self) -> bool:
-        """Never where the SDK would: before the first record (see :meth:`get_records`)."""
-        return False
-
     @override
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Keep the highest value seen as the bookmark this run promotes when it completes.
@@ -424,7 +432,7 @@ class ListedStream(RecrasStream):
         self._resumed_from = self.get_starting_replication_key_value(context)
         self._bookmark_markers = None  # set up again by this sync's first record
         self.syncs_children = any(child.selected for child in self._children)
-        version = self._full_table_version()
+        version = self.full_table_version()
         if self.selected:
             self.stream_version = version
         for child in self._children:
@@ -453,23 +461,19 @@ class ListedStream(RecrasStream):
         seen = set(retried)
         items = chain.from_iterable(new_items(self.listed(context), self.endpoint, min_id, seen))
         not_found: list[int] = []
-        yield from self._found_again(retried, self._give_up)
-        if self.wants_children:
-            yield from self._with_children(items, not_found)
-        else:
-            yield from items  # one generator step per item, no layers
+        return chain(
+            self._found_again(retried, self._give_up),
+            # Without children: one generator step per item, no layers (chain is not one).
+            self._with_children(items, not_found) if self.wants_children else items,
+            self._after_the_list(not_found),
+        )
+
+    def _after_the_list(self, not_found: list[int]) -> Iterator[Record]:
+        """Once the list is read: the items not found asked again (full table), or kept."""
         if self.replication_method == REPLICATION_FULL_TABLE:
             yield from self._found_again(not_found, self._refuse_to_close)
         else:
             self._keep_not_found(not_found)
-
-    def _full_table_version(self) -> int | None:
-        """This full-table run's version, as the SDK numbers it (None: incremental, or off)."""
-        if self.replication_method == REPLICATION_FULL_TABLE and self.config.get(
-            "emit_activate_version_messages", True
-        ):
-            return self.recras.initialized_at // 1000
-        return None
 
     def _children_in(self, detail: dict[str, Any], path: str) -> list[dict[str, Any]]:
         return checked_list(detail.get(self.nested or "") or [], self.nested or "", f"GET {path}")
@@ -541,7 +545,7 @@ class ListedStream(RecrasStream):
         self.logger.error(
             "%s(s) %s answered 404 for their detail in this incremental run and the "
             "one before; they are given up and the bookmark stays past them. To read them "
-            "again see docs/tap.md, 'Items whose detail answers 404'.",
+            "again see docs/tap.md, 'Customers whose detail answers 404'.",
             self.endpoint.noun.capitalize(),
             id_list(missing),
         )

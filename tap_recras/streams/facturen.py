@@ -121,7 +121,8 @@ class FactuurregelsStream(RecrasStream):
     Both dates are required [vendor notes, "Invoice lines"]: a run reads windows of
     ``window_days`` from ``start_date`` (after a run: the bookmark minus ``lookback_days``)
     to tomorrow, so today's invoices are in the last window under either reading of
-    ``eind``. The bookmark is the last window's end, kept when the run completes. The
+    ``eind``. The bookmark is the last window's end, kept when the run completes (a
+    FULL_TABLE run reads from ``start_date`` and closes its version instead). The
     records carry no date of their own, so the stream has no replication key: its state
     says where the next run begins (``replication_key`` ``eind``).
     """
@@ -148,7 +149,8 @@ class FactuurregelsStream(RecrasStream):
 
     @override
     def get_records(self, context: Context | None) -> Iterable[Record]:
-        """Every line of every window, once each."""
+        """Every line of every window, once each; a full-table run's version activated last."""
+        version = self.stream_version = self.full_table_version()
         end = date.today() + timedelta(days=1)
         seen: set[int] = set()
         client = self.recras.client
@@ -158,6 +160,8 @@ class FactuurregelsStream(RecrasStream):
             yield from chain.from_iterable(new_items(batches, FACTUURREGELS, None, seen))
         if self.replication_method == REPLICATION_INCREMENTAL:
             self._keep_bookmark(end)
+        if version is not None:
+            self.write_activate_version_message(version)
 
     def _keep_bookmark(self, end: date) -> None:
         """Bookmark ``end`` (never a date before the one the run started from)."""

@@ -210,6 +210,26 @@ def test_invoice_lines_are_read_in_windows_each_once_under_either_eind_reading(
     assert bookmark(second, "factuurregels") == day(1)
 
 
+def test_a_full_table_invoice_lines_run_reads_from_start_date_and_activates_its_version_last(
+    hostile_servers: Servers,
+) -> None:
+    server = hostile_servers({"GET /api2/factuurregels": invoice_lines(inclusive=True)})
+    config = server.config(api_key="k", start_date=day(-70), window_days=40)
+    catalog = make_catalog(config, persons=False, streams=("factuurregels",), full_table="metadata")
+    state = {
+        "bookmarks": {"factuurregels": {"replication_key": "eind", "replication_key_value": day(1)}}
+    }
+
+    run = run_tap(config, catalog=catalog, state=state)
+
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(r["id"] for r in run.records("factuurregels")) == [line["id"] for line in LINES]
+    messages = [m for m in run.messages if m.get("stream") == "factuurregels"]
+    assert [m["type"] for m in messages][-1] == "ACTIVATE_VERSION"
+    version = messages[-1]["version"]
+    assert {m.get("version") for m in messages if m["type"] == "RECORD"} == {version}
+
+
 # -- money: numbers or decimal strings, written with their digits ----------------------------
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from recras_sandbox.resources.money import MONEY_KEYS
 from recras_sandbox.testing import SandboxProcess
 from tap_recras import schemas
 from tap_recras.testing import TapRun, json_lines, make_catalog, run_tap
@@ -54,19 +55,6 @@ STREAMS: dict[str, tuple[str, ...]] = {
     "contactformulieren": ("id",),
     "voucher_templates": ("id",),
     "diensten": ("id",),
-}
-#: Money fields by the vendor notes ("Money and dates"), also inside a payment's ``btw``.
-MONEY = {
-    "bedrag",
-    "btw",
-    "verkoop",
-    "inkoop",
-    "prijs_pp_inc",
-    "prijs_totaal_inc",
-    "calculated_totaalbedrag_inclusief_btw",
-    "totaal_inc_btw",
-    "totaal_exc_btw",
-    "price",
 }
 TODAY = date.today()
 #: Before every seeded invoice (two years back), in windows of 61 days: 19 requests.
@@ -108,9 +96,10 @@ def schema_of(stream: str) -> dict[str, Any]:
 def decimals(value: Any, name: str = "") -> Any:
     """``value`` with every float, and every money string, as an exact Decimal.
 
-    Money is named by the vendor notes ("Money and dates"), not by the tap's schemas.
+    Money is named by the vendor notes ("Money and dates", as the sandbox has it), not by the
+    tap's schemas.
     """
-    if isinstance(value, float) or (isinstance(value, str) and name in MONEY):
+    if isinstance(value, float) or (isinstance(value, str) and name in MONEY_KEYS):
         return Decimal(repr(value) if isinstance(value, float) else value)
     if isinstance(value, dict):
         return {key: decimals(item, key) for key, item in value.items()}
