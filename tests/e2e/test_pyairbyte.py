@@ -316,7 +316,9 @@ def _reads_every_stream(recras: Any, driver: Driver, tmp_path: Path) -> None:
     for number, change in enumerate(changes, start=1):
         change()
         rows = sandbox_rows(recras)
-        request = {"command": "read_streams", "name": "all", "cache": "all", "keys": STREAM_KEYS}
+        # The cache's keys only after the last read: listing 16 tables costs a minute when busy.
+        keys = STREAM_KEYS if number == len(changes) else {}
+        request = {"command": "read_streams", "name": "all", "cache": "all", "keys": keys}
         summary = driver.ask({**request, "cache_dir": str(tmp_path)})
         assert summary["error"] is None and summary["unraisable"] == [], (number, summary)
         before, after = _positions(summary["state_before"]), _positions(summary["state"])
