@@ -9,18 +9,19 @@ comes from its write workers). Every text that leaves is scrubbed of the configu
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import threading
 import time
 from typing import IO, Any
 
+import msgspec
 from typing_extensions import override
 
 from recras_api.plugin.termination import stop_signals, write_all
 from recras_api.redact import LOG_FILTER, escape_controls, scrub
 
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
 #: Python log level -> Airbyte LOG level.
 _LEVELS = (
     (logging.CRITICAL, "FATAL"),
@@ -45,8 +46,13 @@ class AirbyteOutput:
 
     @staticmethod
     def encode(message: dict[str, Any]) -> bytes:
-        """One message as a line of UTF-8 JSON."""
-        return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        """One message as a line of UTF-8 JSON (a text that cannot be UTF-8 raises
+        ``UnicodeEncodeError``).
+
+        A ``Decimal`` is written as a JSON number with its own digits: the tap's records carry
+        money exactly as Recras sent it, never rounded through a binary float.
+        """
+        return _ENCODER.encode(message) + b"\n"
 
     def write(self, data: bytes) -> None:
         """Write encoded lines at once and flush (a reader acts on each line as it arrives).

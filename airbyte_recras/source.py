@@ -42,14 +42,16 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
     that is written before every STATE, so a STATE always follows its records.
     """
 
-    def __init__(self, output: AirbyteOutput, modes: dict[str, str]) -> None:
+    def __init__(self, output: AirbyteOutput, incremental: list[streams.OfferedStream]) -> None:
         self.output = output
-        self.modes = modes
+        #: The streams read incrementally: each gets a STATE of its own.
+        self.incremental = incremental
+        self._position_streams = {stream.position_stream for stream in incremental}
         self._buffer = bytearray()
         self._counts: dict[str, int] = {}
-        # The position of the last STATE written: one that says nothing new is not repeated,
-        # unless records were written since (no record may follow the last STATE).
-        self._last_position: dict[str, Any] | None = None
+        # Each stream's position in its last STATE: one that says nothing new is not repeated,
+        # unless records of the stream were written since (no record may follow its last STATE).
+        self._last_positions: dict[str, dict[str, Any]] = {}
 
     @override
     def serialize_message(self, message: Message) -> bytes:
@@ -63,15 +65,25 @@ class AirbyteMessageWriter(GenericSingerWriter[bytes, Message]):
                 record["data"] = encodable_record(message.stream, message.record)
                 return AirbyteOutput.encode({"type": "RECORD", "record": record})
         if isinstance(message, StateMessage):
-            position = streams.resume_position(message.value)
-            if not self._counts and (position is None or position == self._last_position):
-                return b""
-            self._last_position = position
-            # Nothing to resume from yet (a first read): {}, which reads from the start.
-            lines = streams.state_messages(position or {}, self.modes, self._counts)
-            self._counts = {}
-            return b"".join(AirbyteOutput.encode(line) for line in lines)
+            return b"".join(map(AirbyteOutput.encode, self._state_messages(message.value)))
         return b""
+
+    def _state_messages(self, singer_state: Any) -> list[dict[str, Any]]:
+        """A STATE per incremental stream whose position moved or that had records since."""
+        positions = streams.resume_positions(singer_state, self._position_streams)
+        messages = []
+        for stream in self.incremental:
+            count = self._counts.get(stream.name, 0)
+            position = positions.get(stream.position_stream)
+            if not count and (
+                position is None or position == self._last_positions.get(stream.name)
+            ):
+                continue
+            # Nothing to resume from yet (a first read): {}, which reads from the start.
+            self._last_positions[stream.name] = position or {}
+            messages.append(stream.state_message(position or {}, count))
+        self._counts = {}
+        return messages
 
     @override
     def write_message(self, message: Message) -> None:
@@ -114,16 +126,19 @@ def check(args: argparse.Namespace, output: AirbyteOutput) -> None:
 def discover(args: argparse.Namespace, output: AirbyteOutput) -> None:
     """CATALOG: the tap's streams."""
     tap = _tap(read_config(args.config))
-    output.emit({"type": "CATALOG", "catalog": streams.airbyte_catalog(tap.catalog_dict)})
+    catalog = streams.SourceStreams.of_tap(tap).airbyte_catalog()
+    output.emit({"type": "CATALOG", "catalog": catalog})
 
 
 def read(args: argparse.Namespace, output: AirbyteOutput) -> None:
     """RECORD and STATE messages of the configured streams."""
     config = read_config(args.config)
-    modes = streams.configured_modes(read_json(args.catalog, "catalog"))
-    state = streams.singer_state(read_json(args.state, "state"), modes)
-    catalog = streams.singer_catalog(_tap(config).catalog_dict, modes)
-    writer = AirbyteMessageWriter(output, modes)
+    discovered = _tap(config)
+    offer = streams.SourceStreams.of_tap(discovered)
+    modes = offer.configured_modes(read_json(args.catalog, "catalog"))
+    state = offer.singer_state(read_json(args.state, "state"), modes)
+    catalog = offer.singer_catalog(discovered.catalog_dict, modes)
+    writer = AirbyteMessageWriter(output, offer.incremental(modes))
     tap = _tap(config, catalog=catalog, state=state, message_writer=writer)
     try:
         tap.sync_all()

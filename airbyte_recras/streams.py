@@ -1,76 +1,242 @@
 """Streams, catalogs and state between tap-recras (Singer) and Airbyte.
 
-tap-recras has two streams, and ``contactpersonen`` is read *with* its customers (a child
-stream: one detail request per customer feeds both). So:
+Everything is derived from the tap's discovered Singer catalog and the parent of each stream
+(:meth:`SourceStreams.of_tap`); no stream is named here. For each stream:
 
-* both streams offer ``full_refresh`` and ``incremental``; ``incremental`` is the tap's
-  INCREMENTAL on the customer id, ``full_refresh`` its FULL_TABLE;
-* the cursor is the customer id: ``id`` on ``klanten``, ``klant_id`` on ``contactpersonen``
-  (source-defined, not choosable: Recras filters on nothing else);
-* primary keys are the tap's key properties: ``[["id"]]`` and ``[["klant_id"], ["id"]]``
-  (a person linked to two customers is one record per link);
-* a configured catalog that asks for the two streams in different sync modes is refused:
-  the tap cannot read persons of every customer while reading only new customers.
+* its primary key is the tap's key properties (``[["klant_id"], ["id"]]``: a person linked to
+  two customers is one record per link);
+* a stream with a replication key (``valid-replication-keys``) offers ``incremental`` (the
+  tap's INCREMENTAL) and ``full_refresh`` (its FULL_TABLE); its source-defined cursor is the
+  replication key, a top-level field or, dotted (``Factuur.datum``), a nested one. So does a
+  stream the tap reads INCREMENTAL by default on a position its records do not carry
+  (``factuurregels``: the end of the last date window), without a cursor;
+* any other stream (a reference table) offers ``full_refresh`` only. PyAirbyte asks every
+  stream for ``incremental``: such a stream is then read in full, with no STATE;
+* a child stream (metadata ``parent-tap-stream-id``, or the stream class's
+  ``parent_stream_type``) is read with its parent: it offers what its topmost ancestor, its
+  *position stream*, offers, and its cursor is that ancestor's cursor where the child's records
+  carry it (the parent's key leads the child's key, as ``klant_id`` leads contactpersonen's
+  and ``klanten``'s cursor is its key ``id``); else it has none. A configured catalog that asks
+  a parent and its child in different sync modes is refused: the tap cannot read every
+  payment while reading only new invoices.
 
 State is per stream (``STREAM`` state messages; PyAirbyte drops ``GLOBAL`` state). Each
-incremental stream's ``stream_state`` is the tap's own ``klanten`` bookmark (e.g.
-``{"replication_key": "id", "replication_key_value": 193}``, without the progress markers of
-a read still under way), so both streams carry the same position and either one resumes the
-tap.
+incremental stream's ``stream_state`` is its position stream's bookmark in the tap's state
+(e.g. ``{"replication_key": "id", "replication_key_value": 193}``), without the progress
+markers of a read still under way: a child carries its parent's position, and either one
+resumes the tap. Reading state back maps each stream's ``stream_state`` to its position
+stream's bookmark (the position stream's own entry wins over its children's).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from typing import Any
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airbyte_recras.failures import ConnectorInputError
 from tap_recras.sdk_compat import resumable_bookmark
-from tap_recras.streams import ContactpersonenStream, KlantenStream
+
+if TYPE_CHECKING:
+    from singer_sdk import Tap
 
 FULL_REFRESH = "full_refresh"
 INCREMENTAL = "incremental"
 #: Airbyte sync mode -> Singer replication method.
 REPLICATION_METHODS = {INCREMENTAL: "INCREMENTAL", FULL_REFRESH: "FULL_TABLE"}
-#: The stream whose bookmark is the tap's whole position.
-BOOKMARK_STREAM = KlantenStream.name
-#: Each stream's cursor: the customer id, under the name the stream's records carry it.
-CURSOR_FIELDS = {KlantenStream.name: "id", ContactpersonenStream.name: "klant_id"}
+#: The Singer metadata naming a stream's parent (Singer's own convention).
+PARENT_METADATA = "parent-tap-stream-id"
+
+logger = logging.getLogger("source-recras")
 
 
-def airbyte_catalog(singer_catalog: dict[str, Any]) -> dict[str, Any]:
-    """The ``catalog`` of a CATALOG message for the tap's discovered Singer catalog."""
-    streams = []
-    for entry in singer_catalog["streams"]:
-        name = entry["tap_stream_id"]
-        streams.append(
-            {
-                "name": name,
-                "json_schema": entry["schema"],
-                "supported_sync_modes": [FULL_REFRESH, INCREMENTAL],
-                "source_defined_cursor": True,
-                "default_cursor_field": [CURSOR_FIELDS[name]],
-                "source_defined_primary_key": [[key] for key in entry.get("key_properties", [])],
-                "is_resumable": True,
-            }
-        )
-    return {"streams": streams}
+@dataclass(frozen=True)
+class OfferedStream:
+    """One tap stream as source-recras offers it."""
+
+    name: str
+    json_schema: dict[str, Any]
+    primary_key: tuple[str, ...]
+    #: Where records carry the cursor (a path into nested objects); empty: they carry none.
+    cursor: tuple[str, ...]
+    #: Whether the tap can read it incrementally (its position stream has a replication key).
+    incremental: bool
+    #: The stream whose tap bookmark is this stream's position: itself or its topmost ancestor.
+    position_stream: str
+
+    @property
+    def sync_modes(self) -> list[str]:
+        """The Airbyte sync modes this stream supports."""
+        return [FULL_REFRESH, INCREMENTAL] if self.incremental else [FULL_REFRESH]
+
+    def airbyte_stream(self) -> dict[str, Any]:
+        """The stream's entry in a CATALOG message."""
+        return {
+            "name": self.name,
+            "json_schema": self.json_schema,
+            "supported_sync_modes": self.sync_modes,
+            "source_defined_cursor": self.incremental,
+            "default_cursor_field": list(self.cursor),
+            "source_defined_primary_key": [[key] for key in self.primary_key],
+            "is_resumable": self.incremental,
+        }
+
+    def state_message(self, position: Mapping[str, Any], count: int) -> dict[str, Any]:
+        """A STATE message carrying ``position`` (``count``: records since the previous one)."""
+        return {
+            "type": "STATE",
+            "state": {
+                "type": "STREAM",
+                "stream": {
+                    "stream_descriptor": {"name": self.name},
+                    "stream_state": copy.deepcopy(dict(position)),
+                },
+                "sourceStats": {"recordCount": float(count)},
+            },
+        }
 
 
-def configured_modes(configured: Any) -> dict[str, str]:
-    """Stream name -> sync mode of a configured catalog, checked against what the tap offers."""
-    if not isinstance(configured, dict) or not isinstance(configured.get("streams"), list):
-        raise ConnectorInputError("The catalog must be a configured catalog: {'streams': [...]}")
-    modes: dict[str, str] = {}
-    for item in configured["streams"]:
+def _root_metadata(entry: Mapping[str, Any]) -> dict[str, Any]:
+    for item in entry.get("metadata", []):
+        if item.get("breadcrumb") == []:
+            metadata: dict[str, Any] = item.get("metadata", {})
+            return metadata
+    return {}
+
+
+def _replication_key(entry: Mapping[str, Any]) -> str | None:
+    """The stream's replication key, as the discovered catalog declares it."""
+    metadata = _root_metadata(entry)
+    keys = metadata.get("valid-replication-keys") or []
+    key = metadata.get("replication-key") or entry.get("replication_key") or next(iter(keys), None)
+    return str(key) if key else None
+
+
+def _reads_incrementally(entry: Mapping[str, Any]) -> bool:
+    """Whether the discovered catalog says the tap reads the stream incrementally."""
+    methods = (entry.get("replication_method"), _root_metadata(entry).get("replication-method"))
+    return REPLICATION_METHODS[INCREMENTAL] in methods
+
+
+def field_path(schema: Mapping[str, Any], field: str) -> tuple[str, ...]:
+    """Where records of ``schema`` carry ``field``: top-level, or dotted into nested objects.
+
+    Empty when the schema declares no such field.
+    """
+    properties = schema.get("properties", {})
+    if field in properties:
+        return (field,)
+    head, dot, rest = field.partition(".")
+    if dot and head in properties:
+        nested = field_path(properties[head], rest)
+        return (head, *nested) if nested else ()
+    return ()
+
+
+class SourceStreams:
+    """The tap's streams as source-recras offers them, by name, in the catalog's order."""
+
+    def __init__(self, singer_catalog: Mapping[str, Any], parents: Mapping[str, str]) -> None:
+        """From a discovered Singer catalog and each child stream's parent (name -> name).
+
+        ``parent-tap-stream-id`` metadata in the catalog names parents too.
+        """
+        entries = {entry["tap_stream_id"]: entry for entry in singer_catalog["streams"]}
+        self.parents = {
+            name: parent
+            for name, entry in entries.items()
+            if (parent := _root_metadata(entry).get(PARENT_METADATA) or parents.get(name))
+        }
+        self.streams: dict[str, OfferedStream] = {}
+        for name in entries:
+            self._offer(name, entries)
+
+    @classmethod
+    def of_tap(cls, tap: Tap) -> SourceStreams:
+        """The streams of ``tap``: its discovered catalog, and parents as its streams know them.
+
+        The tap links each stream to the instances of its ``parent_stream_type``.
+        """
+        parents = {
+            child.name: name
+            for name, stream in tap.streams.items()
+            for child in stream.child_streams
+        }
+        return cls(tap.catalog_dict, parents)
+
+    def _offer(self, name: str, entries: Mapping[str, Mapping[str, Any]]) -> OfferedStream:
+        """The offer of stream ``name`` (its parent's first: a child follows it)."""
+        if name in self.streams:
+            return self.streams[name]
+        entry = entries[name]
+        schema = entry["schema"]
+        metadata = _root_metadata(entry)
+        keys = tuple(entry.get("key_properties") or metadata.get("table-key-properties") or ())
+        parent_name = self.parents.get(name)
+        if parent_name is None:
+            replication_key = _replication_key(entry)
+            cursor = field_path(schema, replication_key) if replication_key else ()
+            # A stream may keep a position its records do not carry (factuurregels: the end
+            # of the last date window read): incremental by default, without a cursor.
+            incremental = replication_key is not None or _reads_incrementally(entry)
+            offered = OfferedStream(name, schema, keys, cursor, incremental, position_stream=name)
+        else:
+            parent = self._offer(parent_name, entries)
+            offered = OfferedStream(
+                name,
+                schema,
+                keys,
+                _carried_cursor(parent, keys, schema),
+                parent.incremental,
+                parent.position_stream,
+            )
+        self.streams[name] = offered
+        return offered
+
+    def airbyte_catalog(self) -> dict[str, Any]:
+        """The ``catalog`` of a CATALOG message."""
+        return {"streams": [stream.airbyte_stream() for stream in self.streams.values()]}
+
+    def configured_modes(self, configured: Any) -> dict[str, str]:
+        """Stream name -> the sync mode a configured catalog gets, checked against the offer.
+
+        ``incremental`` asked of a stream that offers ``full_refresh`` only (PyAirbyte asks it
+        of every stream) is a ``full_refresh``: the stream has no position to resume from.
+        """
+        if not isinstance(configured, dict) or not isinstance(configured.get("streams"), list):
+            raise ConnectorInputError(
+                "The catalog must be a configured catalog: {'streams': [...]}"
+            )
+        modes: dict[str, str] = {}
+        in_full: list[str] = []
+        for item in configured["streams"]:
+            stream = self._configured_stream(item)
+            mode = item["sync_mode"]
+            if mode == INCREMENTAL and not stream.incremental:
+                in_full.append(stream.name)
+                mode = FULL_REFRESH
+            modes[stream.name] = mode
+        if in_full:
+            logger.info(
+                "Asked for incremental, read in full as every time (they offer full_refresh "
+                "only): %s",
+                ", ".join(in_full),
+            )
+        self._check_families(modes)
+        return modes
+
+    def _configured_stream(self, item: Any) -> OfferedStream:
+        """The offered stream a configured catalog entry names, its mode and cursor checked."""
         stream = item.get("stream") if isinstance(item, dict) else None
         name = stream.get("name") if isinstance(stream, dict) else None
-        if name not in CURSOR_FIELDS:
-            known = ", ".join(CURSOR_FIELDS)
+        if name not in self.streams:
+            known = ", ".join(self.streams)
             raise ConnectorInputError(
                 f"The catalog names stream {name!r}; source-recras has {known}"
             )
+        offered = self.streams[name]
         mode = item.get("sync_mode")
         if mode not in REPLICATION_METHODS:
             raise ConnectorInputError(
@@ -78,47 +244,80 @@ def configured_modes(configured: Any) -> dict[str, str]:
                 f"{INCREMENTAL})"
             )
         cursor = item.get("cursor_field")
-        if cursor and cursor != [CURSOR_FIELDS[name]]:
+        if cursor and cursor != list(offered.cursor):
             raise ConnectorInputError(
-                f"Stream {name}: cursor_field {cursor!r} cannot be chosen; the cursor is the "
-                f"customer id, {[CURSOR_FIELDS[name]]!r}"
+                f"Stream {name}: cursor_field {cursor!r} cannot be chosen; the cursor is "
+                f"source-defined: {list(offered.cursor)!r}"
             )
-        modes[name] = mode
-    if len(set(modes.values())) > 1:
-        raise ConnectorInputError(
-            "klanten and contactpersonen must use the same sync_mode: contact persons are read "
-            f"with their customers (asked for: {modes})"
-        )
-    return modes
+        return offered
 
+    def _check_families(self, modes: Mapping[str, str]) -> None:
+        """Refuse a child asked in another sync mode than its parent: it is read with it."""
+        for name, mode in modes.items():
+            ancestor = self.parents.get(name)
+            while ancestor is not None:
+                if modes.get(ancestor, mode) != mode:
+                    raise ConnectorInputError(
+                        f"{ancestor} and {name} must use the same sync_mode: {name} is read "
+                        f"with its parent stream {ancestor} (asked for: {dict(modes)})"
+                    )
+                ancestor = self.parents.get(ancestor)
 
-def singer_catalog(discovered: dict[str, Any], modes: dict[str, str]) -> dict[str, Any]:
-    """The tap's catalog with the configured streams selected in their replication method."""
-    catalog = copy.deepcopy(discovered)
-    method = REPLICATION_METHODS[next(iter(modes.values()), INCREMENTAL)]
-    for entry in catalog["streams"]:
-        name = entry["tap_stream_id"]
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = name in modes
-                # The child stream has no replication key of its own: it is read with its
-                # customers, incrementally when they are; only a full table is asked of it.
-                if name == BOOKMARK_STREAM or method == "FULL_TABLE":
-                    item["metadata"]["replication-method"] = method
-    return catalog
+    def family_modes(self, modes: Mapping[str, str]) -> dict[str, str]:
+        """Position stream -> the sync mode of its configured family (parent and children)."""
+        return {self.streams[name].position_stream: mode for name, mode in modes.items()}
 
+    def singer_catalog(
+        self, discovered: Mapping[str, Any], modes: Mapping[str, str]
+    ) -> dict[str, Any]:
+        """The tap's catalog with the configured streams selected in their replication method.
 
-def singer_state(state: Any, modes: dict[str, str]) -> dict[str, Any] | None:
-    """The tap's state from Airbyte's state input (a list of per-stream state messages)."""
-    if state in (None, [], {}) or INCREMENTAL not in modes.values():
-        return None
-    if not isinstance(state, list):
-        raise ConnectorInputError(
-            "The state must be a list of per-stream STATE messages (type STREAM); "
-            "source-recras writes no other kind"
-        )
-    positions: dict[str, Any] = {}
-    for index, message in enumerate(state):
+        A position stream gets its family's method even when only a child is selected (the
+        tap reads it for the child). A child has no replication key of its own: it is read
+        with its parent, incrementally when the parent is; only a full table is asked of it.
+        """
+        catalog = copy.deepcopy(dict(discovered))
+        family_modes = self.family_modes(modes)
+        for entry in catalog["streams"]:
+            stream = self.streams[entry["tap_stream_id"]]
+            metadata = _root_metadata(entry)
+            metadata["selected"] = stream.name in modes
+            mode = family_modes.get(stream.position_stream)
+            if mode is None:
+                continue
+            if stream.position_stream == stream.name or mode == FULL_REFRESH:
+                metadata["replication-method"] = REPLICATION_METHODS[mode]
+        return catalog
+
+    def incremental(self, modes: Mapping[str, str]) -> list[OfferedStream]:
+        """The configured streams read incrementally, in the catalog's order."""
+        return [stream for name, stream in self.streams.items() if modes.get(name) == INCREMENTAL]
+
+    def singer_state(self, state: Any, modes: Mapping[str, str]) -> dict[str, Any] | None:
+        """The tap's state from Airbyte's state input (a list of per-stream state messages).
+
+        Each incremental family resumes from its position stream's ``stream_state`` or, when
+        that is missing or empty, a child's. Streams read in full resume from nothing.
+        """
+        if state in (None, [], {}):
+            return None
+        if not isinstance(state, list):
+            raise ConnectorInputError(
+                "The state must be a list of per-stream STATE messages (type STREAM); "
+                "source-recras writes no other kind"
+            )
+        given = [self._stream_state(index, message) for index, message in enumerate(state)]
+        families = {stream.position_stream for stream in self.incremental(modes)}
+        bookmarks: dict[str, Any] = {}
+        for stream, stream_state in given:
+            family = stream.position_stream
+            own = stream.name == family
+            if family in families and stream_state and (own or family not in bookmarks):
+                bookmarks[family] = copy.deepcopy(stream_state)
+        return {"bookmarks": bookmarks} if bookmarks else None
+
+    def _stream_state(self, index: int, message: Any) -> tuple[OfferedStream, dict[str, Any]]:
+        """The stream a state entry is for, and its ``stream_state``; refused if unusable."""
         kind = message.get("type") if isinstance(message, dict) else None
         if kind != "STREAM":
             raise ConnectorInputError(
@@ -128,51 +327,44 @@ def singer_state(state: Any, modes: dict[str, str]) -> dict[str, Any] | None:
         stream = message.get("stream") or {}
         name = (stream.get("stream_descriptor") or {}).get("name")
         stream_state = stream.get("stream_state")
-        if name not in CURSOR_FIELDS or not isinstance(stream_state, dict):
+        if name not in self.streams or not isinstance(stream_state, dict):
             raise ConnectorInputError(
                 f"State entry {index} (stream {name!r}) needs a known stream name and a "
                 "stream_state object"
             )
-        positions[name] = stream_state
-    position = positions.get(BOOKMARK_STREAM) or positions.get(ContactpersonenStream.name)
-    if not position:
-        return None
-    return {"bookmarks": {BOOKMARK_STREAM: copy.deepcopy(position)}}
+        return self.streams[name], stream_state
 
 
-def resume_position(singer_value: Any) -> dict[str, Any] | None:
-    """What a tap STATE says a later read can resume from: a copy of the customers' bookmark.
+def _carried_cursor(
+    parent: OfferedStream, keys: tuple[str, ...], schema: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """A child's cursor: its parent's, where the child's records carry it, else none.
 
-    None while there is nothing to resume from yet (no bookmark, or only the progress markers
-    of a first run). A copy, because the tap keeps changing its state in place after writing
-    it: a position kept by reference would always equal the newest one.
+    A child's key starts with its parent's key under the child's names (``klant_id`` for a
+    customer's ``id``) and goes on with its own, so a cursor that is one of the parent's keys
+    is carried there.
+    """
+    carries_parent_key = len(keys) > len(parent.primary_key)
+    if not carries_parent_key or len(parent.cursor) != 1:
+        return ()
+    if parent.cursor[0] not in parent.primary_key:
+        return ()
+    return field_path(schema, keys[parent.primary_key.index(parent.cursor[0])])
+
+
+def resume_positions(singer_value: Any, streams: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """What a tap STATE says a later read can resume from: per stream, a copy of its bookmark.
+
+    A stream is left out while there is nothing to resume from yet (no bookmark, or only the
+    progress markers of a first run). A copy, because the tap keeps changing its state in
+    place after writing it: a position kept by reference would always equal the newest one.
     """
     bookmarks = singer_value.get("bookmarks") if isinstance(singer_value, dict) else None
-    bookmark = bookmarks.get(BOOKMARK_STREAM) if isinstance(bookmarks, dict) else None
-    if not isinstance(bookmark, dict):
-        return None
-    return resumable_bookmark(bookmark) or None
-
-
-def state_messages(
-    position: Mapping[str, Any], modes: dict[str, str], counts: dict[str, int]
-) -> list[dict[str, Any]]:
-    """Per-stream STATE messages for a :func:`resume_position` (incremental streams only).
-
-    ``counts`` are the records of each stream since the previous STATE (``sourceStats``).
-    """
-    return [
-        {
-            "type": "STATE",
-            "state": {
-                "type": "STREAM",
-                "stream": {
-                    "stream_descriptor": {"name": name},
-                    "stream_state": copy.deepcopy(position),
-                },
-                "sourceStats": {"recordCount": float(counts.get(name, 0))},
-            },
-        }
-        for name, mode in modes.items()
-        if mode == INCREMENTAL
-    ]
+    if not isinstance(bookmarks, dict):
+        return {}
+    positions = {}
+    for name in streams:
+        bookmark = bookmarks.get(name)
+        if isinstance(bookmark, dict) and (position := resumable_bookmark(bookmark)):
+            positions[name] = position
+    return positions

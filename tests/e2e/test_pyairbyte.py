@@ -2,16 +2,19 @@
 
 PyAirbyte runs each connector as a local executable (``get_source(..., local_executable=)``)
 from the project's venv, validates the config against the SPEC, reads into its DuckDB
-cache and keeps the state there. The test keeps one source and one cache, as a notebook
-session does: four reads with customers added between them (each must read exactly the new
-ones), then two reads the caller gives up on -- ``get_records`` left after three records,
-and a read into the cache stopped by Ctrl-C -- after which PyAirbyte must have reported no
-connector failure (it kills a connector still running 10 s after its SIGTERM, and takes any
-exit status but 0 and -15 for a failure), and the next read must resume from the cached
-state; then discover, several times (PyAirbyte stops the connector right after its CATALOG);
-last, it writes the demo's customer export into the sandbox through destination-recras,
-reshaped by the same stream map meltano.yml uses, and the target's summary must reach the
-driver's stderr (PyAirbyte keeps the connector's LOG messages in a file of its own).
+cache and keeps the state there. The first test keeps one source of the two customer
+streams and one cache, as a notebook session does: four reads with customers added between
+them (each must read exactly the new ones), then two reads the caller gives up on --
+``get_records`` left after three records, and a read into the cache stopped by Ctrl-C --
+after which PyAirbyte must have reported no connector failure (it kills a connector still
+running 10 s after its SIGTERM, and takes any exit status but 0 and -15 for a failure), and
+the next read must resume from the cached state; then discover, several times (PyAirbyte
+stops the connector right after its CATALOG); last, it writes the demo's customer export
+into the sandbox through destination-recras, reshaped by the same stream map meltano.yml
+uses, and the target's summary must reach the driver's stderr (PyAirbyte keeps the
+connector's LOG messages in a file of its own). The second reads every stream of a small
+sandbox into a cache three times, changing the sandbox between reads: each read, the third
+too, moves exactly what is due from the state it kept.
 
 The driver (``peer_programs/pyairbyte_driver.py``) runs in .venv-airbyte, installed by
 ``scripts/install_peers.sh``; ``AIRBYTE_OFFLINE_MODE=1`` keeps PyAirbyte off the network.
@@ -31,6 +34,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support.airbyte import REFERENCE_TABLES, STREAM_KEYS, due, sandbox_rows
 from support.paths import ROOT
 
 AIRBYTE_PYTHON = ROOT / ".venv-airbyte" / "bin" / "python"
@@ -158,7 +162,7 @@ FAILURE_SIGNS = (
 def test_pyairbyte_reads_only_new_customers_every_time_survives_cancels_and_writes(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:
-    recras = sandbox_factory(customers=200, api_key=SECRET_KEY)
+    recras = sandbox_factory(customers=200, bookings=0, api_key=SECRET_KEY)
     driver = Driver(tmp_path)
     try:
         _reads_cancels_and_discovers(recras, driver, tmp_path)
@@ -205,7 +209,16 @@ def _assert_read_exactly(
 def _reads_cancels_and_discovers(recras: Any, driver: Driver, tmp_path: Path) -> None:
     config = recras.config(max_workers=2)
     source = str(BIN / "source-recras")
-    driver.ask({"command": "open", "name": "recras", "source": source, "config": config})
+    customers = ["klanten", "contactpersonen"]
+    driver.ask(
+        {
+            "command": "open",
+            "name": "recras",
+            "source": source,
+            "config": config,
+            "streams": customers,
+        }
+    )
     cache = {"cache_dir": str(tmp_path)}
 
     # Four reads into one cache, new customers between them; each reads only the new ones,
@@ -261,7 +274,70 @@ def _reads_cancels_and_discovers(recras: Any, driver: Driver, tmp_path: Path) ->
     # Discover, several times: PyAirbyte stops the connector right after its CATALOG.
     found = driver.ask({"command": "discover", "source": source, "config": config, "times": 3})
     assert found["errors"] == [] and found["unraisable"] == [], found
-    assert found["catalogs"] == [["contactpersonen", "klanten"]] * 3, found
+    assert found["catalogs"] == [sorted(STREAM_KEYS)] * 3, found
+
+
+def test_pyairbyte_reads_every_stream_each_time_moving_only_what_is_due(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """Three reads of every stream into one cache, the sandbox changed between them.
+
+    Each read moves exactly what is due from the state PyAirbyte kept (new customers and
+    bookings, the invoices and their lines within the look-back, the reference tables), and
+    the cache then holds every row the sandbox has (concept invoices aside: they have no date).
+    A test of its own: PyAirbyte merges each of the 16 streams into its cache on every read.
+    """
+    recras = sandbox_factory(customers=30, bookings=40)
+    driver = Driver(tmp_path)
+    try:
+        _reads_every_stream(recras, driver, tmp_path)
+        logs = driver.pyairbyte_logs()
+    finally:
+        everything = driver.close()
+    lines = (everything + logs).splitlines()
+    failures = [line for line in lines if any(sign in line for sign in FAILURE_SIGNS)]
+    assert not failures, failures[:20]
+
+
+def _reads_every_stream(recras: Any, driver: Driver, tmp_path: Path) -> None:
+    config = recras.config(max_workers=2)
+    driver.ask(
+        {"command": "open", "name": "all", "source": str(BIN / "source-recras"), "config": config}
+    )
+    changes = [
+        lambda: None,
+        lambda: (recras.add_customers(2), recras.add_bookings(3), recras.add_invoices(2)),
+        lambda: (
+            recras.add_customers(1),
+            recras.add_bookings(1),
+            recras.add_payment(recras.add_invoices(1)[0], "12.50"),
+        ),
+    ]
+    for number, change in enumerate(changes, start=1):
+        change()
+        rows = sandbox_rows(recras)
+        # The cache's keys only after the last read: listing 16 tables costs a minute when busy.
+        keys = STREAM_KEYS if number == len(changes) else {}
+        request = {"command": "read_streams", "name": "all", "cache": "all", "keys": keys}
+        summary = driver.ask({**request, "cache_dir": str(tmp_path)})
+        assert summary["error"] is None and summary["unraisable"] == [], (number, summary)
+        before, after = _positions(summary["state_before"]), _positions(summary["state"])
+        moved = due(rows, before)
+        assert summary["processed_records"] == sum(map(len, moved.values())), (number, before)
+        every = due(rows, {})
+        for name, keys in summary["keys"].items():
+            assert [tuple(key) for key in keys] == sorted(every[name]), (number, name)
+        assert set(after) == set(STREAM_KEYS) - set(REFERENCE_TABLES), number
+        assert all(after[name] >= position for name, position in before.items()), number
+
+
+def _positions(states: dict[str, Any]) -> dict[str, Any]:
+    """Each stream's ``replication_key_value`` in the states PyAirbyte keeps."""
+    return {
+        name: state["replication_key_value"]
+        for name, state in states.items()
+        if state and "replication_key_value" in state
+    }
 
 
 def _interrupt_after_details(recras: Any, driver: Driver, details: int) -> None:

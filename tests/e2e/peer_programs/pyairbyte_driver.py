@@ -1,9 +1,9 @@
 """Run inside .venv-airbyte by tests/e2e/test_pyairbyte.py: PyAirbyte drives the connectors.
 
 Usage: python pyairbyte_driver.py, then one JSON request per stdin line:
-``{"command": "read" | "write" | "open" | "read_cached" | "cancel_records" | "discover",
-...settings}``; each is answered by one stdout line ``SUMMARY {...}``. One process for every
-step: importing PyAirbyte takes ~20 s here.
+``{"command": "read" | "write" | "open" | "read_cached" | "read_streams" | "cancel_records" |
+"discover", ...settings}``; each is answered by one stdout line ``SUMMARY {...}``. One process
+for every step: importing PyAirbyte takes ~20 s here.
 
 ``open`` keeps one source (and ``read_cached`` one DuckDB cache) per name for the requests
 after it, as a notebook session would. Whatever PyAirbyte cannot raise to its caller (an
@@ -84,13 +84,29 @@ def _failure(exc: BaseException) -> str:
 
 
 def open_source(settings: dict) -> dict:
-    """A source kept under ``name`` for the requests after it."""
+    """A source kept under ``name`` for the requests after it, of ``streams`` (default all)."""
     source = ab.get_source(
         "source-recras", config=settings["config"], local_executable=settings["source"]
     )
-    source.select_all_streams()
+    if "streams" in settings:
+        source.select_streams(settings["streams"])
+    else:
+        source.select_all_streams()
     SOURCES[settings["name"]] = source
     return {}
+
+
+def _stream_states(cache: DuckDBCache, source: Any) -> dict:
+    """The state the cache keeps for each stream of ``source`` (None: none)."""
+    provider = cache.get_state_provider(source_name=source.name)
+    return {
+        name: (
+            state.stream.stream_state.model_dump()
+            if (state := provider.get_stream_state(name, not_found=None)) is not None
+            else None
+        )
+        for name in source.get_available_streams()
+    }
 
 
 def read_cached(settings: dict) -> dict:
@@ -120,7 +136,6 @@ def read_cached(settings: dict) -> dict:
             summary["stopped_seconds"] = time.monotonic() - INTERRUPTS[-1]
     finally:
         READING.clear()
-    streams = source.get_available_streams()
     try:
         klanten = cache["klanten"].to_pandas()
         personen = cache["contactpersonen"].to_pandas()
@@ -131,15 +146,33 @@ def read_cached(settings: dict) -> dict:
     except Exception as exc:  # no table yet: nothing was ever written
         summary["klanten_ids"], summary["links"] = [], []
         summary["cache_error"] = _failure(exc)
-    provider = cache.get_state_provider(source_name=source.name)
-    summary["state"] = {
-        name: (
-            state.stream.stream_state.model_dump()
-            if (state := provider.get_stream_state(name, not_found=None)) is not None
-            else None
-        )
-        for name in streams
-    }
+    summary["state"] = _stream_states(cache, source)
+    return summary
+
+
+def read_streams(settings: dict) -> dict:
+    """One read of the source ``name`` into the DuckDB cache ``cache`` (kept between reads).
+
+    Summary: the records processed, each stream's primary keys in the cache (``keys``: stream
+    -> key columns) and the state the cache keeps for each stream, before and after the read.
+    """
+    source = SOURCES[settings["name"]]
+    cache = CACHES.setdefault(
+        settings["cache"],
+        DuckDBCache(db_path=Path(settings["cache_dir"]) / f"{settings['cache']}.duckdb"),
+    )
+    summary: dict[str, Any] = {"state_before": _stream_states(cache, source)}
+    try:
+        summary["processed_records"] = source.read(cache=cache).processed_records
+        summary["error"] = None
+    except Exception as exc:  # reported, not raised: the test reads the summary
+        summary["error"] = _failure(exc)
+    summary["keys"] = {}
+    for name, columns in settings["keys"].items():
+        frame = cache[name].to_pandas()
+        rows = frame[[column.lower() for column in columns]].itertuples(index=False)
+        summary["keys"][name] = sorted([int(value) for value in row] for row in rows)
+    summary["state"] = _stream_states(cache, source)
     return summary
 
 
@@ -186,6 +219,7 @@ COMMANDS = {
     "write": write,
     "open": open_source,
     "read_cached": read_cached,
+    "read_streams": read_streams,
     "cancel_records": cancel_records,
     "discover": discover,
 }
