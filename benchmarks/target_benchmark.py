@@ -3,7 +3,9 @@
 1. Upserts: N customers (default 2,000) into a sandbox with added latency (5 ms) and
    ``max_workers`` 8, against ``target_plain.py post`` sending the same bodies with 8
    threads. Each side gets a fresh, empty sandbox; with ``--repeat`` the two sides take
-   turns, every round's ratio is printed, and the ratio of the best times beside the goal.
+   turns, every round's ratio is printed, the ratio of the best times beside the goal, and
+   the median of the rounds' ratios. Beside each wall-time ratio, the ratio of the CPU
+   seconds each side's process took (the sandbox's not counted), which load moves less.
 2. Local overhead: a dry run with validation of N records (default 100,000), against
    ``target_plain.py read`` (``json.loads`` per line).
 3. Where the creates' own time goes: the CPU the target spends per create beside its POST
@@ -22,10 +24,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import itertools
 import json
 import logging
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -49,12 +54,31 @@ from target_recras.writes import UpsertJob
 
 HERE = Path(__file__).parent
 TARGET = str(Path(sys.executable).parent / "target-recras")
+#: How each side runs: as the executable a user runs, and in this process.
+MODES = ("cli", "in-process")
 
 
 def _timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+def _cpu_seconds(*, children: bool) -> float:
+    """CPU (user + system) this process used so far, or its children that were waited for."""
+    if not children:
+        return time.process_time()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed_with_cpu(action: Callable[[], object], *, in_child: bool) -> tuple[float, float]:
+    """Wall seconds of ``action``, and the CPU seconds it took: in this process's threads, or
+    (``in_child``) in the child process it ran and waited for.
+    """
+    before = _cpu_seconds(children=in_child)
+    wall = _timed(action)
+    return wall, _cpu_seconds(children=in_child) - before
 
 
 def _run_quietly(config: dict, input_path: Path) -> None:
@@ -66,7 +90,7 @@ def _run_quietly(config: dict, input_path: Path) -> None:
 
 def report(title: str, times: dict[str, float], labels: tuple[str, str], goal: float) -> None:
     print(f"\n== {title}")
-    for mode in ("cli", "in-process"):
+    for mode in MODES:
         plain, target = times[f"plain {mode}"], times[f"target {mode}"]
         print(
             f"{mode:>10}: {labels[0]} {plain:6.2f} s, {labels[1]} {target:6.2f} s, "
@@ -85,50 +109,75 @@ UPSERT_GOAL = 1.1
 
 
 def bench_upserts(work: Path, count: int, latency_ms: float, workers: int, repeat: int) -> None:
-    """Print target vs plain-script times for ``count`` creates: each round's, then the best."""
+    """Print target vs plain-script times for ``count`` creates: each round's, then the best.
+
+    Beside the wall times, the CPU each side's process took (the sandbox's not counted): on a
+    machine that other work keeps busy, wall times move with the load, CPU much less.
+    """
     bodies = write_bodies_file(work / "bodies.jsonl", count)
     singer = write_singer_file(work / "upserts.singer", count)
     best: dict[str, float] = {}
+    #: Each round's target/plain ratio, of wall and of CPU seconds, per mode.
+    ratios: dict[tuple[str, str], list[float]] = {}
     for round_number in range(1, repeat + 1):
-        times = upsert_times(work, (bodies, singer), count, latency_ms=latency_ms, workers=workers)
+        times, cpu = upsert_times(
+            work, (bodies, singer), count, latency_ms=latency_ms, workers=workers
+        )
+        for mode in MODES:
+            for kind, seconds in (("wall", times), ("CPU", cpu)):
+                ratio = seconds[f"target {mode}"] / seconds[f"plain {mode}"]
+                ratios.setdefault((kind, mode), []).append(ratio)
         if repeat > 1:
-            ratios = ", ".join(
-                f"{mode} {times[f'target {mode}'] / times[f'plain {mode}']:.2f}"
-                for mode in ("cli", "in-process")
-            )
-            print(f"round {round_number}: ratio {ratios}", flush=True)
+            print(f"round {round_number}: ratio {_ratios_line(ratios, -1)}", flush=True)
         best = {key: min(value, best.get(key, value)) for key, value in times.items()}
     title = f"{count} upserts, {latency_ms:g} ms added latency, {workers} workers"
     if repeat > 1:
         title += f", best of {repeat}"
     report(title, best, ("plain script", "target-recras"), goal=UPSERT_GOAL)
+    # Each round runs both sides one after the other: its ratio pairs them under the same
+    # load, which the best times (taken from different rounds) do not.
+    medians = {key: [statistics.median(seen)] for key, seen in ratios.items()}
+    print(f"median of the rounds' ratios: {_ratios_line(medians, 0)}")
+
+
+def _ratios_line(ratios: dict[tuple[str, str], list[float]], index: int) -> str:
+    """``cli 1.05 (CPU 1.10), in-process ...``: the ratios at ``index`` of each list."""
+    return ", ".join(
+        f"{mode} {ratios['wall', mode][index]:.2f} (CPU {ratios['CPU', mode][index]:.2f})"
+        for mode in MODES
+    )
 
 
 def upsert_times(
     work: Path, inputs: tuple[Path, Path], count: int, *, latency_ms: float, workers: int
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, float]]:
     """One round: the plain script and the target, as executables and in-process.
 
-    ``inputs``: the plain script's bodies and the target's Singer input.
+    ``inputs``: the plain script's bodies and the target's Singer input. Returns the wall
+    seconds of each side, and the CPU seconds its process took.
     """
     bodies, singer = inputs
     for earlier in work.glob("id-map-*"):  # each round creates every customer again
         earlier.unlink()
     times: dict[str, float] = {}
-    for mode in ("cli", "in-process"):
+    cpu: dict[str, float] = {}
+    for mode in MODES:
+        in_child = mode == "cli"
         with SandboxProcess(customers=0, latency_ms=latency_ms) as sandbox:
             if mode == "cli":
                 command = [sys.executable, str(HERE / "target_plain.py"), "post", sandbox.base_url]
                 command += [sandbox.api_key, str(bodies), str(workers)]
-                times[f"plain {mode}"] = _timed(
-                    lambda c=command: subprocess.run(c, check=True, capture_output=True)
+                action: Callable[[], object] = functools.partial(
+                    subprocess.run, command, check=True, capture_output=True
                 )
             else:
                 plain = [json.loads(line) for line in bodies.read_text().splitlines()]
-                url, key = sandbox.base_url, sandbox.api_key
-                times[f"plain {mode}"] = _timed(
-                    lambda u=url, k=key, p=plain: post_all(u, k, p, workers)
+                action = functools.partial(
+                    post_all, sandbox.base_url, sandbox.api_key, plain, workers
                 )
+            times[f"plain {mode}"], cpu[f"plain {mode}"] = _timed_with_cpu(
+                action, in_child=in_child
+            )
             _check(sandbox, count)
         with SandboxProcess(customers=0, latency_ms=latency_ms) as sandbox:
             config = sandbox.config(
@@ -140,13 +189,14 @@ def upsert_times(
                 config_path = work / "upsert-config.json"
                 config_path.write_text(json.dumps(config))
                 command = [TARGET, "--config", str(config_path), "--input", str(singer)]
-                times[f"target {mode}"] = _timed(
-                    lambda c=command: subprocess.run(c, check=True, capture_output=True)
-                )
+                action = functools.partial(subprocess.run, command, check=True, capture_output=True)
             else:
-                times[f"target {mode}"] = _timed(lambda c=config: _run_quietly(c, singer))
+                action = functools.partial(_run_quietly, config, singer)
+            times[f"target {mode}"], cpu[f"target {mode}"] = _timed_with_cpu(
+                action, in_child=in_child
+            )
             _check(sandbox, count)
-    return times
+    return times, cpu
 
 
 def dry_run_times(work: Path, count: int, target: Sequence[str] = (TARGET,)) -> dict[str, float]:

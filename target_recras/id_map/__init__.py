@@ -24,8 +24,19 @@ from opening it to closing it, so two runs never write the same customers. A dry
 :class:`ReadOnlyIdMap`: not held, not migrated, and its writes do nothing.
 
 Before a ``POST`` the row is written *pending* (no id yet) together with the identity it
-sends; after the answer the id is filled in. A pending row at start-up means the previous run
-stopped between the two, and :mod:`target_recras.writes.recovery` looks the customer up in Recras.
+sends, and committed before the ``POST`` leaves; after the answer the id is filled in. A
+pending row at start-up means the previous run stopped between the two, and
+:mod:`target_recras.writes.recovery` looks the customer up in Recras.
+
+What is on disk when (one commit per create, not two): a change that a request depends on is
+committed before the request is sent (``begin_create`` before the ``POST``; ``outdate_others``,
+right before a ``PUT``, commits every change queued by then, since a queued answer may be what
+names the customer). What an answer taught the map (:meth:`IdMap.store`, :meth:`IdMap.confirm`)
+is only queued: it goes with the next commit of any lane, with :meth:`IdMap.commit` (the target
+calls it before it emits a STATE, so no STATE covers a record whose rows are not on disk, and
+at the end of a run) or with :meth:`IdMap.close`. A stop before that leaves the create pending,
+exactly as a stop before its answer would: the next run looks it up (a confirmed digest lost
+that way only means the record is sent again).
 
 A ``source`` row also keeps the *digest* of the payload last written to its customer and
 confirmed by Recras (:func:`~target_recras.writes.digest.payload_digest`), so that a record sent
@@ -36,11 +47,11 @@ once, so a write to a customer also drops the digests of the other entries namin
 writing to it, and those writes confirm no digest (the other write may land after theirs);
 nor does a write to a customer that another entry names. Each method that reads and changes
 the digests holds the memory lock throughout and queues its statements under it, so these
-steps never interleave and the statements reach the store in the order of the changes. It
-commits them after letting go of that lock (with any other lane's queued by then, in one
-transaction: on disk the map is always the map after some prefix of the changes) and returns
-once they are committed. Holding the lock across the commit made every lane wait for another
-lane's commit even to read the map in memory.
+steps never interleave and the statements reach the store in the order of the changes. A
+commit comes after letting go of that lock (with any other lane's changes queued by then, in
+one transaction: on disk the map is always the map after some prefix of the changes).
+Holding the lock across the commit made every lane wait for another lane's commit even to
+read the map in memory.
 
 The schema is versioned (:data:`SCHEMA_VERSION`; SQLite keeps it
 in ``PRAGMA user_version``, PostgreSQL in table ``id_map_version``): a map of an older version

@@ -83,9 +83,10 @@ class IdMap:
     dry run.
     """
 
-    def __init__(self, name: str, store: MapStore | None) -> None:
+    def __init__(self, name: str, store: MapStore | None, logger: logging.Logger) -> None:
         """An empty map over the open ``store`` (None: no map to read); :meth:`open` fills it."""
         self.name = name
+        self._logger = logger
         self.run_id = uuid.uuid4().hex
         #: Guards the structures below and the order of :attr:`_unwritten`; reentrant: a
         #: method holds it throughout, while it changes them and queues its statements.
@@ -134,8 +135,8 @@ class IdMap:
         name = back_end.display_name(str(location))
         if read_only:
             store = back_end.open_read_only(str(location), logger)
-            return ReadOnlyIdMap(name, store)._loaded()
-        return IdMap(name, back_end.open(str(location), lock_timeout, logger))._loaded()
+            return ReadOnlyIdMap(name, store, logger)._loaded()
+        return IdMap(name, back_end.open(str(location), lock_timeout, logger), logger)._loaded()
 
     def _loaded(self) -> Self:
         """This map with the store's resolved entries in memory; closes it if that fails."""
@@ -155,10 +156,23 @@ class IdMap:
         return self
 
     def close(self) -> None:
-        """Close the map and release the hold (idempotent; never raises).
+        """Commit what is still queued, close the map and release the hold (idempotent;
+        never raises).
 
-        A failure here must not hide the error that stopped the run: the back end logs it.
+        The queued changes are the answers of the last writes (:meth:`store`); after a
+        failed commit nothing more is tried. A failure here must not hide the error that
+        stopped the run: it is logged (the back end logs its own), and the creates whose
+        answers were not committed stay pending, for the next run to look up.
         """
+        try:
+            if self._failure is None:
+                self._flush(self._queued)
+        except IdMapError as exc:
+            self._logger.warning("%s The creates it answered stay pending.", exc)
+        finally:
+            self._close_store()
+
+    def _close_store(self) -> None:
         with self._store_lock:
             store, self._store = self._store, None
         if store is not None:
@@ -250,9 +264,13 @@ class IdMap:
         The other entries naming that customer, or writing to it, no longer know what Recras
         holds: their digests are dropped (their next records are sent, even once no longer
         shared), and a write of theirs in progress confirms none.
+
+        The ``PUT`` follows at once: every change queued by now is committed before this
+        returns, not only these (an earlier :meth:`store` may be what names the customer).
         """
-        with self._changes_committed():
+        with self._lock:
             self._outdate_others(klant_id, map_key)
+        self.commit()
 
     def _outdate_others(self, klant_id: int, map_key: str | None) -> None:
         """:meth:`outdate_others` with its statements queued (call with ``_lock`` held)."""
@@ -290,8 +308,12 @@ class IdMap:
         return digest
 
     def confirm(self, map_key: str, digest: str | None) -> None:
-        """Recras confirmed the write of payload ``digest`` (None: of unknown effect)."""
-        with self._changes_committed():
+        """Recras confirmed the write of payload ``digest`` (None: of unknown effect).
+
+        Queued like :meth:`store`'s row: a stop before it is committed leaves no digest, so
+        the record is sent again.
+        """
+        with self._lock:
             klant_id = self._ids.get(map_key)
             if klant_id is not None:
                 digest = self._trusted(map_key, klant_id, digest)
@@ -336,8 +358,9 @@ class IdMap:
     def _changes_committed(self) -> Iterator[None]:
         """Change the map holding ``_lock``; return once the statements queued are committed.
 
-        For changes that must be on disk before a request is sent. The commit comes after
-        letting go of the lock: the other lanes read and change the map in memory meanwhile.
+        For changes that must be on disk before a request is sent (with them, every change
+        queued before). The commit comes after letting go of the lock: the other lanes read
+        and change the map in memory meanwhile.
         """
         with self._lock:
             before = self._queued
@@ -354,6 +377,14 @@ class IdMap:
         self._unwritten.append(change)
         self._queued += 1
         return change
+
+    def commit(self) -> None:
+        """Return once every change queued so far is committed (before a STATE is emitted).
+
+        :meth:`store` and :meth:`confirm` queue their rows for the next commit: a STATE
+        covering their records must not leave before they are on disk.
+        """
+        self._flush(self._queued)
 
     def _flush(self, queued: int) -> None:
         """Return once the first ``queued`` changes ever queued are committed.
@@ -426,8 +457,13 @@ class IdMap:
 
         ``digest``: Recras confirmed that this write carried that payload (one statement
         records both); None when what Recras holds is not known (e.g. a merge).
+
+        The row is queued, not committed: it goes with the next change that must be on disk
+        before a request (any lane's), or :meth:`commit`. Until then a stop leaves the
+        create pending, which the next run looks up in Recras (as after a stop before its
+        answer); the target commits before it emits a STATE, so none covers this record first.
         """
-        with self._changes_committed():
+        with self._lock:
             # First: a merge answered already, and until this row is written the create stays
             # pending, so a stop here resolves it on the next run, which drops them then.
             self._outdate_others(klant_id, map_key)

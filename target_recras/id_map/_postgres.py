@@ -2,10 +2,10 @@
 
 The rows are those of the SQLite map (:mod:`target_recras.id_map`), in table ``id_map`` of
 the connection's current schema; a dedicated database, or a schema per target configuration
-(``?options=-csearch_path%3Dmy_pipeline``), keeps maps apart. Every change is committed
-before the method making it returns (a lone statement autocommitted, the changes several
-lanes queued meanwhile in one transaction): a killed worker loses no entry it wrote, pending
-creates included.
+(``?options=-csearch_path%3Dmy_pipeline``), keeps maps apart. Changes are committed when
+the id map says (:mod:`target_recras.id_map`: before the request that depends on them, before
+a STATE; a lone statement autocommitted, the changes several lanes queued meanwhile in one
+transaction): a killed worker loses no committed entry, pending creates included.
 
 The hold is a session-level advisory lock, ``pg_try_advisory_lock(LOCK_CLASS,
 hashtext('<database>.<schema>'))``: PostgreSQL releases it when the session ends, however the

@@ -1,9 +1,11 @@
 """The id map as an SQLite file: the default back end (``id_map_path``, ``sqlite:///path``).
 
-An embedded SQLite database in WAL mode. Every change is committed before the method making
-it returns (with the changes other lanes queued meanwhile, in one transaction), with
-``synchronous=NORMAL``: a killed process loses no committed entry; an operating-system
-crash or power cut can lose the last few commits, but never corrupts the file. A run holds
+An embedded SQLite database in WAL mode. Changes are committed when the id map says
+(:mod:`target_recras.id_map`: before the request that depends on them, before a STATE), with
+the changes other lanes queued meanwhile, in one transaction. ``synchronous=NORMAL``: the
+failure this guards against is a killed process, which loses no committed entry; an
+operating-system crash or power cut can lose the last few commits (a pending row or an entry
+a STATE already covers), but never corrupts the file. A run holds
 the file with ``flock`` on ``<file>.lock`` (:mod:`target_recras.id_map._lock`); a dry run
 reads it without holding it.
 """

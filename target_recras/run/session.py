@@ -151,6 +151,9 @@ class TargetSession:
         return self.stats.line(self.retried, self._writer.pending if self._writer else 0)
 
     def _checkpoint(self, state: dict[str, Any], covered: int) -> None:
+        # The id map's rows of the records the STATE covers (a create's answer is queued,
+        # not committed) are on disk before it leaves: a rerun from it never replays them.
+        self.id_map.commit()
         # Emit first, prune after: entries must outlive the STATE that makes them unneeded.
         self._emit_state(state)
         self._covered = covered
@@ -206,6 +209,8 @@ class TargetSession:
         self.wait()
         if self._covered is not None:
             self.id_map.prune_natural(self._covered, earlier_runs=True)
+        # The last writes' answers: a failure to commit them ends the run with an error.
+        self._guard(self.id_map.commit)
         self.close(success=True)
 
     def terminate(self) -> None:

@@ -1,11 +1,18 @@
-"""The id map's commits: one lane's commit never holds up the others' work in memory.
+"""The id map's commits: what is on disk when, and one lane's commit never holds up the others.
+
+A change that a request depends on is on disk before the request is sent: a create's pending
+row when :meth:`~target_recras.id_map.IdMap.begin_create` returns (its ``POST`` follows), and
+every change queued so far when ``outdate_others`` returns (a ``PUT`` follows, maybe to the
+customer a queued answer names). What an answer taught the map (``store``, ``confirm``) is
+queued: committed with the next such change, by ``commit`` (the target calls it before it
+emits a STATE), or by ``close``; a stop before that leaves the create pending, as a stop
+before the answer would.
 
 The writer lanes share one map. A lane waiting for its commit (here: behind another
 connection's write lock on the SQLite file, as behind a slow disk) must not keep the other
-lanes from reading and changing the map in memory; each change is still on disk when the
-method that made it returns. The changes the lanes queued meanwhile are committed together,
-in one transaction of the back end (SQLite, and PostgreSQL on the suite's private cluster):
-all of them or, when one fails, none.
+lanes from reading and changing the map in memory. The changes the lanes queued meanwhile
+are committed together, in one transaction of the back end (SQLite, and PostgreSQL on the
+suite's private cluster): all of them or, when one fails, none.
 """
 
 from __future__ import annotations
@@ -74,16 +81,16 @@ def test_lanes_use_the_map_while_another_lane_waits_for_its_commit(tmp_path: Pat
     id_map.close()
 
 
-def test_each_lanes_change_is_on_disk_when_its_method_returns(tmp_path: Path) -> None:
+def test_each_lanes_pending_row_is_on_disk_when_begin_create_returns(tmp_path: Path) -> None:
     path = tmp_path / "id-map.sqlite3"
     id_map = IdMap.open(path)
-    seen: dict[str, dict[str, int | None]] = {}
+    before_post: dict[str, dict[str, int | None]] = {}
 
     def create(name: str, klant_id: int) -> None:
         key = f"source:k='{name}'"
         id_map.begin_create(key, KeyKind.SOURCE, "[]", klant_id, 0)
+        before_post[key] = klant_ids(path)  # the POST would be sent now
         id_map.store(key, KeyKind.SOURCE, "[]", klant_id, klant_id)
-        seen[name] = klant_ids(path)
 
     lanes = [threading.Thread(target=create, args=(f"k{n}", n)) for n in range(1, 9)]
     with write_locked(path):  # every lane queues its change behind the lock
@@ -92,9 +99,52 @@ def test_each_lanes_change_is_on_disk_when_its_method_returns(tmp_path: Path) ->
         time.sleep(0.3)
     for lane in lanes:
         lane.join()
-    for n in range(1, 9):
-        assert seen[f"k{n}"][f"source:k='k{n}'"] == n
+    # Pending, or (another lane's later commit took the answer along) already resolved.
+    for key, on_disk in before_post.items():
+        assert key in on_disk, key
+    id_map.commit()
+    assert klant_ids(path) == {f"source:k='k{n}'": n for n in range(1, 9)}
     id_map.close()
+
+
+def on_disk(location: str) -> dict[str, int | None]:
+    """The map's rows as another connection reads them: each key's customer (None: pending)."""
+    store = locate(location).open_read_only(location, logging.getLogger(__name__))
+    assert store is not None
+    try:
+        resolved = store.query(store.statements[Statement.LOAD])
+        pending = store.query(store.statements[Statement.PENDING])
+    finally:
+        store.close()
+    rows: dict[str, int | None] = {str(key): int(str(klant_id)) for key, klant_id, _ in resolved}
+    rows.update((str(key), None) for key, *_ in pending)
+    return rows
+
+
+def test_an_answer_is_committed_before_the_next_request_and_by_commit_or_close(
+    location: str,
+) -> None:
+    id_map = IdMap.open(location)
+    a, b, c = (f"source:k='{name}'" for name in "abc")
+    id_map.begin_create(a, KeyKind.SOURCE, "[]", 1, 0)
+    id_map.store(a, KeyKind.SOURCE, "[]", 5, 1, digest="da")
+    assert on_disk(location) == {a: None}  # a stop now leaves the create pending
+    id_map.outdate_others(5, a)  # a PUT to customer 5 follows: what names it goes first
+    assert on_disk(location) == {a: 5}
+    id_map.store(b, KeyKind.SOURCE, "[]", 6, 2)
+    id_map.begin_create(c, KeyKind.SOURCE, "[]", 3, 6)  # a POST follows
+    assert on_disk(location) == {a: 5, b: 6, c: None}
+    id_map.store(c, KeyKind.SOURCE, "[]", 7, 3)
+    id_map.commit()  # before a STATE
+    assert on_disk(location) == {a: 5, b: 6, c: 7}
+    id_map.confirm(c, "dc")
+    id_map.forget(b)  # committed at once, the confirmed digest with it
+    id_map.store(a, KeyKind.SOURCE, "[]", 5, 4, digest="da2")
+    id_map.close()  # commits what is still queued
+    reread = IdMap.open(location, read_only=True)
+    assert (reread.lookup(a), reread.lookup(b), reread.lookup(c)) == (5, None, 7)
+    assert (reread.digest(a), reread.digest(c)) == ("da2", "dc")
+    reread.close()
 
 
 def test_queued_changes_are_committed_all_or_none(location: str) -> None:

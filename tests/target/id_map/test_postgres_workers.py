@@ -235,14 +235,18 @@ def test_a_newer_schema_version_is_refused(
     ) in stderr
 
 
-def test_pending_creates_keep_their_floor_and_every_change_is_committed(
+def test_pending_creates_keep_their_floor_and_every_committed_change_survives(
     pg_cluster: PostgresCluster, map_url: str
 ) -> None:
     first = IdMap.open(map_url)
     first.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
+    # Committed before its POST, with the answer queued before it.
     first.begin_create("source:k='2'", KeyKind.SOURCE, '["B", "b@x"]', seq=2, floor=7)
     first.store("natural:x", KeyKind.NATURAL, '["C", "c@x"]', 9, seq=3)
-    # The session dies without a close (as with a killed worker): the rows stay, the lock goes.
+    first.commit()  # as before a STATE is emitted
+    first.store("source:k='4'", KeyKind.SOURCE, '["D", "d@x"]', 11, seq=4)  # queued only
+    # The session dies without a close (as with a killed worker): the committed rows stay,
+    # the lock goes, and so does the answer still queued (its create was pending before).
     pg_cluster.psql(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE application_name LIKE 'target-recras pid %' AND pid <> pg_backend_pid()",
@@ -251,6 +255,7 @@ def test_pending_creates_keep_their_floor_and_every_change_is_committed(
     second = IdMap.open(map_url, lock_timeout=5)
     assert second.lookup("source:k='1'") == 7
     assert second.mapped_ids() == {7, 9}
+    assert second.lookup("source:k='4'") is None
     pending = second.pending()
     assert [(p.map_key, p.identity, p.floor) for p in pending] == [
         ("source:k='2'", '["B", "b@x"]', 7)
@@ -303,6 +308,7 @@ def test_a_dry_run_reads_the_map_and_creates_nothing(
     )
     writer = IdMap.open(map_url)
     writer.store("source:k='1'", KeyKind.SOURCE, '["A", "a@x"]', 7, seq=1)
+    writer.commit()  # a dry run reads what is committed
     reader = IdMap.open(map_url, read_only=True, lock_timeout=0)  # not held: no wait
     assert reader.lookup("source:k='1'") == 7
     reader.forget("source:k='1'")  # a read-only map writes nothing
