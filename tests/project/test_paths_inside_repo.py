@@ -20,7 +20,7 @@ OUTSIDE = re.compile(r"/work/|\.\./shared\b")
 VENDOR_NOTE = re.compile(r"docs/vendor/([\w.-]+\.(?:md|txt))")
 
 
-def _repository_files() -> list[Path]:
+def _repository_names() -> list[str]:
     """Tracked files and new ones not ignored (a file about to be committed counts too)."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -29,8 +29,11 @@ def _repository_files() -> list[Path]:
         check=True,
         timeout=60,
     ).stdout
-    names = sorted({name for name in listed.decode().split("\0") if name})
-    return [ROOT / name for name in names if (ROOT / name).is_file()]
+    return sorted({name for name in listed.decode().split("\0") if name})
+
+
+def _repository_files() -> list[Path]:
+    return [ROOT / name for name in _repository_names() if (ROOT / name).is_file()]
 
 
 def _text(path: Path) -> str | None:
@@ -67,3 +70,21 @@ def test_every_vendor_note_cited_is_there_with_where_it_comes_from() -> None:
         assert note.is_file(), f"docs/vendor/{name} is cited but not in the repository"
         header = note.read_text(encoding="utf-8")[:400]
         assert "copied verbatim" in header, f"docs/vendor/{name} does not say where it is from"
+
+
+def test_no_file_is_a_link_out_of_the_repository() -> None:
+    """A worktree links the shared peer venvs in (``ln -s``): those links are never files.
+
+    ``.venv*/`` ignored directories only; links to them were committed once, and merging
+    that commit replaced a checkout's real venvs with links to themselves.
+    """
+    links = [
+        name
+        for name in _repository_names()
+        if (ROOT / name).is_symlink() and not _inside(ROOT / name)
+    ]
+    assert links == [], f"links out of the repository would be committed: {links}"
+
+
+def _inside(link: Path) -> bool:
+    return link.resolve().is_relative_to(ROOT.resolve())
