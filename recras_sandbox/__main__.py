@@ -23,6 +23,7 @@ from types import FrameType
 
 from recras_sandbox.faults import FaultInjector
 from recras_sandbox.options import SandboxOptions, add_flags
+from recras_sandbox.resources.ledger import Ledger
 from recras_sandbox.server import SandboxServer
 from recras_sandbox.store import Store
 
@@ -84,8 +85,17 @@ def main(argv: list[str] | None = None) -> int:
             f"{customers} customers, {persons} contact persons {source} "
             f"in {time.perf_counter() - started:.1f}s"
         )
+        started = time.perf_counter()
+        ledger = resources.enter_context(contextlib.closing(Ledger.open(options, store)))
+        loaded = ledger.load_or_seed(options.bookings, options.seed)
+        counts = ledger.counts()
+        source = f"loaded from {options.db}" if loaded else "generated"
+        _log(
+            f"{counts['boekingen']} bookings, {counts['facturen']} invoices and the other "
+            f"resources {source} in {time.perf_counter() - started:.1f}s"
+        )
         server = resources.enter_context(
-            SandboxServer((host, args.port), store, FaultInjector(options), options)
+            SandboxServer((host, args.port), store, ledger, FaultInjector(options), options)
         )
         serve(server, host, args.port_file)
     _log("stopped")

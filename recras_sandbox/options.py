@@ -15,10 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 from recras_sandbox.readings import (
+    BOOKING_ID_FILTER_READINGS,
+    BOOKING_LINES_READINGS,
+    DATUM_NA_READINGS,
     ID_MIN_READINGS,
     LINKED_PERSON_FIELDS_READINGS,
     MERGE_READINGS,
+    MONEY_READINGS,
     PUT_EXTRA_FIELDS_READINGS,
+    REGELS_EIND_READINGS,
 )
 
 #: Converts a flag's text to the option's value.
@@ -60,6 +65,9 @@ class SandboxOptions:
     """
 
     customers: int = _option(200, "customers to seed", minimum=0)
+    bookings: int = _option(
+        300, "bookings to seed (with lines, invoices, payments) of the customers", minimum=0
+    )
     seed: int = _option(1, "random seed of the generated data")
     api_key: str = _option("sandbox-key", "Bearer key with full access")
     readonly_key: str = _option("sandbox-readonly-key", "Bearer key without editContact")
@@ -96,6 +104,19 @@ class SandboxOptions:
         "fields sent with a linked contact person id: apply or ignore",
     )
     list_persons: bool = _option(False, "list items include contactpersonen")
+    booking_id_filter: str = _reading(
+        BOOKING_ID_FILTER_READINGS, "boekingen accepts id> (accepted) or answers 406 (refused)"
+    )
+    booking_lines: str = _reading(
+        BOOKING_LINES_READINGS, "booking list items carry boekingsregels (list) or only the detail"
+    )
+    datum_na: str = _reading(
+        DATUM_NA_READINGS, "facturen datumNa=D keeps datum > D (exclusive) or >= D (inclusive)"
+    )
+    money: str = _reading(MONEY_READINGS, "amounts as JSON numbers or as decimal strings")
+    regels_eind: str = _reading(
+        REGELS_EIND_READINGS, "factuurregels eind is inclusive or exclusive"
+    )
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):

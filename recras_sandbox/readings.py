@@ -18,3 +18,14 @@ PUT_EXTRA_FIELDS_READINGS = ("merge", "replace")
 ID_MIN_READINGS = ("inclusive", "exclusive")
 #: Fields sent beside a linked contact ``id``: applied to that person, or ignored.
 LINKED_PERSON_FIELDS_READINGS = ("apply", "ignore")
+#: ``accepted``: ``GET /api2/boekingen`` filters on ``id>`` as the customer list does;
+#: ``refused``: it answers 406 for it, as for any unknown parameter.
+BOOKING_ID_FILTER_READINGS = ("accepted", "refused")
+#: ``list``: booking list items carry ``boekingsregels``; ``detail``: only the detail does.
+BOOKING_LINES_READINGS = ("list", "detail")
+#: ``datumNa=D`` on facturen keeps ``datum > D`` (``exclusive``) or ``datum >= D``.
+DATUM_NA_READINGS = ("exclusive", "inclusive")
+#: Amounts as JSON numbers (``12.50``) or as decimal strings (``"12.50"``).
+MONEY_READINGS = ("numbers", "strings")
+#: ``factuurregels?begin=B&eind=E`` keeps reference dates in ``[B, E]`` or ``[B, E)``.
+REGELS_EIND_READINGS = ("inclusive", "exclusive")

@@ -39,8 +39,12 @@ from recras_sandbox.faults import FaultInjector
 from recras_sandbox.limits import InFlightLimit, Release
 from recras_sandbox.model import dumps
 from recras_sandbox.options import SandboxOptions
+from recras_sandbox.query import RejectError, integer, parse_params
+from recras_sandbox.resources import admin, endpoints
+from recras_sandbox.resources.endpoints import Listing
+from recras_sandbox.resources.ledger import Ledger
 from recras_sandbox.store import Store
-from recras_sandbox.validation import ValidationError, extra_field_error, validate_customer
+from recras_sandbox.validation import ValidationError, validate_customer
 
 #: Items joined per socket write when sending a list (about 1 MB per write).
 _LIST_CHUNK = 2048
@@ -78,16 +82,6 @@ class Stats:
             self._responses.clear()
 
 
-class RejectError(Exception):
-    """Abort a request with an error response."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
 class SandboxServer(ThreadingHTTPServer):
     """The listening server; holds the shared state the handlers use."""
 
@@ -99,11 +93,13 @@ class SandboxServer(ThreadingHTTPServer):
         self,
         address: tuple[str, int],
         store: Store,
+        ledger: Ledger,
         faults: FaultInjector,
         options: SandboxOptions,
     ) -> None:
         super().__init__(address, Handler)
         self.store = store
+        self.ledger = ledger
         self.faults = faults
         self.options = options
         self.stats = Stats()
@@ -332,7 +328,7 @@ class Handler(BaseHTTPRequestHandler):
         method = self.command
         if path == "/api2/personeel/me":
             self._allow(method, ("GET",))
-            _params(query, set())
+            parse_params(query, set())
             self._me()
             return
         if path == "/api2/klanten":
@@ -341,12 +337,13 @@ class Handler(BaseHTTPRequestHandler):
                 self._list(query)
             else:
                 self._writable(role)
-                _params(query, set())
+                parse_params(query, set())
                 self._create(body)
             return
         match = _DETAIL_RE.fullmatch(path)
         if match is None:
-            raise RejectError(404, f"No route for {path}")
+            self._resource(method, path, query)
+            return
         self._allow(method, ("GET", "PUT"))
         if method == "PUT":
             self._writable(role)
@@ -354,7 +351,7 @@ class Handler(BaseHTTPRequestHandler):
         if not raw_id.isascii() or not raw_id.isdigit():
             raise RejectError(404, f"Customer {raw_id} not found")
         customer_id = int(raw_id)
-        _params(query, set())
+        parse_params(query, set())
         if method == "GET":
             detail = self.server.store.detail(customer_id)
             if detail is None:
@@ -362,6 +359,19 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, detail)
         else:
             self._update(customer_id, body)
+
+    def _resource(self, method: str, path: str, query: str) -> None:
+        """The resources beyond customers: read-only, answered by their route."""
+        route = endpoints.resolve(path)
+        if route is None:
+            raise RejectError(404, f"No route for {path}")
+        self._allow(method, ("GET",))
+        _template, handler, match = route
+        answer = handler(self.server.ledger, self.server.options, match, query)
+        if isinstance(answer, Listing):
+            self._send_listing(path, query, answer)
+        else:
+            self._send(200, answer)
 
     def _allow(self, method: str, allowed: tuple[str, ...]) -> None:
         if method not in allowed:
@@ -389,21 +399,48 @@ class Handler(BaseHTTPRequestHandler):
     def _list(self, query: str) -> None:
         options = self.server.options
         allowed = {"id>", "page"} if options.page_size > 0 else {"id>"}
-        params = _params(query, allowed)
-        min_id = None
-        if "id>" in params:
-            raw = params["id>"].strip()
-            if not _INT_RE.fullmatch(raw):
-                raise RejectError(406, f"Field id> must be an integer, got {params['id>']!r}")
-            min_id = int(raw)
+        params = parse_params(query, allowed)
+        min_id = None if "id>" not in params else integer("id>", params["id>"])
         store = self.server.store
         # The Link URLs repeat the id> the client sent; only the filter reads it.
         first_id = min_id
         if min_id is not None and options.id_min == "exclusive":
             first_id = min_id + 1
         shuffle_seed = options.seed if options.shuffle else None
+        kept = [] if min_id is None else [("id>", str(min_id))]
+
+        def select(offset: int, limit: int | None) -> tuple[int, list[bytes]]:
+            return store.list_items(first_id, shuffle_seed, offset, limit)
+
+        self._send_pages("/api2/klanten", params, kept, select)
+
+    def _send_listing(self, path: str, query: str, listing: Listing) -> None:
+        """Send what a resource's list request selected, paged as the customer list."""
+        ids = listing.ids
+
+        def select(offset: int, limit: int | None) -> tuple[int, list[bytes]]:
+            chosen = ids[offset:] if limit is None else ids[offset : offset + limit]
+            return len(ids), listing.render(chosen)
+
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        self._send_pages(path, params, listing.kept, select)
+
+    def _send_pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        kept: list[tuple[str, str]],
+        select: Callable[[int, int | None], tuple[int, list[bytes]]],
+    ) -> None:
+        """Send a list: whole without paging, else the page ``params`` asks for (from 1) with
+        ``X-Page-Size``, ``X-Total-Count`` and ``Link`` URLs repeating ``kept``.
+
+        ``select(offset, limit)`` returns the number of matching rows and the items of the
+        slice (all from ``offset`` when ``limit`` is None); only the slice is rendered.
+        """
+        options = self.server.options
         if options.page_size <= 0:
-            self._send_list(store.list_items(first_id, shuffle_seed)[1])
+            self._send_list(select(0, None)[1])
             return
         page = 1
         if "page" in params:
@@ -412,24 +449,20 @@ class Handler(BaseHTTPRequestHandler):
                 raise RejectError(406, f"Field page must be a positive integer, got {raw!r}")
             page = int(raw)
         size = options.page_size
-        total, items = store.list_items(first_id, shuffle_seed, (page - 1) * size, size)
+        total, items = select((page - 1) * size, size)
         last = max(1, -(-total // size))
         headers = {
             "X-Page-Size": str(size),
             "X-Total-Count": str(total),
-            "Link": self._links(min_id, page, last),
+            "Link": self._links(path, kept, page, last),
         }
         self._send_list(items, headers)
 
-    def _links(self, min_id: int | None, page: int, last: int) -> str:
+    def _links(self, path: str, kept: list[tuple[str, str]], page: int, last: int) -> str:
         host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
 
         def url(number: int) -> str:
-            params: list[tuple[str, str | int]] = []
-            if min_id is not None:
-                params.append(("id>", min_id))
-            params.append(("page", number))
-            return f"<http://{host}/api2/klanten?{urlencode(params)}>"
+            return f"<http://{host}{path}?{urlencode([*kept, ('page', number)])}>"
 
         links = []
         if page < last:
@@ -482,9 +515,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_sandbox/stats":
             self._allow(method, ("GET",))
             customers, persons = server.store.counts()
-            self._send_json(
-                200, {"customers": customers, "contact_persons": persons, **server.stats.snapshot()}
-            )
+            counts = {"customers": customers, "contact_persons": persons, **server.ledger.counts()}
+            self._send_json(200, {**counts, **server.stats.snapshot()})
         elif path == "/_sandbox/reset-stats":
             self._allow(method, ("POST",))
             server.stats.reset()
@@ -495,19 +527,29 @@ class Handler(BaseHTTPRequestHandler):
             self._allow(method, ("DELETE",))
             self._admin_delete(match.group(1))
         elif path == "/_sandbox/faults":
-            self._allow(method, ("GET", "POST"))
-            if method == "GET":
-                self._send_json(200, server.faults.settings())
-                return
-            changes = self._decode(body)
-            if not isinstance(changes, dict):
-                raise RejectError(400, "Body must be a JSON object of fault settings")
-            try:
-                self._send_json(200, server.faults.update(changes))
-            except ValueError as exc:
-                raise RejectError(400, str(exc)) from exc
+            self._admin_faults(method, body)
+        elif (reply := admin.answer(server.ledger, method, path, query, body)) is not None:
+            if isinstance(reply, bytes):
+                self._send(200, reply)
+            else:
+                self._send_list(reply)
         else:
             raise RejectError(404, f"No route for {path}")
+
+    def _admin_faults(self, method: str, body: bytes) -> None:
+        """GET: the fault settings; POST: change them."""
+        self._allow(method, ("GET", "POST"))
+        faults = self.server.faults
+        if method == "GET":
+            self._send_json(200, faults.settings())
+            return
+        changes = self._decode(body)
+        if not isinstance(changes, dict):
+            raise RejectError(400, "Body must be a JSON object of fault settings")
+        try:
+            self._send_json(200, faults.update(changes))
+        except ValueError as exc:
+            raise RejectError(400, str(exc)) from exc
 
     def _admin_customers(self, method: str, query: str) -> None:
         """GET: the dump of every customer; POST ?count=N: generate N more."""
@@ -516,7 +558,7 @@ class Handler(BaseHTTPRequestHandler):
         if method == "GET":
             self._send_list(list(store.dump()))
             return
-        params = _params(query, {"count"})
+        params = parse_params(query, {"count"})
         raw = params.get("count", "")
         if not raw.isascii() or not raw.isdigit():
             raise RejectError(400, "Query parameter count must be a non-negative integer")
@@ -534,6 +576,9 @@ class Handler(BaseHTTPRequestHandler):
 
 def _route(method: str, path: str) -> str:
     """The stats key of a request: method plus path template."""
+    resource = endpoints.resolve(path)
+    if resource is not None:
+        return f"{method} {resource[0]}"
     if path == "/api2/klanten":
         return f"{method} /api2/klanten"
     if _DETAIL_RE.fullmatch(path):
@@ -541,15 +586,3 @@ def _route(method: str, path: str) -> str:
     if path == "/api2/personeel/me":
         return f"{method} /api2/personeel/me"
     return f"{method} /api2/(other)"
-
-
-def _params(query: str, allowed: set[str]) -> dict[str, str]:
-    """Parse the query string; any parameter not in ``allowed`` is rejected as Recras does."""
-    # Non-strict parsing: a bare "foo" is reported as the unknown field it is.
-    pairs = parse_qsl(query, keep_blank_values=True)
-    params: dict[str, str] = {}
-    for key, value in pairs:
-        if key not in allowed:
-            raise RejectError(406, str(extra_field_error(key)))
-        params[key] = value
-    return params

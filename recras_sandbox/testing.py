@@ -67,9 +67,11 @@ class SandboxProcess:
         self.password = self.options.password
         self.log_path = Path(log_path) if log_path else None
         if start_timeout is None:
-            # Generation runs ~100k customers/s; a fresh SQLite file also stores them.
+            # Generation runs ~100k customers/s and some 20k bookings/s (with their invoices,
+            # lines and payments); a fresh SQLite file also stores them.
             slowdown = 3 if self.options.db is not None else 1
-            start_timeout = 15.0 + self.options.customers / 40_000 * slowdown
+            rows = self.options.customers / 40_000 + self.options.bookings / 8_000
+            start_timeout = 15.0 + rows * slowdown
         self.start_timeout = start_timeout
         self._port: int | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -252,6 +254,43 @@ class SandboxProcess:
         result: dict[str, Any] = self._admin("DELETE", f"/_sandbox/customers/{klant_id}")
         unlinked: list[int] = result["unlinked_persons"]
         return unlinked
+
+    def rows(self, resource: str) -> list[dict[str, Any]]:
+        """Every row of ``resource`` as the API renders it, by id: ``boekingen`` with their
+        lines, ``boekingsregels`` with ``boeking_id``, ``facturen``, ``factuurregels``,
+        ``betalingen`` (with ``factuur_id``) or a reference table (``producten``, ...)."""
+        rows: list[dict[str, Any]] = self._admin("GET", f"/_sandbox/data/{resource}")
+        return rows
+
+    def add_bookings(self, count: int) -> list[int]:
+        """``count`` new bookings (with lines) of existing customers, ids above every existing
+        one; their ids."""
+        ids: list[int] = self._admin("POST", "/_sandbox/boekingen?" + urlencode({"count": count}))
+        return ids
+
+    def delete_booking(self, boeking_id: int) -> None:
+        """Delete a booking and its lines (its invoices stay)."""
+        self._admin("DELETE", f"/_sandbox/boekingen/{boeking_id}")
+
+    def add_invoices(self, count: int, datum: str | None = None) -> list[int]:
+        """``count`` new invoices (with lines) of existing bookings, dated ``datum``
+        (``YYYY-MM-DD``; default today; ``"concept"``: concept invoices without a date)."""
+        query = {"count": str(count)} if datum is None else {"count": str(count), "datum": datum}
+        ids: list[int] = self._admin("POST", "/_sandbox/facturen?" + urlencode(query))
+        return ids
+
+    def set_invoice_status(self, factuur_id: int, status: str) -> None:
+        """Change an invoice's status (concept, verzonden, deels_betaald, betaald)."""
+        self._admin("POST", f"/_sandbox/facturen/{factuur_id}/status", {"status": status})
+
+    def add_payment(self, factuur_id: int, bedrag: str) -> int:
+        """Register a payment of ``bedrag`` (a decimal string, ``"12.50"``) on an invoice, made
+        now; the invoice's status follows its payments. Returns the payment's id."""
+        result: dict[str, Any] = self._admin(
+            "POST", f"/_sandbox/facturen/{factuur_id}/betalingen", {"bedrag": bedrag}
+        )
+        payment_id: int = result["id"]
+        return payment_id
 
     def set_faults(self, **settings: Any) -> dict[str, Any]:
         """Change fault_rate, invalid_json_rate, latency_ms, retry_after, fault_seed."""

@@ -18,12 +18,13 @@ from recras_sandbox.testing import SandboxError, SandboxProcess
 
 #: Every option away from its default (a new option must be added here).
 EVERY_OPTION_CHANGED = SandboxOptions(
-    customers=7, seed=2, page_size=5, shuffle=True, db="sandbox.sqlite3",
+    customers=7, bookings=9, seed=2, page_size=5, shuffle=True, db="sandbox.sqlite3",
     api_key="key", readonly_key="readonly", username="user", password="secret",
     fault_rate=0.5, fault_seed=3, retry_after=4, latency_ms=1.5, invalid_json_rate=0.25,
     max_concurrent=2, limit_retry_after=3,
     merge="never", put_extra_fields="replace", id_min="exclusive", linked_person_fields="ignore",
-    list_persons=True,
+    list_persons=True, booking_id_filter="refused", booking_lines="detail", datum_na="inclusive",
+    money="strings", regels_eind="exclusive",
 )  # fmt: skip
 
 

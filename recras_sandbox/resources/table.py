@@ -1,0 +1,109 @@
+"""The rows of one resource: :class:`Table`.
+
+A row is kept as the bytes the API sends for it (rendered once, under the ``money`` reading)
+plus the few values its endpoint filters on, so a list is a join of cached bytes and a
+filter never parses JSON. New rows get ids above every id the table ever had, so the sorted
+id list grows by appending.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from recras_sandbox.model import dumps
+from recras_sandbox.resources import money
+
+#: Decides from a row's filter values whether a list keeps it.
+Keep = Callable[[tuple[Any, ...]], bool]
+
+
+class Table:
+    """Rows of one resource by id; not thread-safe (the ledger's lock guards it)."""
+
+    def __init__(self, name: str, columns: tuple[str, ...], money_reading: str) -> None:
+        """An empty table whose rows are filtered on ``columns`` (fields of the row)."""
+        self.name = name
+        self.columns = columns
+        self._money = money_reading
+        self._ids: list[int] = []
+        self._items: dict[int, bytes] = {}
+        self._values: dict[int, tuple[Any, ...]] = {}
+        #: The highest id the table ever held (deleted rows included): never given out again.
+        self.max_id = 0
+        #: Bumped by every write; identifies the rows a cached selection was made of.
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, row_id: int) -> bool:
+        return row_id in self._items
+
+    def put(self, rows: Iterable[dict[str, Any]]) -> list[bytes]:
+        """Insert or replace rows (canonical: amounts as decimal strings); their canonical bytes."""
+        stored = []
+        for row in rows:
+            canonical = dumps(row)
+            self.put_canonical(row, canonical)
+            stored.append(canonical)
+        return stored
+
+    def put_canonical(self, row: dict[str, Any], canonical: bytes) -> None:
+        """Insert or replace one row whose canonical bytes are already made."""
+        row_id = row["id"]
+        self.version += 1
+        if row_id not in self._items:
+            if row_id > self.max_id:
+                self._ids.append(row_id)
+            else:
+                bisect.insort(self._ids, row_id)
+        self.max_id = max(self.max_id, row_id)
+        self._items[row_id] = money.render(canonical, self._money)
+        self._values[row_id] = tuple(row[name] for name in self.columns)
+
+    def delete(self, row_id: int) -> bool:
+        """Remove a row; False when it does not exist."""
+        if self._items.pop(row_id, None) is None:
+            return False
+        self.version += 1
+        del self._values[row_id]
+        del self._ids[bisect.bisect_left(self._ids, row_id)]
+        return True
+
+    def item(self, row_id: int) -> bytes | None:
+        """The row as the API sends it, or None."""
+        return self._items.get(row_id)
+
+    def row(self, row_id: int) -> dict[str, Any]:
+        """An existing row as a dict, amounts as decimal strings (for a write to change)."""
+        result: dict[str, Any] = json.loads(self.canonical(row_id))
+        return result
+
+    def canonical(self, row_id: int) -> bytes:
+        """An existing row's bytes with amounts as decimal strings (what is persisted)."""
+        return money.canonical(self._items[row_id], self._money)
+
+    def values(self, row_id: int) -> tuple[Any, ...]:
+        """The filter values of an existing row, in the order of ``columns``."""
+        return self._values[row_id]
+
+    def value(self, row_id: int, column: str) -> Any:
+        """One filter value of an existing row."""
+        return self._values[row_id][self.columns.index(column)]
+
+    def ids(self, keep: Keep | None = None, min_id: int | None = None) -> list[int]:
+        """Ids in ascending order, from ``min_id`` on, of the rows ``keep`` accepts."""
+        start = 0 if min_id is None else bisect.bisect_left(self._ids, min_id)
+        ids = self._ids[start:]
+        if keep is None:
+            return ids
+        values = self._values
+        return [i for i in ids if keep(values[i])]
+
+    def items(self, ids: Iterable[int]) -> list[bytes]:
+        """The API's bytes of existing rows."""
+        items = self._items
+        return [items[i] for i in ids]
