@@ -103,5 +103,5 @@ def test_demo_script_help_mentions_its_options() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    for option in ("--customers", "--add", "--seed", "--workdir"):
+    for option in ("--customers", "--bookings", "--add", "--seed", "--workdir"):
         assert option in proc.stdout
