@@ -13,7 +13,7 @@ requests and retries.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import requests
@@ -109,10 +109,15 @@ def read_body(
     response._content = bytes(body)
 
 
-def decode_json(response: requests.Response, method: str) -> Any:
-    """The JSON value of a body :func:`read_body` read, or an error quoting the body."""
+def decode_json(
+    response: requests.Response, method: str, parse_float: Callable[[str], Any] = float
+) -> Any:
+    """The JSON value of a body :func:`read_body` read, or an error quoting the body.
+
+    ``parse_float`` is :func:`json.loads`'s (:class:`~decimal.Decimal`: exact fractions).
+    """
     try:
-        return json.loads(response.content)
+        return json.loads(response.content, parse_float=parse_float)
     except ValueError as exc:
         raise invalid_body(method, response, str(exc), response.content) from exc
     except RecursionError:

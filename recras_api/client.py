@@ -3,7 +3,8 @@
 :class:`RecrasClient` owns what every request to an instance shares: the session with its
 base URL, authentication and connection pool, one try of a request (its gate of adaptive
 concurrency, its measurement for the observers, its wall-time budget), the Recras errors a
-final answer becomes, and the customer endpoints with their id-safe URLs. The limits that
+final answer becomes, the reads every endpoint shares (a list, paged or not; one item by its
+id-safe URL) and the customer endpoints. The limits that
 keep a hostile or broken server from harming a run live beside it, each in its own module:
 the retries (:mod:`recras_api.retry_policy`), redirects only within the instance's origin
 (:mod:`recras_api.redirects`), body reading with its size cap (:mod:`recras_api.bodies`), a
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import chain
 from typing import Any, NoReturn
 from urllib.parse import quote, urlsplit
@@ -33,7 +35,7 @@ from recras_api.concurrency import AdaptiveConcurrency, Slot
 from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.measure import RequestMeasurement, RequestObserver, endpoint_template
-from recras_api.paging import iter_listed_klanten_batches
+from recras_api.paging import KLANTEN, ListEndpoint, iter_listed_batches
 from recras_api.redact import install_log_filter
 from recras_api.redirects import send_following_redirects
 from recras_api.retry_policy import (
@@ -59,16 +61,21 @@ class WriteResult:
     klant_id: int | None
 
 
-def klant_path(klant_id: object) -> str:
-    """Return ``/api2/klanten/<id>`` for a positive integer id; refuse anything else.
+def item_path(endpoint: ListEndpoint, item_id: object) -> str:
+    """Return ``<list path>/<id>`` for a positive integer id; refuse anything else.
 
-    Ids reach this from user input (target records, state); a string such as ``"1/../x"``
-    must never become part of a URL.
+    Ids reach this from user input (target records, state) and from Recras's answers; a
+    string such as ``"1/../x"`` must never become part of a URL.
     """
-    if not is_klant_id(klant_id):
-        msg = f"a Recras customer id must be a positive integer, got {klant_id!r}"
+    if not is_klant_id(item_id):
+        msg = f"a Recras {endpoint.noun} id must be a positive integer, got {item_id!r}"
         raise ValueError(msg)
-    return f"/api2/klanten/{quote(str(klant_id), safe='')}"
+    return f"{endpoint.path}/{quote(str(item_id), safe='')}"
+
+
+def klant_path(klant_id: object) -> str:
+    """Return ``/api2/klanten/<id>`` for a positive integer id; refuse anything else."""
+    return item_path(KLANTEN, klant_id)
 
 
 class RecrasClient:
@@ -155,7 +162,7 @@ class RecrasClient:
         done within ``request_timeout`` of waiting on the server; a request that is not
         counts as a ``WallTimeout`` failure and is retried like a timeout. With ``stream``,
         only the headers are bounded that way; the caller reads the body
-        (:meth:`iter_klanten` does so with its own budget).
+        (:meth:`iter_list_batches` does so with its own budget).
         """
         response, deadline = self._request(
             method, url, params=params, json_body=json_body, on_retry=on_retry, stream=stream
@@ -306,28 +313,27 @@ class RecrasClient:
         )
 
     def get_json(self, url: str, *, params: Mapping[str, Any] | None = None) -> Any:
-        """GET a URL and return its decoded JSON body."""
-        return decode_json(self.request("GET", url, params=params), "GET")
+        """GET a URL and return its decoded JSON body (fractions as exact ``Decimal``)."""
+        return decode_json(self.request("GET", url, params=params), "GET", Decimal)
 
-    # -- customers ------------------------------------------------------------------------
+    # -- reads of every endpoint ----------------------------------------------------------
 
-    def iter_klanten(self, min_id: int | None = None) -> Iterator[dict[str, Any]]:
-        """Every customer of :meth:`iter_klanten_batches`, one at a time."""
-        return chain.from_iterable(self.iter_klanten_batches(min_id))
+    def iter_list_batches(
+        self, endpoint: ListEndpoint, params: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield every item of ``GET <endpoint.path>`` (with ``params``), in decoded batches.
 
-    def iter_klanten_batches(self, min_id: int | None = None) -> Iterator[list[dict[str, Any]]]:
-        """Yield every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
-
-        The list is documented without paging, but a ``Link: rel="next"`` header is followed
+        Any list may page [vendor notes]: a ``Link: rel="next"`` header is followed
         whenever the server sends one, within bounds that end a server paging forever: a
         page without items ends the list, no page is read twice, and no page after the count
-        a ``X-Total-Count`` header announced is requested. What would silently skip customers
+        a ``X-Total-Count`` header announced is requested. What would silently skip items
         is an error instead: an item beyond the announced count, a next link once the count
         is reached, and a count that changes between pages (the list changed meanwhile); see
         :mod:`recras_api.paging`. Bodies are parsed as they arrive, so memory does not grow
-        with the number of customers; each page must arrive within its
+        with the number of items; each page must arrive within its
         :func:`~recras_api.bodies.request_deadline` (``request_timeout`` plus
-        :data:`~recras_api.bodies.MIN_LIST_BYTES_PER_SECOND`).
+        :data:`~recras_api.bodies.MIN_LIST_BYTES_PER_SECOND`). Fractions decode as exact
+        ``Decimal``.
         """
 
         def fetch_page(
@@ -337,25 +343,47 @@ class RecrasClient:
                 "GET", url, params=params, json_body=None, on_retry=None, stream=True
             )
 
-        yield from iter_listed_klanten_batches(
+        yield from iter_listed_batches(
             fetch_page,
-            self.url("/api2/klanten"),
-            {"id>": min_id} if min_id is not None else None,
+            self.url(endpoint.path),
+            params,
+            endpoint=endpoint,
             base_url=self.settings.base_url,
             request_timeout=self.settings.request_timeout,
             logger=self.logger,
         )
+
+    def get_object(self, path: str) -> dict[str, Any]:
+        """``GET <path>``: one JSON object, such as an item's detail.
+
+        Raises :class:`RecrasNotFoundError` when it does not exist (any more).
+        """
+        body = self.get_json(self.url(path))
+        if not isinstance(body, dict):
+            msg = f"GET {path} returned {type(body).__name__}, not an object"
+            raise errors.RecrasInvalidResponseError(msg)
+        return body
+
+    # -- customers ------------------------------------------------------------------------
+
+    def iter_klanten(self, min_id: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every customer of :meth:`iter_klanten_batches`, one at a time."""
+        return chain.from_iterable(self.iter_klanten_batches(min_id))
+
+    def iter_klanten_batches(self, min_id: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every customer from ``GET /api2/klanten`` (``id>`` = ``min_id``, inclusive).
+
+        The list is documented without paging; it is read as every list is
+        (:meth:`iter_list_batches`).
+        """
+        return self.iter_list_batches(KLANTEN, {"id>": min_id} if min_id is not None else None)
 
     def get_klant(self, klant_id: int) -> dict[str, Any]:
         """``GET /api2/klanten/<id>``: one customer with its ``contactpersonen``.
 
         Raises :class:`RecrasNotFoundError` when the customer does not exist (any more).
         """
-        body = self.get_json(self.url(klant_path(klant_id)))
-        if not isinstance(body, dict):
-            msg = f"GET {klant_path(klant_id)} returned {type(body).__name__}, not an object"
-            raise errors.RecrasInvalidResponseError(msg)
-        return body
+        return self.get_object(klant_path(klant_id))
 
     def create_klant(
         self, body: Mapping[str, Any], *, on_retry: RetryHook | None = None

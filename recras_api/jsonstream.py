@@ -20,13 +20,16 @@ wherever msgspec decodes JSON at all it gives what :mod:`json` gives. Anything m
 refuses (a cut inside an item, ``NaN``, ``1e400``, a lone surrogate escape, a deep item, broken
 JSON) is read item by item by :mod:`json` as before, so errors and the values :mod:`json`
 alone accepts are unchanged, and a buffer the batch decode failed on is not tried again.
+
+``parse_float`` is :func:`json.loads`'s: :class:`~decimal.Decimal` decodes numbers with a
+fraction exactly (both decoders call it with the number's text).
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import Any
 
@@ -41,6 +44,8 @@ _NUMBER_CHARS = "0123456789+-.eE"
 #: Where an object item ends and another item follows: the end of a candidate batch.
 _OBJECT_END = "},"
 _BATCH_DECODER = msgspec.json.Decoder()
+#: What a number with a fraction becomes: the text of the number in, a value out.
+ParseFloat = Callable[[str], Any]
 
 
 class JSONStreamError(ValueError):
@@ -51,23 +56,28 @@ class JSONStreamError(ValueError):
         self.items_parsed = items_parsed
 
 
-def iter_json_array(chunks: Iterable[bytes]) -> Iterator[Any]:
+def iter_json_array(chunks: Iterable[bytes], parse_float: ParseFloat = float) -> Iterator[Any]:
     """Yield the items of the JSON array whose UTF-8 text arrives in ``chunks``."""
-    return chain.from_iterable(_ArrayReader(chunks).batches())
+    return chain.from_iterable(_ArrayReader(chunks, parse_float).batches())
 
 
-def iter_json_array_batches(chunks: Iterable[bytes]) -> Iterator[list[Any]]:
+def iter_json_array_batches(
+    chunks: Iterable[bytes], parse_float: ParseFloat = float
+) -> Iterator[list[Any]]:
     """The items of the JSON array in ``chunks``, in lists of those decoded together."""
-    return _ArrayReader(chunks).batches()
+    return _ArrayReader(chunks, parse_float).batches()
 
 
 class _ArrayReader:
     """Holds the unparsed tail of the body and hands out the items in the runs decoded together."""
 
-    def __init__(self, chunks: Iterable[bytes]) -> None:
+    def __init__(self, chunks: Iterable[bytes], parse_float: ParseFloat) -> None:
         self._source = iter(chunks)
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._decoder = json.JSONDecoder()
+        self._decoder = json.JSONDecoder(parse_float=parse_float)
+        self._batch_decoder = (
+            _BATCH_DECODER if parse_float is float else msgspec.json.Decoder(float_hook=parse_float)
+        )
         self._buffer = ""
         self._pos = 0
         self._eof = False
@@ -169,7 +179,7 @@ class _ArrayReader:
             self._one_by_one_until = len(buffer)
             return []
         try:
-            items: list[Any] = _BATCH_DECODER.decode("[" + buffer[pos : end + 1] + "]")
+            items: list[Any] = self._batch_decoder.decode("[" + buffer[pos : end + 1] + "]")
         except (msgspec.DecodeError, RecursionError):
             self._one_by_one_until = len(buffer)
             return []

@@ -1,17 +1,21 @@
-"""Reading the customer list page by page, and the checks that keep it from skipping anyone.
+"""Reading a list endpoint page by page, and the checks that keep it from skipping any item.
 
-It owns how ``GET /api2/klanten`` is read once its pages can be fetched: its items are
-parsed as they arrive (:mod:`recras_api.jsonstream`), ``Link: rel="next"`` is followed
+It owns how a list such as ``GET /api2/klanten`` is read once its pages can be fetched: its
+items are parsed as they arrive (:mod:`recras_api.jsonstream`), ``Link: rel="next"`` is followed
 within bounds that end a server paging forever, and the announced ``X-Total-Count`` is held
-to: what would silently skip customers is an error instead. The client fetches each page
+to: what would silently skip items is an error instead. The client fetches each page
 (with its retries, redirects and budget); this module decides what the pages mean, so the
-rules of the list read as one piece.
+rules of the list read as one piece. Every list of API2 is read the same way
+[vendor notes, "Conventions of every list endpoint"]; a :class:`ListEndpoint` names the list
+and what its items are called in messages.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urljoin
 
@@ -33,19 +37,33 @@ from recras_api.redirects import origin
 FetchPage = Callable[[str, Mapping[str, Any] | None], tuple[requests.Response, Deadline]]
 
 
-def iter_listed_klanten_batches(
+@dataclass(frozen=True)
+class ListEndpoint:
+    """A list of API2 (``path``), and what one of its items and several are called in messages."""
+
+    path: str
+    noun: str
+    plural: str
+
+
+#: The customer list.
+KLANTEN = ListEndpoint("/api2/klanten", "customer", "customers")
+
+
+def iter_listed_batches(
     fetch_page: FetchPage,
     url: str,
     params: Mapping[str, Any] | None,
     *,
+    endpoint: ListEndpoint,
     base_url: str,
     request_timeout: float,
     logger: logging.Logger,
 ) -> Iterator[list[dict[str, Any]]]:
-    """Yield every customer of the list at ``url`` in batches, following next-page links.
+    """Yield every item of the list at ``url`` in batches, following next-page links.
 
-    Batches are the runs of customers decoded together (:mod:`recras_api.jsonstream`):
-    handing them on whole spares a generator step per customer in every layer.
+    Batches are the runs of items decoded together (:mod:`recras_api.jsonstream`):
+    handing them on whole spares a generator step per item in every layer.
 
     A page without items ends the list, no page is read twice, and no page after the count
     a ``X-Total-Count`` header announced is requested. An item beyond the announced count,
@@ -63,9 +81,9 @@ def iter_listed_klanten_batches(
             response.close()
             deadline.close()
             msg = (
-                f"The customer list changed while it was being read: GET {response.url} "
+                f"The {endpoint.noun} list changed while it was being read: GET {response.url} "
                 f"announced X-Total-Count {total}, an earlier page {announced}. Paging over "
-                "a changing list can skip customers (a deletion shifts the later pages), "
+                f"a changing list can skip {endpoint.plural} (a deletion shifts the later pages), "
                 "so the run stops before its bookmark moves past them. Rerun; it resumes "
                 "from the last state."
             )
@@ -73,12 +91,12 @@ def iter_listed_klanten_batches(
         announced = total if total is not None else announced
         on_page = 0
         try:
-            for batch in _iter_page(response, deadline, request_timeout):
+            for batch in _iter_page(response, deadline, request_timeout, endpoint.noun):
                 if total is not None and yielded + len(batch) > total:
                     # A later page may announce a count below what earlier pages listed.
                     yield batch[: max(total - yielded, 0)]
                     msg = (
-                        f"GET {response.url} sent more customers than the {total} its "
+                        f"GET {response.url} sent more {endpoint.plural} than the {total} its "
                         "X-Total-Count header announced; stopping rather than guessing "
                         "which to trust. Rerun; report it if it persists."
                     )
@@ -95,13 +113,14 @@ def iter_listed_klanten_batches(
         if next_page is None:
             break
         if on_page == 0:
-            logger.debug("The list ends at %s (%d customers)", response.url, yielded)
+            logger.debug("The list ends at %s (%d %s)", response.url, yielded, endpoint.plural)
             break
         if total is not None and yielded >= total:
             msg = (
-                f"GET {response.url} announced X-Total-Count {total} and {yielded} customers "
-                f"were listed, yet it links to another page ({next_page}). Reading on could "
-                "page forever and stopping here could skip customers, so the run stops before "
+                f"GET {response.url} announced X-Total-Count {total} and {yielded} "
+                f"{endpoint.plural} were listed, yet it links to another page ({next_page}). "
+                f"Reading on could page forever and stopping here could skip {endpoint.plural}, "
+                "so the run stops before "
                 "its bookmark moves. Report it if it persists."
             )
             raise errors.RecrasInvalidResponseError(msg, url=next_page)
@@ -118,19 +137,21 @@ def total_count(response: requests.Response) -> int | None:
 
 
 def _iter_page(
-    response: requests.Response, deadline: Deadline, request_timeout: float
+    response: requests.Response, deadline: Deadline, request_timeout: float, noun: str
 ) -> Iterator[list[dict[str, Any]]]:
-    """The customers of one streamed page, in the batches they were decoded in.
+    """The items of one streamed page, in the batches they were decoded in.
 
     A broken or slow transfer is a clear error, and so is an item that is not an object,
-    after the items before it.
+    after the items before it. Numbers with a fraction are decoded as :class:`~decimal.Decimal`
+    (money: exactly the digits Recras sent, never a binary float).
     """
     try:
-        for batch in iter_json_array_batches(iter_chunks(response, deadline)):
+        chunks = iter_chunks(response, deadline)
+        for batch in iter_json_array_batches(chunks, parse_float=Decimal):
             for position, item in enumerate(batch):
                 if type(item) is not dict:  # decoded JSON: no subclasses
                     yield batch[:position]
-                    msg = f"expected customer objects, got {type(item).__name__}"
+                    msg = f"expected {noun} objects, got {type(item).__name__}"
                     raise invalid_body("GET", response, msg)
             yield batch
     except JSONStreamError as exc:

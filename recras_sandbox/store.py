@@ -16,16 +16,14 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import random
 import re
-import sqlite3
 import threading
 from collections.abc import Iterator
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
-from recras_sandbox import model, seed
+from recras_sandbox import model, seed, sqlite
 from recras_sandbox.options import SandboxOptions
 from recras_sandbox.validation import CustomerInput, PersonInput, ValidationError
 
@@ -37,31 +35,17 @@ _COMPANY_RE = re.compile(rb',"bedrijf_id":([0-9]+)')
 _EMAIL_MARK = ',"email1":'
 
 
-class _Database:
+class _Database(sqlite.Database):
     """Write-through SQLite persistence; every call runs under the store's lock."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> _Database:
-        """Open (or create) the file and its tables."""
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS customers ("
-            " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)"
-        )
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)"
-        )
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS customers ("
+        " id INTEGER PRIMARY KEY, item BLOB NOT NULL, members TEXT NOT NULL, extra TEXT)",
+        "CREATE TABLE IF NOT EXISTS persons (id INTEGER PRIMARY KEY, item BLOB NOT NULL)",
         # The highest customer id ever used, kept once a customer is deleted: ids of
         # deleted customers are never given out again.
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
-        )
-        return cls(conn)
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    )
 
     def load(
         self,
@@ -76,17 +60,12 @@ class _Database:
 
     def delete_customer(self, customer_id: int, max_customer_id: int) -> None:
         """Remove a customer's row and remember the highest id used."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
             self._conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('max_customer_id', ?)",
                 (max_customer_id,),
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
 
     def save(
         self,
@@ -94,8 +73,7 @@ class _Database:
         persons: list[tuple[int, bytes]],
     ) -> None:
         """Insert or replace rows in one transaction."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO customers (id, item, members, extra) VALUES (?, ?, ?, ?)",
                 customers,
@@ -103,13 +81,6 @@ class _Database:
             self._conn.executemany(
                 "INSERT OR REPLACE INTO persons (id, item) VALUES (?, ?)", persons
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-
-    def close(self) -> None:
-        self._conn.close()
 
 
 class Store:

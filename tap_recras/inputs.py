@@ -9,7 +9,9 @@ what it holds and what to do.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from recras_api.ids import is_json_int
@@ -17,10 +19,12 @@ from recras_api.ids import is_json_int
 #: The largest id Recras can hand out: it runs on PHP, whose integers (and so the ``id>``
 #: parameter) end at 2**63 - 1. A bookmark above it would match no customer, run after run.
 MAX_ID = 2**63 - 1
-#: Where the customers' bookmark keeps those whose detail answered 404 (asked again once).
+#: Where a bookmark keeps the listed items whose detail answered 404 (asked again once).
 NOT_FOUND_IDS = "not_found_ids"
 #: The replication methods this tap implements (Recras has no change log for LOG_BASED).
 REPLICATION_METHODS = ("INCREMENTAL", "FULL_TABLE")
+#: An ISO date as a bookmark holds it.
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Where a stream entry (or its metadata) names a replication method.
 _METHOD_METADATA = ("replication-method", "forced-replication-method")
 
@@ -41,27 +45,82 @@ def _type_name(value: Any) -> str:
     return kinds.get(type(value), f"the {type(value).__name__} {_shown(value)}")
 
 
-def check_state(state: Any, bookmarked_stream: str) -> Mapping[str, Any]:
+class IdBookmark:
+    """A bookmark that is the highest id seen (0 to :data:`MAX_ID`), with ids to ask again."""
+
+    key = "id"
+
+    def __init__(self, noun: str) -> None:
+        self.noun = noun
+
+    def problem(self, entry: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Where ``entry`` is wrong and how, or None if it is usable."""
+        value = entry.get("replication_key_value")
+        if value is not None and (not is_json_int(value) or not 0 <= value <= MAX_ID):
+            return "replication_key_value", (
+                f"must be a {self.noun} id (an integer from 0 to {MAX_ID}), got {_shown(value)}"
+            )
+        not_found = entry.get(NOT_FOUND_IDS, [])
+        if not isinstance(not_found, list) or not all(
+            is_json_int(i) and 1 <= i <= MAX_ID for i in not_found
+        ):
+            return NOT_FOUND_IDS, (
+                f"must be a list of {self.noun} ids (integers from 1 to {MAX_ID}), got "
+                f"{_shown(not_found)}"
+            )
+        return None
+
+
+class DateBookmark:
+    """A bookmark that is an ISO date (``YYYY-MM-DD``) held in ``key``."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def problem(self, entry: Mapping[str, Any]) -> tuple[str, str] | None:
+        """Where ``entry`` is wrong and how, or None if it is usable."""
+        value = entry.get("replication_key_value")
+        if value is None or (isinstance(value, str) and _is_iso_date(value)):
+            return None
+        return "replication_key_value", f"must be an ISO date (YYYY-MM-DD), got {_shown(value)}"
+
+
+def _is_iso_date(text: str) -> bool:
+    if not _ISO_DATE.fullmatch(text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+#: What a stream's bookmark must hold, by its kind.
+BookmarkKind = IdBookmark | DateBookmark
+
+
+def check_state(state: Any, bookmarks: Mapping[str, BookmarkKind]) -> Mapping[str, Any]:
     """Return ``state`` if the tap can resume from it; else refuse it, naming the bad entry.
 
-    ``bookmarked_stream``'s ``replication_key_value`` must be a customer id (0 to
-    :data:`MAX_ID`), its :data:`NOT_FOUND_IDS` a list of customer ids. Every stream entry
-    must be an object, as must its progress markers; its partitions a list of objects.
-    Entries of other streams are kept as they are.
+    Every stream entry must be an object, as must its progress markers; its partitions a
+    list of objects. The entry of each stream in ``bookmarks`` must name that stream's
+    replication key (if any) and hold a bookmark of its kind: an id (and ids to ask again)
+    or an ISO date. Entries of other streams are kept as they are.
     """
 
     def refuse(where: str, problem: str) -> TapInputError:
         return TapInputError(
             f"The state is not usable: {where} {problem}. Fix that entry, or clear the "
-            "state to start again from start_id (Meltano: `meltano state clear <job>`)."
+            "state to start again from start_id and start_date (Meltano: "
+            "`meltano state clear <job>`)."
         )
 
     if not isinstance(state, Mapping):
         raise refuse("the state", f"must be a JSON object, got {_type_name(state)}")
-    bookmarks = state.get("bookmarks", {})
-    if not isinstance(bookmarks, Mapping):
-        raise refuse("bookmarks", f"must be an object, got {_type_name(bookmarks)}")
-    for stream, entry in bookmarks.items():
+    entries = state.get("bookmarks", {})
+    if not isinstance(entries, Mapping):
+        raise refuse("bookmarks", f"must be an object, got {_type_name(entries)}")
+    for stream, entry in entries.items():
         where = f"bookmarks.{stream}"
         if not isinstance(entry, Mapping):
             raise refuse(where, f"must be an object, got {_type_name(entry)}")
@@ -73,27 +132,17 @@ def check_state(state: Any, bookmarked_stream: str) -> Mapping[str, Any]:
             raise refuse(
                 f"{where}.partitions", f"must be a list of objects, got {_shown(partitions)}"
             )
-    entry = bookmarks.get(bookmarked_stream) or {}
-    key = entry.get("replication_key", "id")
-    if key != "id":
-        raise refuse(
-            f"bookmarks.{bookmarked_stream}.replication_key", f'must be "id", got {_shown(key)}'
-        )
-    value = entry.get("replication_key_value")
-    if value is not None and (not is_json_int(value) or not 0 <= value <= MAX_ID):
-        raise refuse(
-            f"bookmarks.{bookmarked_stream}.replication_key_value",
-            f"must be a customer id (an integer from 0 to {MAX_ID}), got {_shown(value)}",
-        )
-    not_found = entry.get(NOT_FOUND_IDS, [])
-    if not isinstance(not_found, list) or not all(
-        is_json_int(i) and 1 <= i <= MAX_ID for i in not_found
-    ):
-        raise refuse(
-            f"bookmarks.{bookmarked_stream}.{NOT_FOUND_IDS}",
-            f"must be a list of customer ids (integers from 1 to {MAX_ID}), got "
-            f"{_shown(not_found)}",
-        )
+    for stream, kind in bookmarks.items():
+        entry = entries.get(stream) or {}
+        key = entry.get("replication_key", kind.key)
+        if key != kind.key:
+            raise refuse(
+                f"bookmarks.{stream}.replication_key",
+                f"must be {_shown(kind.key)}, got {_shown(key)}",
+            )
+        if found := kind.problem(entry):
+            field, problem = found
+            raise refuse(f"bookmarks.{stream}.{field}", problem)
     return state
 
 

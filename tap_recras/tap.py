@@ -36,13 +36,17 @@ from tap_recras.inputs import (
 )
 from tap_recras.output import BufferedMsgSpecWriter
 from tap_recras.sdk_compat import CompatTap
-from tap_recras.streams import ContactpersonenStream, KlantenStream
+from tap_recras.streams import BOOKMARKS, CHILD_STREAM_NAMES, STREAM_TYPES
 
 USER_AGENT = user_agent("tap-recras")
+#: The settings' defaults (issue 21): two years of invoices take 24 requests of lines.
+DEFAULT_START_DATE = "2000-01-01"
+DEFAULT_LOOKBACK_DAYS = 30
+DEFAULT_WINDOW_DAYS = 31
 
 
 class TapRecras(SecretSafeConfigValidation, CompatTap):
-    """Singer tap for Recras API2 customers (``klanten``) and their contact persons."""
+    """Singer tap for Recras API2: customers, bookings, invoices, payments, reference tables."""
 
     name = "tap-recras"
     package_name = DISTRIBUTION
@@ -64,8 +68,40 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
                 "runs); lower ids are never read. Unset: every customer."
             ),
         ),
+        th.Property(
+            "start_date",
+            th.DateType,
+            default=DEFAULT_START_DATE,
+            title="Start date",
+            description=(
+                "First date read on a run without state: factuurregels are read in windows "
+                "from it, and facturen (incremental) from invoices dated on or after it."
+            ),
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType(minimum=0),
+            default=DEFAULT_LOOKBACK_DAYS,
+            title="Look-back days",
+            description=(
+                "How many days before its bookmark an incremental run of facturen and "
+                "factuurregels reads again: an invoice's status and payments change after "
+                "its date."
+            ),
+        ),
+        th.Property(
+            "window_days",
+            th.IntegerType(minimum=1),
+            default=DEFAULT_WINDOW_DAYS,
+            title="Window days",
+            description=(
+                "Days per request of factuurregels (begin to eind): one request per window."
+            ),
+        ),
         max_workers_property(
-            "Customer detail requests (for contact persons) the tap keeps in flight at once."
+            "Detail requests the tap keeps in flight at once: customers (for contact "
+            "persons), bookings (for their lines, when the list lacks them) and invoices "
+            "(for their payments)."
         ),
         th.Property(
             "emit_activate_version_messages",
@@ -94,16 +130,25 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         state = _read_json(state)
         if state is not None:
             # Before the SDK reads it: it trusts every entry (and a list is not even read).
-            state = without_partitions(
-                check_state(state, KlantenStream.name), ContactpersonenStream.name
-            )
+            checked = check_state(state, BOOKMARKS)
+            for child in CHILD_STREAM_NAMES:
+                checked = without_partitions(checked, child)
+            state = dict(checked)
         super().__init__(catalog=catalog, state=state, **kwargs)
         check_no_batch_config(self.config)
 
     @override
     def discover_streams(self) -> list[Stream]:
-        """The ``klanten`` stream and its child ``contactpersonen``."""
-        return [KlantenStream(self), ContactpersonenStream(self)]
+        """Every stream of :data:`~tap_recras.streams.STREAM_TYPES`."""
+        return [stream_type(self) for stream_type in STREAM_TYPES]
+
+    @override  # type: ignore[misc]  # final in the SDK: wrapped in CompatTap
+    def sync_all(self) -> None:
+        """Sync every selected stream, then log the run's HTTP totals once."""
+        super().sync_all()
+        self.http_metrics.finish()
+        if retries := self.client.retries:
+            self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
 
     @property
     def max_workers(self) -> int:

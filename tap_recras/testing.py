@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -24,13 +24,16 @@ def make_catalog(
     nested: bool = True,
     persons: bool = True,
     full_table: Literal["metadata", "entry", "both"] | None = None,
+    streams: Collection[str] = ("klanten",),
+    methods: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A catalog with ``klanten`` selected, plus the chosen contact-person parts.
+    """A catalog with ``streams`` selected, plus the chosen contact-person parts.
 
     ``nested``: the ``klanten.contactpersonen`` property; ``persons``: the child stream;
-    ``full_table``: ask for FULL_TABLE replication of both streams through the Singer
+    ``full_table``: ask for FULL_TABLE replication of every stream through the Singer
     ``replication-method`` metadata, the stream entry's ``replication_method``, or both (as
-    Meltano's ``metadata: {"*": {replication-method: FULL_TABLE}}`` does).
+    Meltano's ``metadata: {"*": {replication-method: FULL_TABLE}}`` does); ``methods``: the
+    ``replication-method`` metadata of single streams (``{"boekingen": "INCREMENTAL"}``).
     """
     with tempfile.TemporaryDirectory(prefix="tap-recras-") as tmp:
         args = [*tap_command(), *write_inputs(Path(tmp), config), "--discover"]
@@ -42,9 +45,12 @@ def make_catalog(
         for item in entry["metadata"]:
             meta = item["metadata"]
             if item["breadcrumb"] == []:
-                meta["selected"] = entry["tap_stream_id"] == "klanten" or persons
+                name = entry["tap_stream_id"]
+                meta["selected"] = name in streams or (persons and name == "contactpersonen")
                 if full_table in {"metadata", "both"}:
                     meta["replication-method"] = "FULL_TABLE"
+                if name in (methods or {}):
+                    meta["replication-method"] = (methods or {})[name]
             elif item["breadcrumb"] == ["properties", "contactpersonen"]:
                 meta["selected"] = nested
     return catalog

@@ -4,33 +4,21 @@ highest id each resource ever used (ids of deleted rows are never given out agai
 
 from __future__ import annotations
 
-import os
-import sqlite3
 from collections.abc import Iterable
 
+from recras_sandbox import sqlite
 
-class RowsDatabase:
+
+class RowsDatabase(sqlite.Database):
     """Every call runs under the ledger's lock."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> RowsDatabase:
-        """Open (or create) the file and the tables."""
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS resource_rows ("
-            " resource TEXT NOT NULL, id INTEGER NOT NULL, row BLOB NOT NULL,"
-            " PRIMARY KEY (resource, id))"
-        )
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS resource_max_ids ("
-            " resource TEXT PRIMARY KEY, max_id INTEGER NOT NULL)"
-        )
-        return cls(conn)
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS resource_rows ("
+        " resource TEXT NOT NULL, id INTEGER NOT NULL, row BLOB NOT NULL,"
+        " PRIMARY KEY (resource, id))",
+        "CREATE TABLE IF NOT EXISTS resource_max_ids ("
+        " resource TEXT PRIMARY KEY, max_id INTEGER NOT NULL)",
+    )
 
     def load(self) -> tuple[list[tuple[str, int, bytes]], dict[str, int]]:
         """Every row ordered by resource and id, and each resource's highest id ever used."""
@@ -47,8 +35,7 @@ class RowsDatabase:
         max_ids: dict[str, int],
     ) -> None:
         """Write rows, delete others and record the highest ids, in one transaction."""
-        self._conn.execute("BEGIN")
-        try:
+        with sqlite.transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO resource_rows (resource, id, row) VALUES (?, ?, ?)", rows
             )
@@ -59,10 +46,3 @@ class RowsDatabase:
                 "INSERT OR REPLACE INTO resource_max_ids (resource, max_id) VALUES (?, ?)",
                 max_ids.items(),
             )
-            self._conn.execute("COMMIT")
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-
-    def close(self) -> None:
-        self._conn.close()

@@ -149,15 +149,6 @@ def _invoices(ledger: Ledger, options: SandboxOptions, match: re.Match[str], que
     return Listing(ids, _locked_items(ledger, invoices), _kept(params))
 
 
-def _invoice(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
-    parse_params(query, set())
-    invoice_id = _path_id(match, "Invoice")
-    item = ledger.tables["facturen"].item(invoice_id)
-    if item is None:
-        raise RejectError(404, f"Invoice {invoice_id} not found")
-    return item
-
-
 def _payments(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
     params = parse_params(query, _allowed(options))
     invoice_id = _path_id(match, "Invoice")
@@ -244,16 +235,21 @@ def _reference(ledger: Ledger, options: SandboxOptions, match: re.Match[str], qu
     return Listing(ids, _locked_items(ledger, table), _kept(params))
 
 
-def _product(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
-    parse_params(query, set())
-    product_id = _path_id(match, "Product")
-    item = ledger.tables["producten"].item(product_id)
-    if item is None:
-        raise RejectError(404, f"Product {product_id} not found")
-    return item
-
-
 # ---------------------------------------------------------------- helpers
+
+
+def _detail(table: str, what: str) -> Handler:
+    """The route of one row of ``table`` (``what`` names it in the 404)."""
+
+    def detail(ledger: Ledger, options: SandboxOptions, match: re.Match[str], query: str) -> Answer:
+        parse_params(query, set())
+        row_id = _path_id(match, what)
+        item = ledger.tables[table].item(row_id)
+        if item is None:
+            raise RejectError(404, f"{what} {row_id} not found")
+        return item
+
+    return detail
 
 
 def _path_id(match: re.Match[str], what: str) -> int:
@@ -277,9 +273,13 @@ _ROUTES: list[tuple[str, re.Pattern[str], Handler]] = [
     ("/api2/boekingen", re.compile(r"/api2/boekingen"), _bookings),
     ("/api2/boekingen/{id}", re.compile(r"/api2/boekingen/([^/]*)"), _booking),
     ("/api2/facturen", re.compile(r"/api2/facturen"), _invoices),
-    ("/api2/facturen/{id}", re.compile(r"/api2/facturen/([^/]*)"), _invoice),
+    ("/api2/facturen/{id}", re.compile(r"/api2/facturen/([^/]*)"), _detail("facturen", "Invoice")),
     ("/api2/facturen/{id}/betalingen", re.compile(r"/api2/facturen/([^/]*)/betalingen"), _payments),
     ("/api2/factuurregels", re.compile(r"/api2/factuurregels"), _invoice_lines),
-    ("/api2/producten/{id}", re.compile(r"/api2/producten/([^/]*)"), _product),
+    (
+        "/api2/producten/{id}",
+        re.compile(r"/api2/producten/([^/]*)"),
+        _detail("producten", "Product"),
+    ),
     *((f"/api2/{name}", re.compile(f"/api2/({name})"), _reference) for name in REFERENCE_TABLES),
 ]

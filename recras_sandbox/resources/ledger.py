@@ -14,13 +14,13 @@ import bisect
 import datetime
 import json
 import random
-import re
 import threading
 
 from recras_sandbox import seed as customer_seed
 from recras_sandbox.options import SandboxOptions
-from recras_sandbox.resources import reference
+from recras_sandbox.resources import money, reference
 from recras_sandbox.resources.bookings import (
+    GENERATED,
     INVOICE_STATUSES,
     Customer,
     Generator,
@@ -32,7 +32,7 @@ from recras_sandbox.resources.bookings import (
 )
 from recras_sandbox.resources.database import RowsDatabase
 from recras_sandbox.resources.money import cents
-from recras_sandbox.resources.table import Table
+from recras_sandbox.resources.table import Record, Table
 from recras_sandbox.store import Store
 
 #: The reference tables (vendor notes), each served as ``/api2/<name>``.
@@ -56,15 +56,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "betalingen": ("factuur_id",),
     **dict.fromkeys(REFERENCE_TABLES, ()),
 }
-#: Child table -> the field naming its parent.
-_PARENTS = {
-    "boekingsregels": "boeking_id",
-    "factuurregels": "factuur_id",
-    "betalingen": "factuur_id",
-}
-#: Tables the generator adds rows to.
-_GENERATED = ("boekingen", "boekingsregels", "facturen", "factuurregels", "betalingen", "diensten")
-_LINE_PARENT_RE = re.compile(rb'^\{"boeking_id":-?[0-9]+,')
+#: Tables whose rows belong to a parent row, named by their first filter value.
+_CHILDREN = ("boekingsregels", "factuurregels", "betalingen")
 
 #: Sorted reference dates and the invoice line ids of each.
 DateIndex = tuple[list[str], dict[str, list[int]]]
@@ -85,7 +78,7 @@ class Ledger:
         self.options = options
         self._customers = customers
         self.tables = {name: Table(name, cols, options.money) for name, cols in COLUMNS.items()}
-        self._children: dict[str, dict[int, list[int]]] = {name: {} for name in _PARENTS}
+        self._children: dict[str, dict[int, list[int]]] = {name: {} for name in _CHILDREN}
         # List items with their lines, kept only under booking_lines=list.
         self._with_lines: dict[int, bytes] = {}
         self._date_index: dict[str, tuple[tuple[int, int, int], DateIndex]] = {}
@@ -115,17 +108,20 @@ class Ledger:
             if self._db is not None:
                 rows, max_ids = self._db.load()
                 if rows:
+                    loaded: dict[str, list[Record]] = {}
                     for name, _row_id, blob in rows:
                         canonical = bytes(blob)
-                        self._put(name, [json.loads(canonical)], [canonical])
+                        record = self.tables[name].record(json.loads(canonical), canonical)
+                        loaded.setdefault(name, []).append(record)
+                    self._insert(loaded, persist=False)
                     for name, max_id in max_ids.items():
                         self.tables[name].max_id = max(self.tables[name].max_id, max_id)
                     return True
             data = reference.generate(seed_value)
-            self._insert(data.tables)
+            self._insert(self._records(data.tables))
             generator = self._generator(f"seed:{bookings}", data)
             generator.bookings(bookings, self._customers.summaries(), with_invoices=True)
-            self._insert(generator.rows.tables)
+            self._insert(generator.records.tables)
             return False
 
     # ----------------------------------------------------------------- reads
@@ -186,8 +182,8 @@ class Ledger:
         with self.lock:
             generator = self._generator(f"bookings:{count}")
             generator.bookings(count, self._customers.summaries(), with_invoices=False)
-            self._insert(generator.rows.tables)
-            return generator.rows.ids("boekingen")
+            self._insert(generator.records.tables)
+            return generator.records.ids("boekingen")
 
     def delete_booking(self, booking_id: int) -> bool:
         """Delete a booking and its lines (its invoices stay: they are accounting records)."""
@@ -205,21 +201,24 @@ class Ledger:
 
     def add_invoices(self, count: int, day: datetime.date | None) -> list[int]:
         """``count`` new invoices (with lines) of existing bookings dated ``day`` (None: concept
-        invoices)."""
+        invoices), ``verzonden`` and unpaid."""
         with self.lock:
             bookings = self.tables["boekingen"]
             booking_ids = bookings.ids()
             if count > 0 and not booking_ids:
                 raise LedgerError("There are no bookings to invoice")
             generator = self._generator(f"invoices:{count}:{day}")
+            lines = self.tables["boekingsregels"]
+            ordinal = None if day is None else day.toordinal()
             for _ in range(count):
-                booking = bookings.row(generator.rng.choice(booking_ids))
-                lines = self.tables["boekingsregels"]
-                line_rows = [lines.row(i) for i in self._children["boekingsregels"][booking["id"]]]
-                ordinal = None if day is None else day.toordinal()
-                generator.invoice(booking, line_rows, self._customer(booking["klant_id"]), ordinal)
-            self._insert(generator.rows.tables)
-            return generator.rows.ids("facturen")
+                row = bookings.row(generator.rng.choice(booking_ids))
+                line_rows = [lines.row(i) for i in self._children["boekingsregels"][row["id"]]]
+                booking = generator.booking_of(row, line_rows)
+                billed = [(product, aantal, line, False) for line, product, aantal in booking.lines]
+                customer = self._customer(booking.klant_id)
+                generator.invoice(booking, customer, ordinal, billed, pay=False)
+            self._insert(generator.records.tables)
+            return generator.records.ids("facturen")
 
     def set_invoice_status(self, invoice_id: int, status: str) -> None:
         """Change an invoice's status (and its lines' ``Factuur.status``). A concept that gets
@@ -238,7 +237,7 @@ class Ledger:
             self._rewrite_invoice(invoice)
 
     def add_payment(self, invoice_id: int, bedrag: str) -> int:
-        """A payment of ``bedrag`` (a decimal string) on the invoice, made now; the invoice's
+        """A payment of ``bedrag`` (a decimal string) on the invoice, made today; the invoice's
         status follows the sum of its payments (a concept stays a concept)."""
         try:
             value = cents(bedrag)
@@ -252,11 +251,10 @@ class Ledger:
                 [regels.row(i) for i in self._children["factuurregels"].get(invoice_id, [])]
             )
             generator = self._generator(f"payment:{invoice_id}")
-            today = datetime.date.today().toordinal()
-            row = generator.payment(
-                invoice, self._customer(invoice["klant_id"]), value, rates, today
-            )
-            self._insert(generator.rows.tables)
+            today = generator.today
+            customer = self._customer(invoice["klant_id"])
+            payment_id = generator.payment(invoice_id, today, customer, value, rates, day=today)
+            self._insert(generator.records.tables)
             if invoice["status"] != "concept":
                 paid = sum(
                     cents(payments.row(i)["bedrag"])
@@ -265,7 +263,6 @@ class Ledger:
                 total = cents(invoice["calculated_totaalbedrag_inclusief_btw"])
                 invoice["status"] = settled_status(total, paid)
                 self._rewrite_invoice(invoice)
-            payment_id: int = row["id"]
             return payment_id
 
     # ----------------------------------------------------------------- internals
@@ -276,9 +273,10 @@ class Ledger:
         seed_value = self.options.seed
         starts = {
             name: customer_seed.next_start(self.tables[name].max_id, seed_value)
-            for name in _GENERATED
+            for name in GENERATED
         }
-        rng = random.Random(f"recras-sandbox:{seed_value}:{purpose}:{sorted(starts.items())}")  # noqa: S311
+        state = f"recras-sandbox:{seed_value}:{purpose}:{sorted(starts.items())}"
+        rng = random.Random(state)  # noqa: S311 - not crypto
         if data is None:
             data = reference.ReferenceData(
                 {
@@ -286,7 +284,8 @@ class Ledger:
                     for name in REFERENCE_TABLES
                 }
             )
-        return Generator(rng, data, Ids(starts), datetime.date.today())
+        today = datetime.date.today()
+        return Generator(rng, data, Ids(starts), today, self.options.money)
 
     def _customer(self, klant_id: int) -> Customer:
         """The customer a row names; a deleted one is still named by its id."""
@@ -305,44 +304,52 @@ class Ledger:
             regel["Factuur"].update(
                 (key, invoice[key]) for key in ("datum", "status", "factuur_nummer")
             )
-        self._insert({"facturen": [invoice], "factuurregels": changed})
+        self._insert(self._records({"facturen": [invoice], "factuurregels": changed}))
 
-    def _insert(self, tables: dict[str, list[Row]]) -> None:
-        """Put rows into their tables, link them, and persist them."""
-        saved: list[tuple[str, int, bytes]] = []
-        for name, rows in tables.items():
-            if rows:
-                blobs = self.tables[name].put(rows)
-                self._link(name, rows)
-                saved.extend((name, row["id"], blob) for row, blob in zip(rows, blobs, strict=True))
-        self._save(saved, [])
+    def _records(self, tables: dict[str, list[Row]]) -> dict[str, list[Record]]:
+        return {
+            name: [self.tables[name].record(row) for row in rows] for name, rows in tables.items()
+        }
 
-    def _put(self, name: str, rows: list[Row], blobs: list[bytes]) -> None:
-        """Put rows with their canonical bytes (as loaded) and link them."""
-        table = self.tables[name]
-        for row, blob in zip(rows, blobs, strict=True):
-            table.put_canonical(row, blob)
-        self._link(name, rows)
+    def _insert(self, tables: dict[str, list[Record]], *, persist: bool = True) -> None:
+        """Put records into their tables, link them, and (unless loaded) persist them."""
+        for name, records in tables.items():
+            self.tables[name].put_all(records)
+            self._link(name, records)
+        if persist and self._db is not None:
+            reading = self.options.money
+            self._save(
+                [
+                    (name, row_id, money.canonical(item, reading))
+                    for name, records in tables.items()
+                    for row_id, item, _values in records
+                ],
+                [],
+            )
 
-    def _link(self, name: str, rows: list[Row]) -> None:
-        parent = _PARENTS.get(name)
-        if parent is not None:
+    def _link(self, name: str, records: list[Record]) -> None:
+        """Note which parent each child row belongs to (its first filter value names it), and
+        keep the booking list items with their lines up to date."""
+        if name in _CHILDREN:
             children = self._children[name]
-            for row in rows:
-                siblings = children.setdefault(row[parent], [])
-                if row["id"] not in siblings:
-                    siblings.append(row["id"])
-        if self.options.booking_lines == "list":
-            if name == "boekingen":
-                touched = {row["id"] for row in rows}
-            elif name == "boekingsregels":
-                touched = {row["boeking_id"] for row in rows}
-            else:
-                return
-            bookings = self.tables["boekingen"]
-            for booking_id in touched:
-                if booking_id in bookings:
-                    self._with_lines[booking_id] = self._booking_with_lines(booking_id)
+            for row_id, _item, values in records:
+                siblings = children.setdefault(values[0], [])
+                if not siblings or siblings[-1] < row_id:
+                    siblings.append(row_id)
+                elif row_id not in siblings:
+                    bisect.insort(siblings, row_id)
+        if self.options.booking_lines != "list":
+            return
+        if name == "boekingen":
+            touched = {record[0] for record in records}
+        elif name == "boekingsregels":
+            touched = {record[2][0] for record in records}
+        else:
+            return
+        bookings = self.tables["boekingen"]
+        for booking_id in touched:
+            if booking_id in bookings:
+                self._with_lines[booking_id] = self._booking_with_lines(booking_id)
 
     def _booking_with_lines(self, booking_id: int) -> bytes:
         bare = self.tables["boekingen"].item(booking_id)
@@ -350,7 +357,8 @@ class Ledger:
         lines = self.tables["boekingsregels"].items(
             self._children["boekingsregels"].get(booking_id, [])
         )
-        inner = b",".join(_LINE_PARENT_RE.sub(b"{", line, count=1) for line in lines)
+        # A line's first field is its boeking_id (an integer), which the API leaves out.
+        inner = b",".join(b"{" + line[line.index(b",") + 1 :] for line in lines)
         return b"".join((bare[:-1], b',"boekingsregels":[', inner, b"]}"))
 
     def _dates(self, kind: str) -> DateIndex:

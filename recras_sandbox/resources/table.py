@@ -9,6 +9,7 @@ id list grows by appending.
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,6 +19,8 @@ from recras_sandbox.resources import money
 
 #: Decides from a row's filter values whether a list keeps it.
 Keep = Callable[[tuple[Any, ...]], bool]
+#: A row as a table keeps it: its id, the bytes the API sends, its filter values.
+Record = tuple[int, bytes, tuple[Any, ...]]
 
 
 class Table:
@@ -42,27 +45,39 @@ class Table:
     def __contains__(self, row_id: int) -> bool:
         return row_id in self._items
 
-    def put(self, rows: Iterable[dict[str, Any]]) -> list[bytes]:
-        """Insert or replace rows (canonical: amounts as decimal strings); their canonical bytes."""
-        stored = []
-        for row in rows:
-            canonical = dumps(row)
-            self.put_canonical(row, canonical)
-            stored.append(canonical)
-        return stored
+    def record(self, row: dict[str, Any], canonical: bytes | None = None) -> Record:
+        """A row (amounts as decimal strings, serialized as ``canonical`` if given) as the
+        table keeps it: id, the bytes the API sends, filter values."""
+        rendered = money.render(dumps(row) if canonical is None else canonical, self._money)
+        return row["id"], rendered, tuple(row[name] for name in self.columns)
 
-    def put_canonical(self, row: dict[str, Any], canonical: bytes) -> None:
-        """Insert or replace one row whose canonical bytes are already made."""
-        row_id = row["id"]
+    def put(self, row_id: int, item: bytes, values: tuple[Any, ...]) -> None:
+        """Insert or replace one row as the API sends it, with its filter values."""
         self.version += 1
         if row_id not in self._items:
             if row_id > self.max_id:
                 self._ids.append(row_id)
             else:
                 bisect.insort(self._ids, row_id)
-        self.max_id = max(self.max_id, row_id)
-        self._items[row_id] = money.render(canonical, self._money)
-        self._values[row_id] = tuple(row[name] for name in self.columns)
+            self.max_id = max(self.max_id, row_id)
+        self._items[row_id] = item
+        self._values[row_id] = values
+
+    def put_all(self, records: list[Record]) -> None:
+        """Insert or replace records; new ids above every id, in ascending order (a generated
+        batch) are appended in one go."""
+        if not records:
+            return
+        ids = [record[0] for record in records]
+        if ids[0] > self.max_id and all(a < b for a, b in itertools.pairwise(ids)):
+            self.version += 1
+            self._ids.extend(ids)
+            self.max_id = ids[-1]
+            self._items.update((row_id, item) for row_id, item, _values in records)
+            self._values.update((row_id, values) for row_id, _item, values in records)
+            return
+        for row_id, item, values in records:
+            self.put(row_id, item, values)
 
     def delete(self, row_id: int) -> bool:
         """Remove a row; False when it does not exist."""

@@ -3,7 +3,9 @@ tests send them."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -32,3 +34,16 @@ def send(
         headers={"Authorization": f"Bearer {key or sandbox.api_key}"},
         timeout=30,
     )
+
+
+def rows(sandbox: SandboxProcess, path: str) -> Any:
+    """GET ``path`` (200 expected) and parse it with amounts as Decimals, exact as sent."""
+    response = get(sandbox, path)
+    assert response.status_code == 200, response.text
+    return json.loads(response.text, parse_float=Decimal)
+
+
+def admin_rows(sandbox: SandboxProcess, resource: str) -> list[dict[str, Any]]:
+    """Every row of ``resource`` from ``/_sandbox/data`` (as ``SandboxProcess.rows``), amounts
+    as Decimals."""
+    return rows(sandbox, f"/_sandbox/data/{resource}")  # type: ignore[no-any-return]

@@ -16,7 +16,8 @@ from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.singerlib.encoding.simple import RecordMessage, SchemaMessage, StateMessage
 
 from recras_api.errors import RecrasInvalidResponseError
-from tap_recras.checks import new_customers
+from recras_api.paging import KLANTEN
+from tap_recras.checks import new_items
 from tap_recras.details import WINDOW_PER_WORKER, fetch_in_order
 from tap_recras.meters import RunMeters
 from tap_recras.output import BufferedMsgSpecWriter
@@ -252,14 +253,15 @@ def test_persons_already_in_the_list_item_need_no_detail_request(tap: TapRecras)
     klanten = tap.streams["klanten"]
     listed = [{"id": 2, "hoofdcontact": True}]
 
-    assert klanten._persons_of({"id": 1, "contactpersonen": listed}) is listed
+    assert klanten.children_of({"id": 1, "contactpersonen": listed}) is listed
 
 
 def test_ids_below_the_minimum_or_seen_before_are_dropped_and_a_missing_id_is_an_error() -> None:
     listed = [{"id": 3}, {"id": 10}, {"id": 5}]
 
     def ids(batches: list[list[dict[str, Any]]], min_id: int | None) -> list[int]:
-        return [k["id"] for batch in new_customers(iter(batches), min_id, set()) for k in batch]
+        listed = new_items(iter(batches), KLANTEN, min_id, set())
+        return [k["id"] for batch in listed for k in batch]
 
     assert ids([listed], 5) == [10, 5]
     assert ids([listed[:1], listed[1:]], None) == [3, 10, 5]
@@ -273,7 +275,7 @@ def test_ids_below_the_minimum_or_seen_before_are_dropped_and_a_missing_id_is_an
     # The customers before an unusable id are handed on before the error.
     handed: list[int] = []
     with pytest.raises(RecrasInvalidResponseError, match="customer id 0"):
-        for batch in new_customers(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), None, set()):
+        for batch in new_items(iter([[{"id": 4}, {"id": 0}, {"id": 6}]]), KLANTEN, None, set()):
             handed.extend(k["id"] for k in batch)
     assert handed == [4]
 
