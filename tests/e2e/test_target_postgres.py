@@ -34,6 +34,7 @@ import recras_demo
 from pgcluster import PostgresCluster
 from recras_demo import Meltano, Workspace
 from support.fault_proxy import Fault, FaultProxy, Rule
+from support.meltano import HOURLY_STREAMS, REFERENCE_TABLES
 from support.paths import ROOT
 
 from recras_sandbox.testing import SandboxProcess
@@ -427,27 +428,6 @@ READINGS = {
 BOOKINGS = 40
 #: The hourly job's look-back, set here (not the default) to see the setting reach the tap.
 LOOKBACK_DAYS = 20
-#: The streams of the hourly job (tap-recras) and the reference tables of the nightly job.
-HOURLY_STREAMS = (
-    "klanten",
-    "contactpersonen",
-    "boekingen",
-    "boekingsregels",
-    "facturen",
-    "betalingen",
-    "factuurregels",
-)
-REFERENCE_TABLES = (
-    "producten",
-    "productgroepen",
-    "arrangementen",
-    "locaties",
-    "betaalmethoden",
-    "bedrijven",
-    "contactformulieren",
-    "voucher_templates",
-    "diensten",
-)
 KEYS = {
     "contactpersonen": ("klant_id", "id"),
     "boekingsregels": ("boeking_id", "id"),
