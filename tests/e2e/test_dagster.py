@@ -31,7 +31,7 @@ from support.paths import ROOT
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.meltano,
-    pytest.mark.timeout(300),
+    pytest.mark.timeout(600),
     pytest.mark.xdist_group("meltano"),
     pytest.mark.usefixtures("bytecode_cache"),
 ]
@@ -103,7 +103,7 @@ def test_dagster_runs_the_hourly_and_nightly_meltano_jobs_once(tmp_path: Path) -
             HOURLY_SCHEDULE,
             NIGHTLY_SCHEDULE,
         ]
-        output = _run(command, env, tmp_path, 240)
+        output = _run(command, env, tmp_path, 480)
         sandbox_ids = [customer["id"] for customer in box.customers()]
         sandbox_rows = {stream: box.rows(stream) for stream in (*LISTED_STREAMS, "factuurregels")}
 
