@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The demo in one command: installs what it needs (the project in .venv, Meltano in
-# .venv-meltano, the Meltano plugins in .meltano/), starts a seeded Recras sandbox, runs
-# Recras -> DuckDB twice (the second run moves only new customers), runs the sample export
-# into Recras, prints a report and stops the sandbox. Needs Python 3.11+ and a package registry;
-# no Recras account. Every run starts from scratch in output/demo/.
+# .venv-meltano, the Meltano plugins in .meltano/), starts a seeded Recras sandbox, runs the
+# hourly job Recras -> DuckDB twice (the second run moves only new customers, bookings and
+# recent invoices) and the nightly job once (full table, the reference tables), runs the sample
+# export into Recras, prints a report and stops the sandbox. Needs Python 3.11+ and a package
+# registry; no Recras account. Every run starts from scratch in output/demo/.
 #
-# Usage: ./scripts/demo.sh [--customers N] [--add N] [--seed N] [--workdir DIR]
+# Usage: ./scripts/demo.sh [--customers N] [--bookings N] [--add N] [--seed N] [--workdir DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -3,12 +3,16 @@
 Runs the project's main jobs through real Meltano against a local Recras sandbox:
 
 1. start a seeded sandbox (``recras_sandbox.testing.SandboxProcess``);
-2. ``meltano run tap-recras target-duckdb`` (a first, complete incremental run);
-3. add customers to the sandbox, run again: only the new customers move;
-4. ``meltano run tap-customers-export target-recras``: the sample export in ``demo/`` is
+2. ``meltano run tap-recras target-duckdb``, the hourly job (a first, complete incremental run
+   of customers, bookings, invoices, payments and invoice lines);
+3. add customers, bookings and invoices to the sandbox, run again: only the new ones move,
+   with the invoices of the look-back window (their status and payments may have changed);
+4. ``meltano run tap-recras-full target-duckdb``, the nightly job: customers and bookings in
+   full, and the reference tables (products, packages, locations, ...);
+5. ``meltano run tap-customers-export target-recras``: the sample export in ``demo/`` is
    reshaped by stream maps and upserted into the sandbox;
-5. print a report (rows per DuckDB table, the target's summary, the rejects file), stop the
-   sandbox.
+6. print a report (rows per DuckDB table after each run, the target's summary, the rejects
+   file), stop the sandbox.
 
 Everything a run writes (DuckDB file, Meltano system database with the state, id map, rejects
 file, logs) goes into one work directory that is emptied first, so every run starts from
@@ -17,12 +21,14 @@ scratch and gives the same result.
 Run it with the project's virtual environment (it imports ``recras_sandbox``); Meltano and the
 plugins must be installed (``./scripts/install_meltano.sh``)::
 
-    .venv/bin/python scripts/recras_demo.py [--workdir output/demo] [--customers 200] [--add 25]
+    .venv/bin/python scripts/recras_demo.py [--workdir output/demo] [--customers 200] \
+        [--bookings 300] [--add 25]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import re
@@ -379,12 +385,16 @@ class DemoReport:
     workspace: Workspace
     base_url: str
     customers_seeded: int
-    customers_added: int
+    bookings_seeded: int
+    #: Customers, bookings and invoices, each, added before the second run.
+    added: int
     first_run: MeltanoRun
     second_run: MeltanoRun
+    nightly_run: MeltanoRun
     export_run: MeltanoRun
     counts_after_first: dict[str, int]
     counts_after_second: dict[str, int]
+    counts_after_nightly: dict[str, int]
     sandbox_customers_before_export: int
     sandbox_customers_after_export: int
     rejects: list[dict[str, Any]]
@@ -396,20 +406,25 @@ class DemoReport:
             "",
             "Recras demo report",
             "==================",
-            f"Sandbox: {self.base_url} (seeded with {self.customers_seeded} customers, "
-            f"{self.customers_added} added before the second run)",
+            f"Sandbox: {self.base_url} (seeded with {self.customers_seeded} customers and "
+            f"{self.bookings_seeded} bookings; {self.added} customers, {self.added} bookings "
+            f"and {self.added} invoices added before the second run)",
             "",
-            f"Recras -> DuckDB ({ws.warehouse}), schema {DUCKDB_SCHEMA!r}:",
-            f"  {'table':<20} {'run 1':>8} {'run 2':>8}   records moved (run 1 / run 2)",
+            f"Recras -> DuckDB ({ws.warehouse}), schema {DUCKDB_SCHEMA!r}, rows after each run",
+            "(hourly: tap-recras, incremental; nightly: tap-recras-full, full table):",
+            f"  {'table':<20} {'hourly 1':>8} {'hourly 2':>8} {'nightly':>8}   "
+            "records moved (hourly 1 / hourly 2 / nightly)",
         ]
-        tables = sorted(set(self.counts_after_first) | set(self.counts_after_second))
-        for table in tables:
-            lines.append(
-                f"  {table:<20} {self.counts_after_first.get(table, 0):>8} "
-                f"{self.counts_after_second.get(table, 0):>8}   "
-                f"{self.first_run.records(table, 'tap-recras')} / "
-                f"{self.second_run.records(table, 'tap-recras')}"
-            )
+        runs = (
+            (self.first_run, self.counts_after_first),
+            (self.second_run, self.counts_after_second),
+            (self.nightly_run, self.counts_after_nightly),
+        )
+        for table in sorted(self.counts_after_nightly):
+            rows = " ".join(f"{counts.get(table, 0):>8}" for _, counts in runs)
+            # run.args: ("run", <extractor>, <loader>).
+            moved = " / ".join(str(run.records(table, run.args[1])) for run, _ in runs)
+            lines.append(f"  {table:<20} {rows}   {moved}")
         lines += [
             "",
             f"Export -> Recras ({EXPORT_FILE.relative_to(ROOT)}, "
@@ -438,22 +453,33 @@ def _reject_label(reject: Mapping[str, Any]) -> str:
     return f"{key}: {reason}"
 
 
-def sandbox(customers: int, seed: int) -> Any:
-    """A Recras sandbox: `with` starts it and stops it on exit."""
+def sandbox(customers: int, seed: int, **options: Any) -> Any:
+    """A Recras sandbox (``options``: more SandboxOptions): `with` starts it and stops it."""
     from recras_sandbox.testing import SandboxProcess  # noqa: PLC0415 (needs the project venv)
 
-    return SandboxProcess(customers=customers, seed=seed)
+    return SandboxProcess(customers=customers, seed=seed, **options)
+
+
+#: The sandbox dates its bookings and invoices within the two years before today (and an
+#: invoice up to a month around its booking): the tap's first run reads invoice lines from
+#: here, not from the default start_date (2000-01-01), 300 windows of 31 days earlier.
+SANDBOX_HISTORY = dt.timedelta(days=800)
 
 
 def sandbox_env(box: Any) -> dict[str, str]:
-    """The variables meltano.yml reads to reach a sandbox."""
-    return {"RECRAS_BASE_URL": str(box.base_url), "RECRAS_API_KEY": str(box.api_key)}
+    """The variables meltano.yml reads to reach a sandbox, and the start of its history."""
+    return {
+        "RECRAS_BASE_URL": str(box.base_url),
+        "RECRAS_API_KEY": str(box.api_key),
+        "TAP_RECRAS_START_DATE": (dt.date.today() - SANDBOX_HISTORY).isoformat(),
+    }
 
 
 def run_demo(
     workdir: Path,
     *,
     customers: int = 200,
+    bookings: int = 300,
     added: int = 25,
     seed: int = 42,
     echo: Echo = _print,
@@ -466,23 +492,33 @@ def run_demo(
     """
     started = time.monotonic()
     ws = Workspace.fresh(workdir)
-    echo(f"==> starting a Recras sandbox with {customers} customers (seed {seed})")
-    with sandbox(customers, seed) as box:
+    echo(
+        f"==> starting a Recras sandbox with {customers} customers and {bookings} bookings "
+        f"(seed {seed})"
+    )
+    with sandbox(customers, seed, bookings=bookings) as box:
         echo(f"    sandbox listening on {box.base_url}")
         meltano = Meltano(ws, sandbox_env(box), echo)
 
-        echo("==> Recras -> DuckDB, first run (no state yet: every customer)")
+        echo("==> Recras -> DuckDB, the hourly job's first run (no state yet: everything)")
         first = meltano.run("run", "tap-recras", "target-duckdb")
         counts_first = duckdb_counts(ws.warehouse)
         echo(f"    DuckDB rows: {counts_first}")
 
-        echo(f"==> adding {added} customers to the sandbox")
+        echo(f"==> adding {added} customers, {added} bookings and {added} invoices")
         box.add_customers(added)
+        box.add_bookings(added)
+        box.add_invoices(added)
 
-        echo("==> Recras -> DuckDB, second run (incremental: only the new customers)")
+        echo("==> Recras -> DuckDB, the hourly job again (incremental: only what is new)")
         second = meltano.run("run", "tap-recras", "target-duckdb")
         counts_second = duckdb_counts(ws.warehouse)
         echo(f"    DuckDB rows: {counts_second}")
+
+        echo("==> Recras -> DuckDB, the nightly job (full table, and the reference tables)")
+        nightly = meltano.run("run", "tap-recras-full", "target-duckdb")
+        counts_nightly = duckdb_counts(ws.warehouse)
+        echo(f"    DuckDB rows: {counts_nightly}")
 
         before = len(box.customers())
         echo(f"==> export -> Recras: {EXPORT_FILE.relative_to(ROOT)} through stream maps")
@@ -496,12 +532,15 @@ def run_demo(
         workspace=ws,
         base_url=str(box.base_url),
         customers_seeded=customers,
-        customers_added=added,
+        bookings_seeded=bookings,
+        added=added,
         first_run=first,
         second_run=second,
+        nightly_run=nightly,
         export_run=export,
         counts_after_first=counts_first,
         counts_after_second=counts_second,
+        counts_after_nightly=counts_nightly,
         sandbox_customers_before_export=before,
         sandbox_customers_after_export=after,
         rejects=rejects,
@@ -515,11 +554,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=ROOT / "output" / "demo")
     parser.add_argument("--customers", type=int, default=200, help="customers to seed")
-    parser.add_argument("--add", type=int, default=25, help="customers added before run 2")
+    parser.add_argument("--bookings", type=int, default=300, help="bookings to seed")
+    parser.add_argument(
+        "--add", type=int, default=25, help="customers, bookings and invoices added before run 2"
+    )
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     try:
-        report = run_demo(args.workdir, customers=args.customers, added=args.add, seed=args.seed)
+        report = run_demo(
+            args.workdir,
+            customers=args.customers,
+            bookings=args.bookings,
+            added=args.add,
+            seed=args.seed,
+        )
     except MeltanoError as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1

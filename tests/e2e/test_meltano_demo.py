@@ -1,11 +1,11 @@
 """Real Meltano, end to end, against the Recras sandbox (slow: minutes, not seconds).
 
 The demo (``scripts/recras_demo.py``, behind ``./scripts/demo.sh``) runs here with smaller
-numbers, followed by the jobs the demo leaves out: a second export run (which must update
-through the id map instead of creating duplicates) and the nightly full-table job; then the
-demo runs again in the same directory and must repeat its first results (its reset must undo
-those jobs too). Another test runs the reverse-ETL job from a real PostgreSQL table. Nothing is
-skipped: a missing Meltano, plugin or PostgreSQL fails the test with the reason.
+numbers, followed by a job the demo leaves out: a second export run (which must update through
+the id map instead of creating duplicates); then the demo runs again in the same directory and
+must repeat its first results (its reset must undo that job too). Another test runs the
+reverse-ETL job from a real PostgreSQL table. Nothing is skipped: a missing Meltano, plugin or
+PostgreSQL fails the test with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import recras_demo
 import yaml
 from pgcluster import PostgresCluster
 from recras_demo import Meltano, Workspace
+from support.meltano import REFERENCE_TABLES
 from support.paths import ROOT
 
 # xdist_group: one worker runs every file that runs Meltano (see scripts/test.sh).
@@ -33,6 +34,7 @@ pytestmark = [
 ]
 
 SEEDED = 40
+BOOKINGS = 40
 ADDED = 7
 #: The sample export has one record Recras cannot take: CRM-1016's province is "Zeeland",
 #: not an ISO 3166-2 code such as NL-ZE.
@@ -98,6 +100,7 @@ def _demo_result(report: recras_demo.DemoReport) -> tuple[Any, ...]:
         report.first_run.records("klanten", "tap-recras"),
         report.second_run.records("klanten", "tap-recras"),
         report.counts_after_second,
+        report.counts_after_nightly,
         report.sandbox_customers_after_export - report.sandbox_customers_before_export,
         _rejected_keys(report.rejects),
     )
@@ -107,32 +110,56 @@ def test_demo_jobs_end_to_end(meltano_installed: None, tmp_path: Path) -> None:
     extra: dict[str, Any] = {}
 
     def more_jobs(meltano: Meltano, box: Any) -> None:
+        # What the sandbox holds (the export below changes customers only).
+        extra["sandbox_rows"] = {
+            table: len(box.rows(table))
+            for table in (
+                "boekingen",
+                "boekingsregels",
+                "facturen",
+                *REFERENCE_TABLES,
+            )
+        }
         # The export again: every accepted record is now in the id map with the digest of what
         # was written, so target-recras creates nothing and skips the unchanged records.
         extra["customers_before_rerun"] = len(box.customers())
         extra["rerun"] = meltano.run("run", "export-to-recras")
         extra["customers_after_rerun"] = len(box.customers())
-        # The nightly job: FULL_TABLE, every customer the sandbox has, exported ones included.
-        extra["full"] = meltano.run("run", "recras-to-warehouse-full")
-        extra["customers_at_full"] = len(box.customers())
-        extra["counts_full"] = recras_demo.duckdb_counts(meltano.workspace.warehouse)
         extra["schedules"] = meltano.run("schedule", "list", "--format=json")
 
     demo = functools.partial(
-        recras_demo.run_demo, tmp_path / "demo", customers=SEEDED, added=ADDED, seed=7, echo=print
+        recras_demo.run_demo,
+        tmp_path / "demo",
+        customers=SEEDED,
+        bookings=BOOKINGS,
+        added=ADDED,
+        seed=7,
+        echo=print,
     )
     report = demo(then=more_jobs)
     print(report.render())
 
-    # Run 1 moved every customer, run 2 only the new ones; DuckDB holds all of them.
-    assert report.first_run.records("klanten", "tap-recras") == SEEDED
-    assert report.second_run.records("klanten", "tap-recras") == ADDED
+    # Run 1 moved every customer and booking, run 2 only the new ones.
+    for table, seeded in (("klanten", SEEDED), ("boekingen", BOOKINGS)):
+        assert report.first_run.records(table, "tap-recras") == seeded
+        assert report.second_run.records(table, "tap-recras") == ADDED
     assert report.counts_after_first["klanten"] == SEEDED
     assert report.counts_after_second["klanten"] == SEEDED + ADDED
-    assert report.counts_after_first["contactpersonen"] >= SEEDED
-    assert (
-        report.counts_after_second["contactpersonen"] > report.counts_after_first["contactpersonen"]
-    )
+    for table in ("contactpersonen", "boekingsregels", "facturen", "factuurregels"):
+        assert 0 < report.counts_after_first[table] < report.counts_after_second[table], table
+    # The new invoices have no payments yet.
+    assert 0 < report.counts_after_first["betalingen"] <= report.counts_after_second["betalingen"]
+    # The hourly job reads no reference table; the nightly job reads them, and again every
+    # customer, booking and invoice (FULL_TABLE): every row the sandbox has. (The rows DuckDB
+    # holds are not compared: target-duckdb 0.8 loses the first row of a load whose first
+    # date-time has an offset, docs/meltano.md; tests/e2e/test_target_postgres.py compares a
+    # warehouse's rows.)
+    assert not set(REFERENCE_TABLES) & set(report.counts_after_second)
+    assert report.nightly_run.records("klanten", "tap-recras-full") == SEEDED + ADDED
+    for table, rows in extra["sandbox_rows"].items():
+        assert rows > 0, table
+        assert report.nightly_run.records(table, "tap-recras-full") == rows, table
+        assert table in report.counts_after_nightly, table
 
     # The export: every record but the bad one became a Recras customer, the bad one is in
     # the rejects file with its source key.
@@ -150,10 +177,6 @@ def test_demo_jobs_end_to_end(meltano_installed: None, tmp_path: Path) -> None:
     assert extra["customers_after_rerun"] == extra["customers_before_rerun"]
     rerun_log = extra["rerun"].log_path.read_text(encoding="utf-8")
     assert f"0 created, 0 merged, 0 updated, {accepted} unchanged (skipped)" in rerun_log
-
-    # Full table: DuckDB now has exactly the sandbox's customers.
-    assert extra["full"].records("klanten", "tap-recras-full") == extra["customers_at_full"]
-    assert extra["counts_full"]["klanten"] == extra["customers_at_full"]
 
     # The schedules meltano.yml declares are valid for Meltano.
     schedule_log = extra["schedules"].log_path.read_text(encoding="utf-8")

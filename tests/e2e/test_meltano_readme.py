@@ -54,7 +54,7 @@ def test_the_readme_section_runs_as_written(
     (reverse,) = [i for i, block in enumerate(blocks) if REVERSE_RUN in block]
     assert len(incremental) == 2, "the section shows a first and a later incremental run"
 
-    recras = sandbox_factory(customers=SEEDED, api_key=SECRET_KEY)
+    recras = sandbox_factory(customers=SEEDED, bookings=SEEDED, api_key=SECRET_KEY)
     seeded = [customer["id"] for customer in recras.customers()]
     env = new_user_env(
         RECRAS_CHECKOUT=str(ROOT), RECRAS_BASE_URL=recras.base_url, RECRAS_API_KEY=SECRET_KEY

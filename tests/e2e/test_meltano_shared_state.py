@@ -5,8 +5,8 @@ linked in) in different directories stand in for two workers with throw-away dis
 ``MELTANO_DATABASE_URI`` to one database of a private PostgreSQL cluster
 (``scripts/pgcluster.py``, driver from ``meltano[postgres]``, installed by
 ``scripts/install_meltano.sh``). The first runs the hourly job ``recras-to-warehouse`` against
-the sandbox; customers are added; the second, in the other directory, continues from the
-first's bookmark: it reads only the new customers.
+the sandbox; customers and bookings are added; the second, in the other directory, continues
+from the first's bookmarks: it reads only the new customers and bookings.
 """
 
 from __future__ import annotations
@@ -71,16 +71,21 @@ def test_a_second_worker_continues_from_the_first_workers_bookmark(tmp_path: Pat
     assert driver.returncode == 0, (
         "Meltano without meltano[postgres]: run scripts/install_meltano.sh"
     )
-    with PostgresCluster() as pg, recras_demo.sandbox(customers=SEEDED, seed=11) as box:
+    with (
+        PostgresCluster() as pg,
+        recras_demo.sandbox(customers=SEEDED, seed=11, bookings=SEEDED) as box,
+    ):
         pg.psql("CREATE DATABASE meltano_state", database="postgres")
         uri = f"postgresql+psycopg://{pg.user}:unused@{pg.host}:{pg.port}/meltano_state"
         env = {**recras_demo.sandbox_env(box), "MELTANO_DATABASE_URI": uri}
         first, second = _copy_project(tmp_path / "a"), _copy_project(tmp_path / "b")
         one = _run(first, env, "run", "recras-to-warehouse")
         box.add_customers(ADDED)
+        box.add_bookings(ADDED)
         two = _run(second, env, "run", "recras-to-warehouse")
-        assert one.records("klanten", "tap-recras") == SEEDED
-        assert two.records("klanten", "tap-recras") == ADDED, "the bookmark did not carry over"
+        for stream in ("klanten", "boekingen"):
+            assert one.records(stream, "tap-recras") == SEEDED
+            assert two.records(stream, "tap-recras") == ADDED, f"{stream}: no bookmark carried over"
         # The bookmark is in PostgreSQL; neither copy has a system database of its own.
         states = pg.psql("SELECT count(*) FROM state", database="meltano_state")
     assert int(states) == 1

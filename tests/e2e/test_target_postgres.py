@@ -7,16 +7,24 @@ through ``meltano run`` with the jobs ``meltano.yml`` ships, against the recras-
 private PostgreSQL cluster on 127.0.0.1 (``scripts/pgcluster.py``). One cluster serves the
 module; every test gets a database and a sandbox of its own. Nothing is skipped: a missing
 plugin or PostgreSQL fails with the reason.
+
+The last test is issue 21's "done when": every stream, through the hourly and nightly jobs of
+``meltano.yml``, under two sandbox readings that together cover every alternative the vendor
+notes leave open.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
 import signal
+import sqlite3
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -26,6 +34,7 @@ import recras_demo
 from pgcluster import PostgresCluster
 from recras_demo import Meltano, Workspace
 from support.fault_proxy import Fault, FaultProxy, Rule
+from support.meltano import HOURLY_STREAMS, REFERENCE_TABLES
 from support.paths import ROOT
 
 from recras_sandbox.testing import SandboxProcess
@@ -114,12 +123,26 @@ class Warehouse:
         }
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
-        """The rows of a query, as dicts (through json_agg: psql prints one JSON array)."""
+        """The rows of a query, as dicts (through json_agg: psql prints one JSON array).
+
+        Numbers with a fraction come back as Decimal, with the digits PostgreSQL holds.
+        """
         out = self.pg.psql(
             f"SELECT coalesce(json_agg(q), '[]'::json) FROM ({sql}) q", database=self.database
         )
-        result: list[dict[str, Any]] = json.loads(out)
+        result: list[dict[str, Any]] = json.loads(out, parse_float=Decimal)
         return result
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        return self.rows(f"SELECT * FROM {SCHEMA}.{name}")
+
+    def numeric_columns(self) -> set[tuple[str, str]]:
+        """(table, column) of every column of type numeric (target-postgres's for number)."""
+        rows = self.rows(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            f"WHERE data_type = 'numeric' AND table_schema = '{SCHEMA}'"
+        )
+        return {(row["table_name"], row["column_name"]) for row in rows}
 
     def klanten(self) -> list[dict[str, Any]]:
         return self.rows(
@@ -387,36 +410,259 @@ def test_full_table_run_stopped_midway_drops_no_existing_customer(
     assert live == links_of(truth)
 
 
-def test_meltano_run_jobs_incremental_then_full_table(
-    sandbox_factory: Any, warehouse: Warehouse, tmp_path: Path
+# -- issue 21: every stream through the hourly and nightly jobs ---------------------------
+
+#: Two sandbox readings that together cover every alternative of what the vendor notes leave
+#: open (docs/sandbox.md): the defaults, and every other alternative at once.
+READINGS = {
+    "defaults": {},
+    "alternatives": {
+        "booking_id_filter": "refused",
+        "booking_lines": "detail",
+        "datum_na": "inclusive",
+        "money": "strings",
+        "regels_eind": "exclusive",
+        "page_size": 100,
+    },
+}
+BOOKINGS = 40
+#: The hourly job's look-back, set here (not the default) to see the setting reach the tap.
+LOOKBACK_DAYS = 20
+KEYS = {
+    "contactpersonen": ("klant_id", "id"),
+    "boekingsregels": ("boeking_id", "id"),
+    "betalingen": ("factuur_id", "id"),
+}
+#: The Meltano state of the hourly job's task in environment dev.
+HOURLY_STATE_ID = "dev:tap-recras-to-target-postgres"
+#: A money value as Recras may send it under the reading money=strings.
+MONEY_STRING = re.compile(r"-?\d+\.\d+")
+
+Key = tuple[Any, ...]
+
+
+def key_of(table: str, row: dict[str, Any]) -> Key:
+    return tuple(row[name] for name in KEYS.get(table, ("id",)))
+
+
+def keys(table: str, rows: Iterable[dict[str, Any]]) -> set[Key]:
+    return {key_of(table, row) for row in rows}
+
+
+@dataclass
+class Truth:
+    """What the sandbox holds, per table, keyed as the warehouse keys it."""
+
+    rows: dict[str, list[dict[str, Any]]]
+
+    @classmethod
+    def of(cls, box: SandboxProcess) -> Truth:
+        customers = box.customers()
+        rows = {
+            "klanten": customers,
+            "contactpersonen": [
+                {**person, "klant_id": customer["id"]}
+                for customer in customers
+                for person in customer["contactpersonen"]
+            ],
+        }
+        for table in (*HOURLY_STREAMS[2:], *REFERENCE_TABLES):
+            rows[table] = box.rows(table)
+        return cls(rows)
+
+    def keys(self, table: str) -> set[Key]:
+        return keys(table, self.rows[table])
+
+    def invoice_dates(self) -> dict[int, dt.date | None]:
+        return {
+            invoice["id"]: dt.date.fromisoformat(invoice["datum"]) if invoice["datum"] else None
+            for invoice in self.rows["facturen"]
+        }
+
+    def invoices_from(self, first: dt.date) -> set[int]:
+        """Invoices dated ``first`` or later (concept invoices have no date)."""
+        return {i for i, datum in self.invoice_dates().items() if datum and datum >= first}
+
+    def oldest_sent_invoice(self) -> int:
+        """The oldest invoice with status ``verzonden`` (sent, not paid)."""
+        sent = [row for row in self.rows["facturen"] if row["status"] == "verzonden"]
+        oldest: int = min(sent, key=lambda row: str(row["datum"]))["id"]
+        return oldest
+
+    def of_invoices(self, table: str, invoices: set[int]) -> set[Key]:
+        """Keys of the rows of ``table`` (payments, lines) belonging to ``invoices``."""
+        return keys(table, (row for row in self.rows[table] if row["factuur_id"] in invoices))
+
+
+def assert_tables_match(warehouse: Warehouse, truth: Truth, tables: Iterable[str]) -> None:
+    """Every table holds exactly the sandbox's rows (live ones), money to the last digit."""
+    numeric = warehouse.numeric_columns()
+    for table in tables:
+        stored = {key_of(table, row): row for row in warehouse.table(table)}
+        live = {key for key, row in stored.items() if row["_sdc_deleted_at"] is None}
+        assert live == truth.keys(table), table
+        for row in truth.rows[table]:
+            for name, value in row.items():
+                if isinstance(value, float) or (
+                    isinstance(value, str) and MONEY_STRING.fullmatch(value)
+                ):
+                    assert (table, name) in numeric, f"{table}.{name} is not numeric"
+                    found = stored[key_of(table, row)][name]
+                    assert found == Decimal(str(value)), (table, key_of(table, row), name)
+
+
+def moved_since(warehouse: Warehouse, table: str, since: str) -> set[Key]:
+    """Keys of the rows of ``table`` extracted after ``since`` (an ISO time stamp)."""
+    return keys(
+        table,
+        warehouse.rows(f"SELECT * FROM {SCHEMA}.{table} WHERE _sdc_extracted_at > '{since}'"),
+    )
+
+
+def last_extraction(warehouse: Warehouse) -> str:
+    return max(
+        warehouse.rows(f"SELECT max(_sdc_extracted_at)::text AS t FROM {SCHEMA}.{table}")[0]["t"]
+        for table in HOURLY_STREAMS
+    )
+
+
+def hourly_bookmarks(workspace: Workspace) -> dict[str, Any]:
+    """The bookmarks Meltano keeps for the hourly job (its system database, read directly)."""
+    with sqlite3.connect(workspace.meltano_db) as db:
+        (state,) = db.execute(
+            "SELECT completed_state FROM state WHERE state_id = ?", [HOURLY_STATE_ID]
+        ).fetchone()
+    bookmarks: dict[str, Any] = json.loads(state)["singer_state"]["bookmarks"]
+    return bookmarks
+
+
+def bookmark_date(bookmarks: dict[str, Any], stream: str) -> dt.date:
+    return dt.date.fromisoformat(str(bookmarks[stream]["replication_key_value"])[:10])
+
+
+@pytest.mark.parametrize("reading", READINGS)
+def test_meltano_jobs_move_every_stream_under_every_reading(
+    sandbox_factory: Any, warehouse: Warehouse, tmp_path: Path, reading: str
 ) -> None:
-    """The shipped jobs: recras-to-postgres (incremental), recras-to-postgres-full (nightly)."""
-    box = sandbox_factory(customers=CUSTOMERS, seed=6)
+    """The shipped jobs: recras-to-postgres (hourly) reads every incremental stream in full,
+    then only what changed; recras-to-postgres-full (nightly) reads the rest and retires a
+    deleted booking and a deleted customer; the warehouse always holds what the sandbox holds."""
+    box = sandbox_factory(customers=CUSTOMERS, bookings=BOOKINGS, seed=21, **READINGS[reading])
+    # An invoice inside the look-back window whatever the seed's dates: it changes below.
+    (recent,) = box.add_invoices(1, datum=(dt.date.today() - dt.timedelta(days=3)).isoformat())
     workspace = Workspace.fresh(tmp_path / "meltano")
-    meltano = Meltano(workspace, {**recras_demo.sandbox_env(box), **warehouse.env()}, print)
-    truth = box.customers()
-    victim, shared_person, other = shared_main_contact(truth)
+    env = {
+        **recras_demo.sandbox_env(box),
+        **warehouse.env(),
+        "TAP_RECRAS_LOOKBACK_DAYS": str(LOOKBACK_DAYS),
+    }
+    meltano = Meltano(workspace, env, print)
 
-    first = meltano.run("run", "recras-to-postgres")
-    assert first.records("klanten", "tap-recras") == CUSTOMERS
-    assert [r["id"] for r in warehouse.klanten()] == [c["id"] for c in truth]
-    assert {(r["klant_id"], r["id"]) for r in warehouse.links()} == links_of(truth)
+    meltano.run("run", "recras-to-postgres")
+    truth = Truth.of(box)
+    # Concept invoices have no date: the hourly job never sees them, the nightly job does.
+    dated = truth.invoices_from(dt.date.min)
+    assert set(truth.invoice_dates()) - dated, "the seed has no concept invoice"
+    truth.rows["facturen"] = [row for row in truth.rows["facturen"] if row["id"] in dated]
+    assert_tables_match(warehouse, truth, [t for t in HOURLY_STREAMS if t != "factuurregels"])
+    assert keys("factuurregels", warehouse.table("factuurregels")) == truth.of_invoices(
+        "factuurregels", dated
+    )
+    bookmarks = hourly_bookmarks(workspace)
+    look_back = dt.timedelta(days=LOOKBACK_DAYS)
+    first_run_end = last_extraction(warehouse)
 
-    # New customers and a deletion: the nightly job brings the first and marks the second
-    # (incremental runs after new customers are covered by the piped test above).
-    box.add_customers(4)
+    # What changes in Recras between two hourly runs: new customers, bookings and invoices,
+    # a payment on an invoice of the look-back window, a paid invoice from before it, a
+    # deleted booking.
+    added_customers = box.add_customers(2)
+    added_bookings = box.add_bookings(3)
+    added_invoices = box.add_invoices(2)
+    box.set_invoice_status(recent, "deels_betaald")
+    box.add_payment(recent, "12.34")
+    old = truth.oldest_sent_invoice()
+    box.set_invoice_status(old, "betaald")
+    deleted = truth.rows["boekingen"][0]["id"]
+    box.delete_booking(deleted)
+
+    second = meltano.run("run", "recras-to-postgres")
+    now = Truth.of(box)
+    # Only what changed moved: new customers and bookings (with their persons and lines);
+    # the invoices of the look-back window and after it with their payments; the invoice
+    # lines of the windows from the last window's end minus the look-back.
+    reread = now.invoices_from(bookmark_date(bookmarks, "facturen") - look_back)
+    reread_lines = now.invoices_from(bookmark_date(bookmarks, "factuurregels") - look_back)
+    assert {recent, *added_invoices} <= reread
+    assert old not in reread
+    expected = {
+        "klanten": {(i,) for i in added_customers},
+        "contactpersonen": {
+            (c["id"], p["id"])
+            for c in now.rows["klanten"]
+            if c["id"] in added_customers
+            for p in c["contactpersonen"]
+        },
+        "boekingen": {(i,) for i in added_bookings},
+        "boekingsregels": keys(
+            "boekingsregels",
+            (r for r in now.rows["boekingsregels"] if r["boeking_id"] in added_bookings),
+        ),
+        "facturen": {(i,) for i in reread},
+        "betalingen": now.of_invoices("betalingen", reread),
+        "factuurregels": now.of_invoices("factuurregels", reread_lines),
+    }
+    for table in HOURLY_STREAMS:
+        assert moved_since(warehouse, table, first_run_end) == expected[table], table
+        assert second.records(table, "tap-recras") == len(expected[table]), table
+    # The warehouse holds the sandbox's rows, the new payment's money exactly, but the
+    # deleted booking is still there (only the nightly job retires it) and the old invoice's
+    # status change is outside the look-back.
+    facturen = {row["id"]: row for row in warehouse.table("facturen")}
+    assert facturen[recent]["status"] == "deels_betaald"
+    assert facturen[old]["status"] != "betaald"
+    assert (deleted,) in keys("boekingen", warehouse.table("boekingen"))
+    now_dated = now.invoices_from(dt.date.min)
+    assert keys("facturen", facturen.values()) == {(i,) for i in now_dated}
+    assert keys("betalingen", warehouse.table("betalingen")) == now.keys("betalingen")
+    assert keys("factuurregels", warehouse.table("factuurregels")) == now.of_invoices(
+        "factuurregels", now_dated
+    )
+    assert_tables_match(warehouse, now, ["klanten", "contactpersonen", "betalingen"])
+
+    # A customer deleted before the nightly job, whose main contact is also another
+    # customer's: that link stays.
+    victim, shared_person, other = shared_main_contact(now.rows["klanten"])
     box.delete_customer(victim["id"])
-    full = meltano.run("run", "recras-to-postgres-full")
-    now = box.customers()
-    assert full.records("klanten", "tap-recras-full") == len(now)
-    klanten = warehouse.klanten()
-    assert [r["id"] for r in klanten if r["_sdc_deleted_at"] is None] == [c["id"] for c in now]
-    assert [r["id"] for r in klanten if r["_sdc_deleted_at"] is not None] == [victim["id"]]
-    links = warehouse.links()
-    assert {(r["klant_id"], r["id"]) for r in links if r["_sdc_deleted_at"] is None} == links_of(
-        now
+    now = Truth.of(box)
+    assert (other, shared_person) in now.keys("contactpersonen")
+
+    nightly = meltano.run("run", "recras-to-postgres-full")
+    for table in ("klanten", "boekingen", "facturen"):
+        assert nightly.records(table, "tap-recras-full") == len(now.rows[table]), table
+    assert_tables_match(
+        warehouse,
+        now,
+        [
+            "klanten",
+            "contactpersonen",
+            "boekingen",
+            "boekingsregels",
+            "facturen",
+            *REFERENCE_TABLES,
+        ],
     )
-    assert (other, shared_person) in links_of(now)
-    assert {(r["klant_id"], r["id"]) for r in links if r["_sdc_deleted_at"] is not None} == (
-        links_of([victim])
-    )
+    retired = {
+        "klanten": {(victim["id"],)},
+        "contactpersonen": links_of([victim]),
+        "boekingen": {(deleted,)},
+        "boekingsregels": {
+            key
+            for key in keys("boekingsregels", warehouse.table("boekingsregels"))
+            if key[0] == deleted
+        },
+    }
+    assert retired["boekingsregels"], "the deleted booking had no lines in the warehouse"
+    for table, gone in retired.items():
+        rows = warehouse.table(table)
+        assert keys(table, (r for r in rows if r["_sdc_deleted_at"] is not None)) == gone
+    assert {row["id"]: row for row in warehouse.table("facturen")}[old]["status"] == "betaald"

@@ -3,7 +3,9 @@
 * it is valid for Meltano (its own JSON schema, from the installed Meltano);
 * tap-recras and target-recras declare exactly the settings, secrets, required settings and
   capabilities the plugins report with ``--about``;
-* plugins from the package registry are pinned; jobs and schedules name real plugins and jobs.
+* plugins from the package registry are pinned; jobs and schedules name real plugins and jobs;
+* the hourly and nightly jobs select every stream the tap discovers, with the replication
+  meant for each.
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import yaml
 # The Hub files use the same table and read the same --about.
 from hub_definitions import KIND_FOR_TYPE
 from hub_definitions import about as plugin_about
+from support.meltano import HOURLY_STREAMS, NIGHTLY_STREAMS
 from support.paths import ROOT
+
+from tap_recras.testing import make_catalog
 
 MELTANO_YML = ROOT / "meltano.yml"
 
@@ -161,6 +166,11 @@ def test_full_table_plugin_forces_full_table(project: dict[str, Any]) -> None:
     plugin = _plugins(project)["tap-recras-full"]
     assert plugin["inherit_from"] == "tap-recras"
     assert plugin["metadata"]["*"]["replication-method"] == "FULL_TABLE"
+    # Meltano merges the inherited metadata: what tap-recras reads incrementally must say
+    # FULL_TABLE here by name.
+    inherited = _plugins(project)["tap-recras"].get("metadata", {})
+    for stream in inherited:
+        assert plugin["metadata"][stream]["replication-method"] == "FULL_TABLE", stream
 
 
 def test_export_extractors_share_one_stream_map(project: dict[str, Any]) -> None:
@@ -175,3 +185,42 @@ def test_export_extractors_share_one_stream_map(project: dict[str, Any]) -> None
     # __else__: __NULL__ would reset the schema and lose the declared array type.
     assert "__else__" not in stream_map
     assert jsonl["schema"]["*export_customers"]["contactpersonen"]["type"] == "array"
+
+
+@pytest.fixture(scope="module")
+def discovered_streams() -> dict[str, dict[str, Any]]:
+    """The tap's catalog entries by stream (discovery reads no Recras)."""
+    catalog = make_catalog({"base_url": "http://127.0.0.1:9", "api_key": "unused"})
+    return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+
+
+def _selected_streams(plugin: dict[str, Any]) -> set[str]:
+    patterns = plugin["select"]
+    assert all(pattern.endswith(".*") for pattern in patterns), patterns
+    return {pattern.removesuffix(".*") for pattern in patterns}
+
+
+def test_hourly_and_nightly_jobs_select_every_stream(
+    project: dict[str, Any], discovered_streams: dict[str, dict[str, Any]]
+) -> None:
+    plugins = _plugins(project)
+    hourly = _selected_streams(plugins["tap-recras"])
+    nightly = _selected_streams(plugins["tap-recras-full"])
+    # Issue 21's sets: the hourly job reads what grows, incrementally; the nightly job reads in
+    # full what incremental runs miss (changed and deleted customers and bookings, concept
+    # invoices, the reference tables without any change marker).
+    assert (hourly, nightly) == (set(HOURLY_STREAMS), set(NIGHTLY_STREAMS))
+    assert hourly | nightly == set(discovered_streams)
+
+
+def test_hourly_job_reads_bookings_incrementally_by_id(
+    project: dict[str, Any], discovered_streams: dict[str, dict[str, Any]]
+) -> None:
+    metadata = _plugins(project)["tap-recras"]["metadata"]
+    assert metadata == {"boekingen": {"replication-method": "INCREMENTAL", "replication-key": "id"}}
+    (stream_metadata,) = (
+        item["metadata"]
+        for item in discovered_streams["boekingen"]["metadata"]
+        if item["breadcrumb"] == []
+    )
+    assert "id" in stream_metadata["valid-replication-keys"]

@@ -14,6 +14,8 @@ from support.markdown import heading_anchors
 from support.paths import ROOT
 from support.readme import README, fenced_blocks, section
 
+from tap_recras.testing import make_catalog
+
 
 @pytest.fixture(scope="module")
 def readme() -> str:
@@ -103,5 +105,22 @@ def test_demo_script_help_mentions_its_options() -> None:
         timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
-    for option in ("--customers", "--add", "--seed", "--workdir"):
+    for option in ("--customers", "--bookings", "--add", "--seed", "--workdir"):
         assert option in proc.stdout
+
+
+def test_stream_table_shows_every_stream_with_its_key_and_cost() -> None:
+    """README's stream table: a row for every stream the tap discovers, with the catalog's key,
+    its replication and what it costs in requests."""
+    catalog = make_catalog({"base_url": "http://127.0.0.1:9", "api_key": "unused"})
+    table = section("tap-recras").split("### Streams", 1)[1].split("\n### ", 1)[0]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| `")]
+    documented: dict[str, tuple[str, str, str]] = {}
+    for streams, key, replication, requests, _ in rows:
+        for stream in re.findall(r"`(\w+)`", streams):
+            documented[stream] = (key, replication, requests)
+    assert set(documented) == {entry["tap_stream_id"] for entry in catalog["streams"]}
+    for entry in catalog["streams"]:
+        key, replication, requests = documented[entry["tap_stream_id"]]
+        assert re.findall(r"`(\w+)`", key) == entry["key_properties"], entry["tap_stream_id"]
+        assert replication and requests, entry["tap_stream_id"]

@@ -28,3 +28,28 @@ def new_user_env(**variables: str) -> dict[str, str]:
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
         **variables,
     }
+
+
+#: The streams meltano.yml's hourly job reads (tap-recras, incremental), and the reference
+#: tables its nightly job (tap-recras-full) reads besides customers, bookings and invoices.
+HOURLY_STREAMS = (
+    "klanten",
+    "contactpersonen",
+    "boekingen",
+    "boekingsregels",
+    "facturen",
+    "betalingen",
+    "factuurregels",
+)
+REFERENCE_TABLES = (
+    "producten",
+    "productgroepen",
+    "arrangementen",
+    "locaties",
+    "betaalmethoden",
+    "bedrijven",
+    "contactformulieren",
+    "voucher_templates",
+    "diensten",
+)
+NIGHTLY_STREAMS = (*HOURLY_STREAMS[:5], *REFERENCE_TABLES)

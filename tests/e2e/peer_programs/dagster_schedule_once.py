@@ -1,11 +1,12 @@
-"""Run inside .venv-dagster by tests/e2e/test_dagster.py: one tick of a Dagster schedule.
+"""Run inside .venv-dagster by tests/e2e/test_dagster.py: one tick of each given Dagster schedule.
 
-Usage: python run_schedule_once.py DEFINITIONS_FILE SCHEDULE_NAME (DAGSTER_HOME set). Loads the
-code location once, evaluates the schedule's tick as the Dagster daemon would, runs each run
-request of that tick on the schedule's job in this process (loading the code location again
-for each step, as the multiprocess executor does, would double the test's time) and prints
-``SUMMARY {...}``: the schedule, why its tick was skipped (if it was), and every run the
-instance recorded with its status and the steps that succeeded.
+Usage: python dagster_schedule_once.py DEFINITIONS_FILE SCHEDULE_NAME... (DAGSTER_HOME set).
+Loads the code location once, then for each schedule in order evaluates its tick as the Dagster
+daemon would and runs each run request of that tick on the schedule's job in this process
+(loading the code location again for each step, as the multiprocess executor does, would
+double the test's time), and prints ``SUMMARY {...}``: each schedule with why its tick was
+skipped (if it was), and every run the instance recorded, oldest first, with its status and the
+steps that succeeded.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from dagster import DagsterEventType, DagsterInstance, Definitions, build_schedule_context
 
@@ -27,22 +29,29 @@ def load_definitions(path: Path) -> Definitions:
     return defs
 
 
-def main(definitions_file: str, schedule_name: str) -> None:
-    defs = load_definitions(Path(definitions_file))
-    schedule = defs.get_schedule_def(schedule_name)
+def run_one_tick(defs: Definitions, instance: DagsterInstance, name: str) -> dict[str, Any]:
+    """Evaluate one tick of schedule ``name`` and run what it requests; the schedule's summary."""
+    schedule = defs.get_schedule_def(name)
     job = defs.get_job_def(schedule.job_name)
-    instance = DagsterInstance.get()
     with build_schedule_context(instance=instance) as context:
         tick = schedule.evaluate_tick(context)
     for request in tick.run_requests or []:
         job.execute_in_process(
             run_config=request.run_config,
-            tags={**request.tags, "dagster/schedule_name": schedule_name},
+            tags={**request.tags, "dagster/schedule_name": name},
             instance=instance,
             raise_on_error=False,
         )
+    return {"job": schedule.job_name, "cron": schedule.cron_schedule, "skipped": tick.skip_message}
+
+
+def main(definitions_file: str, *schedule_names: str) -> None:
+    defs = load_definitions(Path(definitions_file))
+    instance = DagsterInstance.get()
+    schedules = {name: run_one_tick(defs, instance, name) for name in schedule_names}
     runs = []
-    for run in instance.get_runs():
+    # get_runs() lists the newest run first.
+    for run in reversed(instance.get_runs()):
         succeeded = instance.get_records_for_run(
             run.run_id, of_type=DagsterEventType.STEP_SUCCESS
         ).records
@@ -56,12 +65,7 @@ def main(definitions_file: str, schedule_name: str) -> None:
                 ),
             }
         )
-    summary = {
-        "schedule": {"job": schedule.job_name, "cron": schedule.cron_schedule},
-        "skipped": tick.skip_message,
-        "runs": runs,
-    }
-    print("SUMMARY " + json.dumps(summary), flush=True)
+    print("SUMMARY " + json.dumps({"schedules": schedules, "runs": runs}), flush=True)
 
 
 if __name__ == "__main__":
