@@ -80,12 +80,13 @@ class DateBookmark:
     def problem(self, entry: Mapping[str, Any]) -> tuple[str, str] | None:
         """Where ``entry`` is wrong and how, or None if it is usable."""
         value = entry.get("replication_key_value")
-        if value is None or (isinstance(value, str) and _is_iso_date(value)):
+        if value is None or (isinstance(value, str) and is_iso_date(value)):
             return None
         return "replication_key_value", f"must be an ISO date (YYYY-MM-DD), got {_shown(value)}"
 
 
-def _is_iso_date(text: str) -> bool:
+def is_iso_date(text: str) -> bool:
+    """Whether ``text`` is a date as ``YYYY-MM-DD`` (a real one: no 2026-13-45)."""
     if not _ISO_DATE.fullmatch(text):
         return False
     try:
