@@ -67,11 +67,11 @@ class SandboxProcess:
         self.password = self.options.password
         self.log_path = Path(log_path) if log_path else None
         if start_timeout is None:
-            # Generation runs ~100k customers/s and ~10k bookings/s (with their invoices,
-            # lines and payments) on an idle machine; the bound leaves room for a loaded one.
-            # A fresh SQLite file also stores them.
+            # Generation runs ~100k customers/s and ~5k bookings/s (with their invoices, lines
+            # and payments: 100,000 bookings are 20 s of CPU); the bound leaves room for a
+            # loaded machine, where 100,000 took 160 s. A fresh SQLite file also stores them.
             slowdown = 3 if self.options.db is not None else 1
-            rows = self.options.customers / 40_000 + self.options.bookings / 2_500
+            rows = self.options.customers / 40_000 + self.options.bookings / 500
             start_timeout = 15.0 + rows * slowdown
         self.start_timeout = start_timeout
         self._port: int | None = None

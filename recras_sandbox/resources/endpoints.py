@@ -18,14 +18,14 @@ from typing import Any
 from recras_sandbox.options import SandboxOptions
 from recras_sandbox.query import RejectError, date, integer, integers, parse_params
 from recras_sandbox.resources.ledger import REFERENCE_TABLES, Ledger
-from recras_sandbox.resources.table import Keep, Table
+from recras_sandbox.resources.table import IdsView, Keep, Table
 
 
 @dataclass(frozen=True)
 class Listing:
     """The rows a list request selects, in order, and how their items are rendered."""
 
-    ids: list[int]
+    ids: list[int] | IdsView
     render: Callable[[list[int]], list[bytes]]
     #: Parameters the ``Link`` URLs repeat (the filters sent, never ``page``).
     kept: list[tuple[str, str]] = field(default_factory=list)
@@ -52,7 +52,7 @@ def _select(
     equal: Mapping[str, Callable[[str, str], object]],
     extra: list[tuple[str, Callable[[Any], bool]]] | None = None,
     min_id: int | None = None,
-) -> list[int]:
+) -> list[int] | IdsView:
     """Ids of the rows matching the ``id`` list, the equality filters sent (``equal``: the
     parameters a table column may be compared on, with how each value is read: a set is a
     comma list) and ``extra`` column tests, from ``min_id`` on."""
@@ -74,7 +74,9 @@ def _select(
         if min_id is not None:
             ids = [i for i in ids if i >= min_id]
         return ids if keep is None else [i for i in ids if keep(table.values(i))]
-    return table.ids(keep, min_id)
+    if keep is None:
+        return table.view(min_id)
+    return table.selected((tuple(sorted(_kept(params))), min_id), lambda: table.ids(keep, min_id))
 
 
 def _allowed(options: SandboxOptions, *names: str) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from recras_sandbox.model import dumps
@@ -19,8 +19,30 @@ from recras_sandbox.resources import money
 
 #: Decides from a row's filter values whether a list keeps it.
 Keep = Callable[[tuple[Any, ...]], bool]
+#: Filtered selections a table remembers (a few clients paging at once).
+_SELECTIONS_KEPT = 16
 #: A row as a table keeps it: its id, the bytes the API sends, its filter values.
 Record = tuple[int, bytes, tuple[Any, ...]]
+
+
+class IdsView:
+    """A table's ids from one on, in order, without copying them: a page slices only itself.
+
+    Read under the ledger's lock; a write between two reads may shift the view by the rows
+    it added or deleted, as it would shift the pages of a real paged list.
+    """
+
+    def __init__(self, ids: list[int], start: int) -> None:
+        self._ids = ids
+        self._start = start
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._start
+
+    def __getitem__(self, window: slice) -> list[int]:
+        first = self._start + (window.start or 0)
+        stop = None if window.stop is None else self._start + window.stop
+        return self._ids[first:stop]
 
 
 class Table:
@@ -38,6 +60,9 @@ class Table:
         self.max_id = 0
         #: Bumped by every write; identifies the rows a cached selection was made of.
         self.version = 0
+        # Filtered id lists by the filters that chose them, valid for one version.
+        self._selections: dict[Hashable, list[int]] = {}
+        self._selections_version = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -117,6 +142,23 @@ class Table:
             return ids
         values = self._values
         return [i for i in ids if keep(values[i])]
+
+    def view(self, min_id: int | None = None) -> IdsView:
+        """The ids from ``min_id`` on (all when None), ascending, as a view."""
+        return IdsView(self._ids, 0 if min_id is None else bisect.bisect_left(self._ids, min_id))
+
+    def selected(self, key: Hashable, select: Callable[[], list[int]]) -> list[int]:
+        """The ids ``select`` gives, remembered under ``key`` until the table changes: the
+        pages of one filtered list are selected once, not once a page. Never mutate them."""
+        if self._selections_version != self.version:
+            self._selections.clear()
+            self._selections_version = self.version
+        ids = self._selections.get(key)
+        if ids is None:
+            if len(self._selections) >= _SELECTIONS_KEPT:
+                self._selections.clear()
+            ids = self._selections[key] = select()
+        return ids
 
     def items(self, ids: Iterable[int]) -> list[bytes]:
         """The API's bytes of existing rows."""
