@@ -9,14 +9,13 @@ exactly the digits Recras sent. Never a silent drop, a key-less child, a poisone
 
 from __future__ import annotations
 
-import functools
-import json
 from typing import Any
 
 import pytest
+from support.catalogs import catalog_of
 from support.hostile_server import HostileServer, Reply
 
-from tap_recras.testing import TapRun, make_catalog, run_tap
+from tap_recras.testing import TapRun, run_tap
 
 pytestmark = pytest.mark.slow
 
@@ -30,23 +29,6 @@ MONEY = {
     "betalingen": "bedrag",
     "producten": "verkoop",
 }
-
-
-@functools.cache
-def _discovered() -> str:
-    """The discovered catalog, once per process (discovery needs no server)."""
-    config = {"base_url": "http://127.0.0.1:9", "api_key": KEY}
-    return json.dumps(make_catalog(config, streams=(), persons=False))
-
-
-def catalog_of(streams: tuple[str, ...]) -> dict[str, Any]:
-    """The catalog with ``streams`` selected (and their properties, as discovered)."""
-    catalog: dict[str, Any] = json.loads(_discovered())
-    for entry in catalog["streams"]:
-        for item in entry["metadata"]:
-            if item["breadcrumb"] == []:
-                item["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
 
 
 def run(routes: dict[str, Reply], *streams: str, state: Any = None) -> TapRun:

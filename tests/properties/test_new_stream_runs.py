@@ -12,7 +12,6 @@ run on ``datum`` never lists them, which a FULL_TABLE run is for.)
 
 from __future__ import annotations
 
-import json
 import signal
 import time
 from collections.abc import Iterator
@@ -136,4 +135,4 @@ def test_five_runs_with_kills_and_faults_send_everything_with_its_last_data(
                 if name in row and same(value) != same(row[name])
             }
             assert not changed, (stream, key, changed)
-    assert json.dumps(config["api_key"]) not in (tmp_path / "stderr.log").read_text()
+    assert config["api_key"] not in (tmp_path / "stderr.log").read_text()
