@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from recras_api.ids import is_json_int
@@ -34,7 +35,8 @@ class TapInputError(ValueError):
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, default=repr)
+    # The state is read with fractions as Decimal: shown as the number it was, not its repr.
+    text = str(value) if isinstance(value, Decimal) else json.dumps(value, default=repr)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
