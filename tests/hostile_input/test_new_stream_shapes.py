@@ -179,3 +179,21 @@ def test_money_numbers_and_decimal_strings_go_out_with_the_digits_recras_sent() 
         ]
         written = [line.split(f'"{field}":', 1)[1].split(",", 1)[0].rstrip("}") for line in lines]
         assert written == sent, (stream, written)
+
+
+@pytest.mark.parametrize(
+    ("stream", "field", "value"),
+    [("factuurregels", "product_id", "NaN"), ("producten", "minimum_aantal", "-Infinity")],
+)
+def test_nan_or_infinity_outside_money_stops_the_run_naming_stream_record_and_field(
+    stream: str, field: str, value: str
+) -> None:
+    """Not JSON, yet Python's parser takes them: they went out as null, without a word."""
+    body = f'[{{"id": 1}}, {{"id": 5, "{field}": {value}}}]'
+
+    done = run({f"GET /api2/{stream}": raw(body)}, stream)
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    line = last_line(done)
+    assert f"{stream} record id 5" in line and f"field(s) {field}" in line, line
+    assert [record["id"] for record in done.records(stream)] == [1]
