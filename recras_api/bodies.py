@@ -114,10 +114,11 @@ def decode_json(
 ) -> Any:
     """The JSON value of a body :func:`read_body` read, or an error quoting the body.
 
-    ``parse_float`` is :func:`json.loads`'s (:class:`~decimal.Decimal`: exact fractions).
+    ``parse_float`` is :func:`json.loads`'s (:class:`~decimal.Decimal`: exact fractions), and
+    decodes ``NaN`` and ``Infinity`` too.
     """
     try:
-        return json.loads(response.content, parse_float=parse_float)
+        return json.loads(response.content, parse_float=parse_float, parse_constant=parse_float)
     except ValueError as exc:
         raise invalid_body(method, response, str(exc), response.content) from exc
     except RecursionError:

@@ -74,7 +74,9 @@ class _ArrayReader:
     def __init__(self, chunks: Iterable[bytes], parse_float: ParseFloat) -> None:
         self._source = iter(chunks)
         self._utf8 = codecs.getincrementaldecoder("utf-8")()
-        self._decoder = json.JSONDecoder(parse_float=parse_float)
+        # NaN and Infinity (not JSON, yet :mod:`json` takes them) go through parse_float too:
+        # float gives json's own values; Decimal keeps them apart from null on the way out.
+        self._decoder = json.JSONDecoder(parse_float=parse_float, parse_constant=parse_float)
         self._batch_decoder = (
             _BATCH_DECODER if parse_float is float else msgspec.json.Decoder(float_hook=parse_float)
         )

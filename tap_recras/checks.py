@@ -1,8 +1,9 @@
 """What the tap checks in Recras's answers before an item or its children go out.
 
 Listed ids must be integers from 1 to :data:`~tap_recras.inputs.MAX_ID` (a bookmark past a
-bad one would be refused by the next run), and nested children (contact persons, booking
-lines) a list of objects; anything else stops the run with an error naming the request and
+bad one would be refused by the next run), children (contact persons, booking lines,
+payments) a list of objects with such an id (part of their key), and a date bookmarked a
+date (:func:`dated_items`); anything else stops the run with an error naming the request and
 the value.
 """
 
@@ -13,21 +14,56 @@ from typing import Any
 
 from recras_api.errors import RecrasInvalidResponseError
 from recras_api.paging import ListEndpoint
-from tap_recras.inputs import MAX_ID
+from tap_recras.inputs import MAX_ID, is_iso_date
 
 
 def checked_list(children: object, key: str, source: str) -> list[dict[str, Any]]:
-    """``children`` if it is a list of objects; else an error naming ``source``, ``key`` and
-    the item."""
+    """``children`` if it is a list of objects with ids; else an error naming ``source``,
+    ``key`` and the item.
+
+    A child's id is part of its key (with its parent's): one without an integer id from 1
+    to :data:`MAX_ID` would reach a target key-less, or collide with another.
+    """
     if not isinstance(children, list):
         problem = f"got {type(children).__name__}"
     else:
         bad = next((i for i, child in enumerate(children) if not isinstance(child, dict)), None)
         if bad is None:
+            for index, child in enumerate(children):
+                child_id = child.get("id")
+                if type(child_id) is not int or not 1 <= child_id <= MAX_ID:
+                    msg = (
+                        f"{source}: {key} item {index} has id {child_id!r}, which is no Recras "
+                        f"id (an integer from 1 to {MAX_ID})"
+                    )
+                    raise RecrasInvalidResponseError(msg)
             return children
         problem = f"item {bad} is {type(children[bad]).__name__}"
     msg = f"{source}: {key} is not a list of objects ({problem})"
     raise RecrasInvalidResponseError(msg)
+
+
+def dated_items(
+    batches: Iterator[list[dict[str, Any]]], endpoint: ListEndpoint, key: str
+) -> Iterator[list[dict[str, Any]]]:
+    """The batches, once every item's ``key`` is null or an ISO date (``YYYY-MM-DD``).
+
+    ``key`` is a bookmark: anything else bookmarked would be refused by every later run's
+    state check (and compared with dates, an integer dropped the item). The items before
+    the bad one are handed on before the error.
+    """
+    for batch in batches:
+        for index, item in enumerate(batch):
+            value = item.get(key)
+            if value is not None and not (isinstance(value, str) and is_iso_date(value)):
+                yield batch[:index]
+                msg = (
+                    f"GET {endpoint.path} returned {endpoint.noun} {item.get('id')} whose {key} "
+                    f"{value!r} is not an ISO date (YYYY-MM-DD); stopping before it is "
+                    "bookmarked."
+                )
+                raise RecrasInvalidResponseError(msg)
+        yield batch
 
 
 def new_items(

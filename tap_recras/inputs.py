@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from recras_api.ids import is_json_int
@@ -34,7 +35,8 @@ class TapInputError(ValueError):
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, default=repr)
+    # The state is read with fractions as Decimal: shown as the number it was, not its repr.
+    text = str(value) if isinstance(value, Decimal) else json.dumps(value, default=repr)
     return text if len(text) <= 80 else f"{text[:77]}..."
 
 
@@ -80,12 +82,13 @@ class DateBookmark:
     def problem(self, entry: Mapping[str, Any]) -> tuple[str, str] | None:
         """Where ``entry`` is wrong and how, or None if it is usable."""
         value = entry.get("replication_key_value")
-        if value is None or (isinstance(value, str) and _is_iso_date(value)):
+        if value is None or (isinstance(value, str) and is_iso_date(value)):
             return None
         return "replication_key_value", f"must be an ISO date (YYYY-MM-DD), got {_shown(value)}"
 
 
-def _is_iso_date(text: str) -> bool:
+def is_iso_date(text: str) -> bool:
+    """Whether ``text`` is a date as ``YYYY-MM-DD`` (a real one: no 2026-13-45)."""
     if not _ISO_DATE.fullmatch(text):
         return False
     try:

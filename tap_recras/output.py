@@ -18,15 +18,18 @@ from __future__ import annotations
 import atexit
 import copy
 import logging
+import math
 import re
 import sys
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter, encoder
 from singer_sdk.singerlib.encoding.simple import Message, RecordMessage, SchemaMessage
 from typing_extensions import override
 
+from recras_api.errors import RecrasInvalidResponseError
 from recras_api.plugin.termination import stop_signals, write_all
 
 #: Records are written in pieces of about this size.
@@ -58,6 +61,34 @@ def encodable_record(stream: str, record: dict[str, Any]) -> dict[str, Any]:
         ", ".join(fields),
     )
     return cast("dict[str, Any]", repaired)
+
+
+def non_finite_number_error(stream: str, record: dict[str, Any]) -> RecrasInvalidResponseError:
+    """The error for a record holding ``NaN`` or ``Infinity``, naming the record and fields.
+
+    JSON has no such numbers; msgspec would write a float one as null, a ``Decimal`` one
+    (as the client decodes them) not at all. Either way the value Recras sent is lost.
+    """
+    fields: list[str] = []
+    _find_non_finite(record, "", fields)
+    who = ", ".join(f"{key} {record[key]}" for key in ("klant_id", "id") if key in record)
+    msg = (
+        f"Recras sent a number JSON has no value for (NaN or Infinity) in {stream} record "
+        f"{who or '(no id)'}, field(s) {', '.join(fields)}; stopping rather than writing "
+        "null in its place."
+    )
+    return RecrasInvalidResponseError(msg)
+
+
+def _find_non_finite(value: Any, path: str, fields: list[str]) -> None:
+    if isinstance(value, Decimal | float) and not math.isfinite(value):
+        fields.append(path)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _find_non_finite(item, f"{path}.{key}" if path else str(key), fields)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_non_finite(item, f"{path}[{index}]", fields)
 
 
 def _without_lone_surrogates(value: Any, path: str, fields: list[str]) -> Any:
@@ -131,6 +162,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         except UnicodeEncodeError:
             message["record"] = encodable_record(stream, record)
             encoder.encode_into(message, line)
+        except ValueError:
+            raise non_finite_number_error(stream, record) from None
         line += b"\n"
         # One step: a signal handler that flushes never sees half a line.
         self._buffer += line

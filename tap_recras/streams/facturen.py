@@ -14,7 +14,7 @@ from typing_extensions import override
 from recras_api.client import item_path
 from recras_api.errors import RecrasNotFoundError
 from recras_api.paging import ListEndpoint
-from tap_recras.checks import new_items
+from tap_recras.checks import checked_list, dated_items, new_items
 from tap_recras.streams.base import ChildStream, ListedStream, RecrasStream
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class FacturenStream(ListedStream):
     @override
     def listed(self, context: Context | None) -> Iterator[list[dict[str, Any]]]:
         """The invoices dated from :meth:`first_day` on (all of them on a full-table run)."""
-        batches = super().listed(context)
+        batches = dated_items(super().listed(context), self.endpoint, self.replication_key)
         first = self.first_day(context)
         if first is None:
             return batches
@@ -81,13 +81,14 @@ class FacturenStream(ListedStream):
         path = f"{item_path(FACTUREN, item['id'])}/betalingen"
         payments = ListEndpoint(path, "payment", "payments")
         try:
-            return list(chain.from_iterable(self.recras.client.iter_list_batches(payments)))
+            listed = list(chain.from_iterable(self.recras.client.iter_list_batches(payments)))
         except RecrasNotFoundError:
             self._lines.warning(
                 "Invoice %s was listed but its payments answered 404 (deleted during the run?)",
                 item["id"],
             )
             return []
+        return checked_list(listed, BetalingenStream.name, f"GET {path}")
 
 
 class BetalingenStream(ChildStream):

@@ -1,13 +1,18 @@
-"""Each stream's bookmark is checked by its kind before a run: an id, or an ISO date."""
+"""Each stream's bookmark is checked by its kind before a run: an id, or an ISO date.
+
+The check itself, then the real executable refusing a state before its first request.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from support.catalogs import catalog_of
 
 from tap_recras.inputs import TapInputError, check_state
 from tap_recras.streams import BOOKMARKS
+from tap_recras.testing import run_tap
 
 
 def state_of(stream: str, key: str, value: Any) -> dict[str, Any]:
@@ -66,3 +71,30 @@ def test_a_booking_bookmark_keeps_its_ids_to_ask_again_checked() -> None:
 
     with pytest.raises(TapInputError, match=r"bookmarks\.boekingen\.not_found_ids must be a list"):
         check_state(state, BOOKMARKS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("stream", "key", "value", "shown"),
+    [
+        ("boekingen", "id", "8421", '"8421"'),
+        ("boekingen", "id", 2**64, str(2**64)),
+        ("boekingen", "id", 12.5, "12.5"),
+        ("facturen", "datum", "garbage", '"garbage"'),
+        ("factuurregels", "eind", 20261208, "20261208"),
+    ],
+)
+def test_the_tap_refuses_a_bookmark_not_of_its_kind_before_any_request(
+    stream: str, key: str, value: Any, shown: str
+) -> None:
+    """The real executable, with nothing listening: the state is refused before a request."""
+    config = {"base_url": "http://127.0.0.1:9", "api_key": "state-check-key"}
+
+    done = run_tap(config, catalog=catalog_of((stream,)), state=state_of(stream, key, value))
+
+    assert done.returncode == 1, done.stderr[-3000:]
+    last_line = done.stderr.strip().splitlines()[-1]
+    assert f"bookmarks.{stream}.replication_key_value must be" in last_line, last_line
+    assert f"got {shown}" in last_line, last_line
+    assert "Traceback" not in done.stderr
+    assert done.records(stream) == []
