@@ -36,6 +36,7 @@ from recras_demo import Meltano, Workspace
 from support.fault_proxy import Fault, FaultProxy, Rule
 from support.meltano import HOURLY_STREAMS, REFERENCE_TABLES
 from support.paths import ROOT
+from support.sandbox import EVERY_READING
 
 from recras_sandbox.testing import SandboxProcess
 from tap_recras.testing import make_catalog, parse_messages, tap_command, tap_env, write_inputs
@@ -412,19 +413,6 @@ def test_full_table_run_stopped_midway_drops_no_existing_customer(
 
 # -- issue 21: every stream through the hourly and nightly jobs ---------------------------
 
-#: Two sandbox readings that together cover every alternative of what the vendor notes leave
-#: open (docs/sandbox.md): the defaults, and every other alternative at once.
-READINGS = {
-    "defaults": {},
-    "alternatives": {
-        "booking_id_filter": "refused",
-        "booking_lines": "detail",
-        "datum_na": "inclusive",
-        "money": "strings",
-        "regels_eind": "exclusive",
-        "page_size": 100,
-    },
-}
 BOOKINGS = 40
 #: The hourly job's look-back, set here (not the default) to see the setting reach the tap.
 LOOKBACK_DAYS = 20
@@ -540,14 +528,14 @@ def bookmark_date(bookmarks: dict[str, Any], stream: str) -> dt.date:
     return dt.date.fromisoformat(str(bookmarks[stream]["replication_key_value"])[:10])
 
 
-@pytest.mark.parametrize("reading", READINGS)
+@pytest.mark.parametrize("reading", EVERY_READING)
 def test_meltano_jobs_move_every_stream_under_every_reading(
     sandbox_factory: Any, warehouse: Warehouse, tmp_path: Path, reading: str
 ) -> None:
     """The shipped jobs: recras-to-postgres (hourly) reads every incremental stream in full,
     then only what changed; recras-to-postgres-full (nightly) reads the rest and retires a
     deleted booking and a deleted customer; the warehouse always holds what the sandbox holds."""
-    box = sandbox_factory(customers=CUSTOMERS, bookings=BOOKINGS, seed=21, **READINGS[reading])
+    box = sandbox_factory(customers=CUSTOMERS, bookings=BOOKINGS, seed=21, **EVERY_READING[reading])
     # An invoice inside the look-back window whatever the seed's dates: it changes below.
     (recent,) = box.add_invoices(1, datum=(dt.date.today() - dt.timedelta(days=3)).isoformat())
     workspace = Workspace.fresh(tmp_path / "meltano")

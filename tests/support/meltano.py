@@ -12,6 +12,8 @@ import os
 
 from recras_demo import MELTANO
 
+from recras_sandbox.resources.ledger import REFERENCE_TABLES
+
 
 def new_user_env(**variables: str) -> dict[str, str]:
     """The caller's environment without Meltano and plugin settings, Meltano first on PATH,
@@ -40,16 +42,5 @@ HOURLY_STREAMS = (
     "facturen",
     "betalingen",
     "factuurregels",
-)
-REFERENCE_TABLES = (
-    "producten",
-    "productgroepen",
-    "arrangementen",
-    "locaties",
-    "betaalmethoden",
-    "bedrijven",
-    "contactformulieren",
-    "voucher_templates",
-    "diensten",
 )
 NIGHTLY_STREAMS = (*HOURLY_STREAMS[:5], *REFERENCE_TABLES)

@@ -47,3 +47,19 @@ def admin_rows(sandbox: SandboxProcess, resource: str) -> list[dict[str, Any]]:
     """Every row of ``resource`` from ``/_sandbox/data`` (as ``SandboxProcess.rows``), amounts
     as Decimals."""
     return rows(sandbox, f"/_sandbox/data/{resource}")  # type: ignore[no-any-return]
+
+
+#: Two sandbox reading combinations that together cover every alternative of what the vendor
+#: notes leave open (docs/sandbox.md, "Choices for unconfirmed points"): the defaults, and
+#: every other alternative at once, paged.
+EVERY_READING: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "alternatives": {
+        "booking_id_filter": "refused",
+        "booking_lines": "detail",
+        "datum_na": "inclusive",
+        "money": "strings",
+        "regels_eind": "exclusive",
+        "page_size": 100,
+    },
+}

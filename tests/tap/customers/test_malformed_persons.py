@@ -1,7 +1,8 @@
 """Customer details: contact persons that are not a list of objects stop the run clearly.
 
 The real executable runs against a small hostile server whose list items (or details) carry
-malformed ``contactpersonen``. A detail that answers 404: tests/tap/test_detail_not_found.py.
+malformed ``contactpersonen``. A detail that answers 404:
+tests/tap/customers/test_detail_not_found.py.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 import pytest
+from support.sandbox import EVERY_READING
 
 from recras_sandbox.resources.money import MONEY_KEYS
 from recras_sandbox.testing import SandboxProcess
@@ -28,17 +29,6 @@ from tap_recras.testing import TapRun, json_lines, make_catalog, run_tap
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sandbox_streams")]
 
-READINGS: dict[str, dict[str, Any]] = {
-    "default readings": {},
-    "other readings, paged": {
-        "booking_id_filter": "refused",
-        "booking_lines": "detail",
-        "datum_na": "inclusive",
-        "money": "strings",
-        "regels_eind": "exclusive",
-        "page_size": 100,
-    },
-}
 #: Stream -> the sandbox resource of its rows, and the properties that key a row.
 STREAMS: dict[str, tuple[str, ...]] = {
     "boekingen": ("id",),
@@ -62,9 +52,9 @@ SETTINGS = {"start_date": (TODAY - timedelta(days=3 * 365)).isoformat(), "window
 LOOKBACK_DAYS = 30
 
 
-@pytest.fixture(scope="module", params=list(READINGS))
+@pytest.fixture(scope="module", params=list(EVERY_READING))
 def sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxProcess]:
-    with SandboxProcess(customers=60, bookings=150, **READINGS[request.param]) as process:
+    with SandboxProcess(customers=60, bookings=150, **EVERY_READING[request.param]) as process:
         yield process
 
 
