@@ -10,7 +10,7 @@ the value.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from recras_api.errors import RecrasInvalidResponseError
 from recras_api.paging import ListEndpoint
@@ -31,7 +31,7 @@ def checked_list(children: object, key: str, source: str) -> list[dict[str, Any]
         if bad is None:
             for index, child in enumerate(children):
                 child_id = child.get("id")
-                if type(child_id) is not int or not 1 <= child_id <= MAX_ID:
+                if not _is_recras_id(child_id):
                     msg = (
                         f"{source}: {key} item {index} has id {child_id!r}, which is no Recras "
                         f"id (an integer from 1 to {MAX_ID})"
@@ -85,7 +85,7 @@ def new_items(
         fresh: list[dict[str, Any]] = []
         for item in batch:
             item_id = item.get("id")
-            if type(item_id) is not int or not 1 <= item_id <= MAX_ID:  # bool is no id
+            if not _is_recras_id(item_id):
                 yield fresh
                 raise _unusable_id(item_id, endpoint)
             if item_id in seen or (min_id is not None and item_id < min_id):
@@ -93,6 +93,11 @@ def new_items(
             seen.add(item_id)
             fresh.append(item)
         yield fresh
+
+
+def _is_recras_id(value: object) -> TypeGuard[int]:
+    """Whether ``value`` can be a Recras id: an integer from 1 to :data:`MAX_ID` (no bool)."""
+    return type(value) is int and 1 <= value <= MAX_ID
 
 
 def _unusable_id(item_id: object, endpoint: ListEndpoint) -> RecrasInvalidResponseError:
