@@ -263,6 +263,10 @@ class CompatTap(Tap):
         except Stopped as stop:
             self.on_stopped(stop)
             raise
+        self.on_synced()
+
+    def on_synced(self) -> None:
+        """Called once every selected stream was synced; by default nothing."""
 
     def on_stopped(self, stop: Stopped) -> None:
         """Write what a stopped sync owes its reader; by default nothing."""

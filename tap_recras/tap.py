@@ -142,10 +142,9 @@ class TapRecras(SecretSafeConfigValidation, CompatTap):
         """Every stream of :data:`~tap_recras.streams.STREAM_TYPES`."""
         return [stream_type(self) for stream_type in STREAM_TYPES]
 
-    @override  # type: ignore[misc]  # final in the SDK: wrapped in CompatTap
-    def sync_all(self) -> None:
-        """Sync every selected stream, then log the run's HTTP totals once."""
-        super().sync_all()
+    @override
+    def on_synced(self) -> None:
+        """Log the run's HTTP totals once, after every selected stream."""
         self.http_metrics.finish()
         if retries := self.client.retries:
             self.logger.info("Requests to Recras were retried %d time(s) in this run", retries)
