@@ -24,14 +24,16 @@ class OrderedLanes:
     ``wait`` re-raise it.
     """
 
-    def __init__(self, workers: int, name: str = "recras-writer") -> None:
+    def __init__(
+        self, workers: int, name: str = "recras-writer", queue_per_worker: int = QUEUE_PER_WORKER
+    ) -> None:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
         self._lanes: dict[Hashable, deque[Callable[[], None]]] = {}
         self._ready: deque[Hashable] = deque()
         self._jobs = 0
-        self._limit = workers * QUEUE_PER_WORKER
+        self._limit = workers * queue_per_worker
         self._closed = False
         self.failure: BaseException | None = None
         self._threads = [
@@ -111,7 +113,11 @@ class OrderedLanes:
                     self._work.notify()
                 else:
                     del self._lanes[key]
-                self._room.notify_all()
+                # Only the counts that end a wait: room again for submit, or nothing left for
+                # wait. Waking the main thread after every job cost a GIL hand-over per
+                # write for nothing.
+                if self._jobs in {0, self._limit - 1}:
+                    self._room.notify_all()
 
     def _fail(self, exc: BaseException) -> None:
         with self._lock:

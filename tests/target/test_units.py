@@ -56,6 +56,25 @@ def test_lanes_keep_input_order_per_key_and_run_keys_concurrently() -> None:
     assert running["max"] > 1
 
 
+def test_a_full_queue_blocks_submit_until_a_job_ends() -> None:
+    lanes = OrderedLanes(workers=1, queue_per_worker=3)
+    first_done, rest_done = threading.Event(), threading.Event()
+    lanes.submit(0, lambda: first_done.wait(30))
+    for n in (1, 2):
+        lanes.submit(n, lambda: rest_done.wait(30))
+    fourth = threading.Thread(target=lanes.submit, args=(3, lambda: None))
+    fourth.start()
+    fourth.join(0.2)
+    assert fourth.is_alive()  # three jobs queued or running: the fourth waits for room
+    first_done.set()
+    fourth.join(30)  # one job ended: room for it, though two are still queued
+    assert not fourth.is_alive()
+    rest_done.set()
+    lanes.wait()  # returns once all four ran
+    assert lanes.pending == 0
+    lanes.close()
+
+
 def test_lanes_stop_after_a_failure_and_report_it() -> None:
     lanes = OrderedLanes(workers=2)
     ran: list[int] = []
