@@ -19,6 +19,7 @@ from singer_sdk import Stream, Tap, metrics
 from singer_sdk.helpers import _catalog, _state
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.plugin_base import PluginBase
+from singer_sdk.streams._state import StreamStateManager
 from typing_extensions import override
 
 from recras_api.plugin.sdk_compat import PrivateName
@@ -123,8 +124,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
     PrivateName(
         Stream,
         "_write_starting_replication_value",
-        "called: a test loads a bookmark as a sync starts",
+        "overridden: the starting value is the bookmark alone, never start_date",
         "0a24e5d05cd5353c",
+    ),
+    PrivateName(
+        StreamStateManager,
+        "write_starting_replication_value",
+        "called: writes a stream's starting value and logs it, start_date from its config",
+        "cce0c427cfc17be4",
     ),
 )
 
@@ -189,6 +196,20 @@ class CompatStream(Stream):
             super()._process_record(
                 record, child_context=child_context, partition_context=partition_context
             )
+
+    @override
+    def _write_starting_replication_value(self, context: Context | None) -> None:
+        # The SDK takes start_date as the starting value of any stream without a bookmark and
+        # logs it as "Starting incremental sync ... with bookmark value": for an id stream
+        # that named a date as its bookmark. Each stream applies start_date its own way
+        # (get_starting_replication_key_value never returns it), so the value written and
+        # logged is the state's bookmark alone (None without one).
+        self.state_manager.write_starting_replication_value(
+            context=context,
+            replication_method=self.replication_method,
+            replication_key=self.replication_key,
+            config={},
+        )
 
     def advance_bookmark(self, record: Record, context: Context | None) -> None:
         """Move the bookmark past ``record``; by default the SDK's own step."""

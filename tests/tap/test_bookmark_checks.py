@@ -5,11 +5,13 @@ The check itself, then the real executable refusing a state before its first req
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from support.catalogs import catalog_of
 
+from recras_sandbox.testing import SandboxProcess
 from tap_recras.inputs import TapInputError, check_state
 from tap_recras.streams import BOOKMARKS
 from tap_recras.testing import run_tap
@@ -98,3 +100,31 @@ def test_the_tap_refuses_a_bookmark_not_of_its_kind_before_any_request(
     assert f"got {shown}" in last_line, last_line
     assert "Traceback" not in done.stderr
     assert done.records(stream) == []
+
+
+def _starting_values(stderr: str) -> dict[str, str]:
+    """Each stream's value in the SDK's "Starting incremental sync" log line."""
+    found = re.findall(r"Starting incremental sync of '(\w+)' with bookmark value: (\S+)", stderr)
+    return dict(found)
+
+
+def test_the_starting_bookmark_logged_is_the_state_s_never_start_date(
+    sandbox: SandboxProcess,
+) -> None:
+    """The SDK would log ``start_date`` as the bookmark of any stream without one; the
+    streams use it their own way (an id stream never), so the line names the state's value."""
+    config = sandbox.config(start_date="2015-03-01")
+    catalog = catalog_of(("klanten", "facturen"))
+
+    first = run_tap(config, catalog=catalog)
+    assert first.returncode == 0, first.stderr[-3000:]
+    assert _starting_values(first.stderr) == {"klanten": "None", "facturen": "None"}
+
+    state = first.last_state
+    assert state is not None
+    second = run_tap(config, catalog=catalog, state=state)
+    assert second.returncode == 0, second.stderr[-3000:]
+    bookmarks = state["bookmarks"]
+    assert _starting_values(second.stderr) == {
+        name: str(bookmarks[name]["replication_key_value"]) for name in ("klanten", "facturen")
+    }
