@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
-from recras_api.bodies import STREAM_CHUNK_BYTES
 from recras_api.jsonstream import iter_json_array
+from recras_api.transport.bodies import STREAM_CHUNK_BYTES
 from recras_sandbox.testing import SandboxProcess
 
 #: Address space each nesting child may use; a parser that needs more fails there, not here.

@@ -18,8 +18,8 @@ from recras_api.errors import (
     RecrasRedirectError,
     RecrasUnavailableError,
 )
-from recras_api.retry_policy import UNPROCESSED_FAILURES, RetryHook, RetryPolicy
 from recras_api.settings import ConnectionSettings
+from recras_api.transport.retry_policy import UNPROCESSED_FAILURES, RetryHook, RetryPolicy
 
 __all__ = [
     "UNPROCESSED_FAILURES",

@@ -4,11 +4,12 @@
 base URL, authentication and connection pool, one try of a request (its gate of adaptive
 concurrency, its measurement for the observers, its wall-time budget), the Recras errors a
 final answer becomes, the reads every endpoint shares (a list, paged or not; one item by its
-id-safe URL) and the customer endpoints. The limits that
-keep a hostile or broken server from harming a run live beside it, each in its own module:
-the retries (:mod:`recras_api.retry_policy`), redirects only within the instance's origin
-(:mod:`recras_api.redirects`), body reading with its size cap (:mod:`recras_api.bodies`), a
-wall-time budget per request (:mod:`recras_api.deadline`) and the list's paging checks
+id-safe URL) and the customer endpoints. The limits that keep a hostile or broken server
+from harming a run live beside it, each in its own module of :mod:`recras_api.transport`:
+the retries (:mod:`~recras_api.transport.retry_policy`), redirects only within the
+instance's origin (:mod:`~recras_api.transport.redirects`), body reading with its size cap
+(:mod:`~recras_api.transport.bodies`), a wall-time budget per request
+(:mod:`~recras_api.transport.deadline`); and the list's paging checks
 (:mod:`recras_api.paging`).
 """
 
@@ -29,16 +30,17 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from recras_api import errors
-from recras_api.bodies import BROKEN_TRANSFERS, decode_json, read_body, request_deadline
 from recras_api.capped_log import CappedLog
 from recras_api.concurrency import AdaptiveConcurrency, Slot
-from recras_api.deadline import Deadline, WatchedAdapter
 from recras_api.ids import is_json_int, is_klant_id
 from recras_api.measure import RequestMeasurement, RequestObserver, endpoint_template
 from recras_api.paging import KLANTEN, ListEndpoint, iter_listed_batches
 from recras_api.redact import install_log_filter
-from recras_api.redirects import send_following_redirects
-from recras_api.retry_policy import (
+from recras_api.settings import ConnectionSettings
+from recras_api.transport.bodies import BROKEN_TRANSFERS, decode_json, read_body, request_deadline
+from recras_api.transport.deadline import Deadline, WatchedAdapter
+from recras_api.transport.redirects import send_following_redirects
+from recras_api.transport.retry_policy import (
     RETRIABLE_STATUSES,
     Failure,
     RetryHook,
@@ -47,7 +49,6 @@ from recras_api.retry_policy import (
     why_given_up,
     with_retries,
 )
-from recras_api.settings import ConnectionSettings
 
 #: The permission Recras requires for creating and updating customers.
 WRITE_PERMISSION = "editContact"
@@ -182,7 +183,7 @@ class RecrasClient:
     ) -> tuple[requests.Response, Deadline]:
         """:meth:`request`, also returning the deadline the (streamed) body is read under.
 
-        :func:`~recras_api.retry_policy.with_retries` runs the tries; before each retry
+        :func:`~recras_api.transport.retry_policy.with_retries` runs the tries; before each retry
         the caller's ``on_retry`` runs, and the retry is counted and logged.
         """
 
@@ -331,8 +332,8 @@ class RecrasClient:
         is reached, and a count that changes between pages (the list changed meanwhile); see
         :mod:`recras_api.paging`. Bodies are parsed as they arrive, so memory does not grow
         with the number of items; each page must arrive within its
-        :func:`~recras_api.bodies.request_deadline` (``request_timeout`` plus
-        :data:`~recras_api.bodies.MIN_LIST_BYTES_PER_SECOND`). Fractions decode as exact
+        :func:`~recras_api.transport.bodies.request_deadline` (``request_timeout`` plus
+        :data:`~recras_api.transport.bodies.MIN_LIST_BYTES_PER_SECOND`). Fractions decode as exact
         ``Decimal``.
         """
 
@@ -391,7 +392,7 @@ class RecrasClient:
         """``POST /api2/klanten``: 201 when created, 200 when merged into an existing one.
 
         A POST is not idempotent: after a failure outside
-        :data:`~recras_api.retry_policy.UNPROCESSED_FAILURES`,
+        :data:`~recras_api.transport.retry_policy.UNPROCESSED_FAILURES`,
         Recras may have created the customer before the answer got lost. ``on_retry`` lets
         the caller look before the retry (see target_recras.run.upsert).
         """

@@ -22,16 +22,16 @@ from urllib.parse import urljoin
 import requests
 
 from recras_api import errors
-from recras_api.bodies import (
+from recras_api.jsonstream import JSONStreamError, iter_json_array_batches
+from recras_api.transport.bodies import (
     BROKEN_TRANSFERS,
     MIN_LIST_BYTES_PER_SECOND,
     TooSlowError,
     invalid_body,
     iter_chunks,
 )
-from recras_api.deadline import Deadline
-from recras_api.jsonstream import JSONStreamError, iter_json_array_batches
-from recras_api.redirects import origin
+from recras_api.transport.deadline import Deadline
+from recras_api.transport.redirects import origin
 
 #: Sends ``GET url`` (with ``params``) and returns the streamed answer and its budget.
 FetchPage = Callable[[str, Mapping[str, Any] | None], tuple[requests.Response, Deadline]]

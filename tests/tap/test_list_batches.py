@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from support.hostile_server import HostileServer, Reply, Seen, hostile_servers
 
-from recras_api.bodies import STREAM_CHUNK_BYTES
+from recras_api.transport.bodies import STREAM_CHUNK_BYTES
 from tap_recras.testing import make_catalog, run_tap
 
 __all__ = ["hostile_servers"]

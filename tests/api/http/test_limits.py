@@ -19,7 +19,7 @@ import pytest
 from support.hostile_server import HostileServer, Reply, hostile_servers
 
 from recras_api import ConnectionSettings, RecrasClient, RecrasUnavailableError, RetryPolicy
-from recras_api.bodies import MAX_BODY_BYTES, MIN_LIST_BYTES_PER_SECOND
+from recras_api.transport.bodies import MAX_BODY_BYTES, MIN_LIST_BYTES_PER_SECOND
 from tap_recras.testing import TapRun, parse_messages, tap_command, write_inputs
 
 __all__ = ["hostile_servers"]

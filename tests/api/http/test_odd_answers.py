@@ -13,7 +13,7 @@ import pytest
 import requests
 from support.hostile_server import HostileServer, Reply, hostile_servers
 
-from recras_api.retry_policy import retry_after_seconds
+from recras_api.transport.retry_policy import retry_after_seconds
 from tap_recras.testing import run_tap
 
 __all__ = ["hostile_servers"]

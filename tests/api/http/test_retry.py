@@ -1,4 +1,5 @@
-"""The client's retries (backoff's decorator driving recras_api.retry_policy's wait generator).
+"""The client's retries (backoff's decorator driving the wait generator of
+recras_api.transport.retry_policy).
 
 Against a small server on 127.0.0.1: a ``Retry-After`` is waited exactly (no jitter), one
 that would end past ``max_seconds`` gives up at once instead of retrying early, ``max_tries``

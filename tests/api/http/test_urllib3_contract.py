@@ -1,6 +1,6 @@
-"""What recras_api/deadline.py relies on in urllib3 2 (pinned to that major version).
+"""What recras_api/transport/deadline.py relies on in urllib3 2 (pinned to that major version).
 
-:class:`~recras_api.deadline.WatchedAdapter` swaps urllib3's pool classes through the pool
+:class:`~recras_api.transport.deadline.WatchedAdapter` swaps urllib3's pool classes through the pool
 manager's ``pool_classes_by_scheme``; the pools make their connections from ``ConnectionCls``;
 a connection's ``getresponse`` is called once the request is sent, when ``sock`` is the socket
 the answer comes on. If a urllib3 release changes one of these, the watched connections are
@@ -18,7 +18,7 @@ import pytest
 import requests
 import urllib3
 
-from recras_api.deadline import Deadline, WatchedAdapter
+from recras_api.transport.deadline import Deadline, WatchedAdapter
 
 #: How long the trickling server would take to send its whole body (a byte per interval).
 TRICKLE_BYTES = 100
@@ -81,7 +81,7 @@ def test_the_pool_manager_builds_watched_pools_and_they_build_watched_connection
     assert type(pool) is adapter.poolmanager.pool_classes_by_scheme[scheme]
     connection = pool._new_conn()
     assert isinstance(connection, pool.ConnectionCls)
-    assert type(connection).__module__ == "recras_api.deadline"
+    assert type(connection).__module__ == "recras_api.transport.deadline"
     assert "getresponse" in vars(type(connection))
 
 

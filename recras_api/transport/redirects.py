@@ -17,8 +17,8 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from recras_api import errors
-from recras_api.bodies import TooSlowError
-from recras_api.deadline import Deadline
+from recras_api.transport.bodies import TooSlowError
+from recras_api.transport.deadline import Deadline
 
 #: Same-origin redirects followed per request; a redirect to another origin is never followed.
 MAX_REDIRECTS = 5

@@ -1,7 +1,7 @@
 """Reading the body of a Recras answer within its wall-time budget and size cap.
 
 It owns how a body's bytes are read: in pieces of :data:`STREAM_CHUNK_BYTES`, every wait for
-one counted against the request's :class:`~recras_api.deadline.Deadline` (what that budget
+one counted against the request's :class:`~recras_api.transport.deadline.Deadline` (what that budget
 is, per kind of request, is :func:`request_deadline`); a body read whole is at most
 :data:`MAX_BODY_BYTES` after decompression and is kept in ``response._content``, where
 requests keeps a read body, so ``.content`` and ``.json()`` then use it; and decoding such a
@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from recras_api import errors
-from recras_api.deadline import Deadline
+from recras_api.transport.deadline import Deadline
 
 #: Size of the pieces a body is read (and a list parsed) in.
 STREAM_CHUNK_BYTES = 64 * 1024
@@ -32,7 +32,7 @@ MIN_LIST_BYTES_PER_SECOND = 16 * 1024
 
 
 class TooSlowError(Exception):
-    """A request's wall-time budget (:class:`~recras_api.deadline.Deadline`) ran out."""
+    """A request's wall-time budget (:class:`~recras_api.transport.deadline.Deadline`) ran out."""
 
 
 #: Failures of the transfer itself: worth another try (unless the deadline ran out mid-list).
