@@ -14,8 +14,8 @@ import sys
 
 import pytest
 import yaml
+from support.documents.pyproject import project_metadata
 from support.paths import ROOT
-from support.pyproject import project_metadata
 
 HUB_FILES = {
     "extractor": ROOT / "hub" / "extractors" / "tap-recras.yml",

@@ -1,8 +1,8 @@
 """README.md's "Add to your own Meltano project", followed literally by a new user.
 
-Every ```bash block of the section runs as written, in order, in one shell session in an empty
-directory (``support.readme.ShellSession``), with the variables the section asks the user to
-set: ``RECRAS_CHECKOUT`` (this checkout: the local route, no network but PyPI for
+Every ```bash block of the section runs as written, in order, in one shell session in an
+empty directory (``support.documents.readme.ShellSession``), with the variables the section asks
+the user to set: ``RECRAS_CHECKOUT`` (this checkout: the local route, no network but PyPI for
 ``target-jsonl`` and ``tap-jsonl``), ``RECRAS_BASE_URL`` and ``RECRAS_API_KEY`` (a sandbox
 started here), and the Meltano of .venv-meltano on PATH. Nothing else from the caller's
 ``MELTANO_*``, ``TAP_*`` or ``TARGET_*`` reaches Meltano, so a setting the section forgets fails
@@ -19,9 +19,10 @@ from typing import Any
 
 import pytest
 import yaml
+from support.documents.markdown import fenced_blocks
+from support.documents.readme import ShellSession, section
 from support.meltano import new_user_env
 from support.paths import ROOT
-from support.readme import ShellSession, fenced_blocks, section
 from support.sandbox import SandboxFactory
 
 pytestmark = [

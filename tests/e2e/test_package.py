@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.markdown import relative_links
+from support.documents.markdown import relative_links
+from support.documents.pyproject import project_metadata
 from support.paths import ROOT
-from support.pyproject import project_metadata
 
 import recras_sandbox
 

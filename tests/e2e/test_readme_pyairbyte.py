@@ -21,8 +21,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from support.documents.markdown import fenced_blocks
+from support.documents.readme import section
 from support.paths import ROOT
-from support.readme import fenced_blocks, section
 
 AIRBYTE_PYTHON = ROOT / ".venv-airbyte" / "bin" / "python"
 SOURCE_KEY = "readme-source-key-61c0f2"

@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from support.markdown import heading_anchors
+from support.documents.markdown import fenced_blocks, heading_anchors
+from support.documents.readme import README, section
 from support.paths import ROOT
-from support.readme import README, fenced_blocks, section
 
 from tap_recras.testing import make_catalog
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support.markdown import heading_anchors, relative_links
+from support.documents.markdown import heading_anchors, relative_links
+from support.documents.pyproject import project_metadata
 from support.paths import ROOT
-from support.pyproject import project_metadata
 
 #: Other projects' repositories the documents cite (upstream issues): not addresses of this one.
 OTHER_PROJECTS = {"meltano/sdk"}

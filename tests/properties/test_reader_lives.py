@@ -14,7 +14,7 @@ stdout is a full 4 KiB pipe that nobody reads for a while, once per life by a re
 never comes back. The tap selects both streams; the source both streams incrementally, or
 ``contactpersonen`` alone, which must advance too.
 
-After every run tests/support/reader_lives.py checks the invariants (see its docstring):
+After every run tests/support/lives/reader_lives.py checks the invariants (see its docstring):
 a completed run sends exactly the customers above its start position, once, as the sandbox
 has them, with their contact persons; no customer arrives in two completed runs; the state
 never goes back and ends at the highest id a completed run sent; no RECORD after the last
@@ -57,7 +57,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from support.airbyte import BIN, configured_catalog, discover, write_json
-from support.reader_lives import (
+from support.lives.reader_lives import (
     ENDS_WITHIN,
     KLANTEN,
     PERSONS,

@@ -32,7 +32,7 @@ import hypothesis.strategies as st
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from support.fault_proxy import Fault, FaultProxy, Rule
-from support.lost_updates import FAULTS, KILLS, Target, Trigger, by_naam, triggers
+from support.lives.lost_updates import FAULTS, KILLS, Target, Trigger, by_naam, triggers
 from support.target import customer, replay_from, target_config
 
 from recras_sandbox.testing import SandboxProcess

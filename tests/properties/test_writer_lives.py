@@ -3,7 +3,7 @@
 A life (:class:`WriterLife`, a hypothesis state machine) is one pipeline: a real
 recras-sandbox (3 seeded customers) under one reading of what the docs leave open, one
 id map and one rejects file kept between runs, and a source system
-(:class:`support.writer_lives.SourceModel`) that changes between runs: new rows, changed
+(:class:`support.lives.writer_lives.SourceModel`) that changes between runs: new rows, changed
 names (NFC or NFD, or none at all), places, contact persons and e-mail letter case, rows
 deleted in the source, keyless events that create a customer once, hostile source keys
 (``7`` spelt ``7.0``, ``9007199254740993.0`` beside ``9007199254740992``, NFC and NFD
@@ -16,7 +16,7 @@ the sandbox answers after 4 ms), or it is stopped by SIGTERM with stdin still op
 while its one-page stdout pipe is full and nobody reads it for a while). A life has at least
 five runs and ends with a completed one.
 
-Checked after every run (support.writer_lives, each check shown able to fail below):
+Checked after every run (support.lives.writer_lives, each check shown able to fail below):
 
 1. after a completed run, every record the source still has is in Recras exactly once with
    its last data, and nothing else was created (seed + one customer per source key or
@@ -62,8 +62,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 from support.airbyte import write_json
-from support.target import target_config
-from support.writer_lives import (
+from support.lives.writer_lives import (
     DATA_COUNT,
     ENDS_WITHIN,
     INVALID_PROVINCE,
@@ -97,6 +96,7 @@ from support.writer_lives import (
     state_problems,
     stop_problems,
 )
+from support.target import target_config
 
 from recras_sandbox.readings import (
     ID_MIN_READINGS,

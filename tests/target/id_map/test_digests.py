@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from pgcluster import PostgresCluster
 from support.fault_proxy import FaultProxy
-from support.skip_unchanged import assert_data, reshuffled, source_record, writes
+from support.lives.skip_unchanged import assert_data, reshuffled, source_record, writes
 from support.target import SECRET_KEY, customer, run_target, singer_input, target_config
 
 from target_recras.id_map import SCHEMA_VERSION, IdMap, KeyKind

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from support.fault_proxy import Exchange, Fault, FaultProxy, Rule
-from support.skip_unchanged import assert_data, by_email, reshuffled, source_record, writes
+from support.lives.skip_unchanged import assert_data, by_email, reshuffled, source_record, writes
 from support.target import (
     SECRET_KEY,
     run_target,

@@ -10,7 +10,11 @@ import re
 from collections import Counter
 from urllib.parse import urlsplit
 
-_FENCED_CODE = re.compile(r"^(```|~~~).*?^\1", flags=re.DOTALL | re.MULTILINE)
+#: A fenced code block: its fence, the first word of its info string, its body.
+_FENCED_BLOCK = re.compile(
+    r"^(?P<fence>```|~~~)(?P<language>\S*)[^\n]*\n(?P<body>.*?)^(?P=fence)[ \t]*$",
+    flags=re.DOTALL | re.MULTILINE,
+)
 #: ``[text](target "title")`` and ``![alt](target)``.
 _INLINE_LINK = re.compile(r"\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 #: ``[label]: target`` on a line of its own.
@@ -22,7 +26,12 @@ _HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*$", flags=re.MULTILINE)
 
 def prose(markdown: str) -> str:
     """``markdown`` without its fenced code blocks."""
-    return _FENCED_CODE.sub("", markdown)
+    return _FENCED_BLOCK.sub("", markdown)
+
+
+def fenced_blocks(markdown: str, language: str) -> list[str]:
+    """The bodies of the fenced code blocks of ``language`` (the fence's info string), in order."""
+    return [m["body"] for m in _FENCED_BLOCK.finditer(markdown) if m["language"] == language]
 
 
 def link_targets(markdown: str) -> list[str]:

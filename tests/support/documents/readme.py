@@ -1,5 +1,6 @@
-"""The README's commands as a user runs them: the fenced blocks of a section, and a shell
-session that runs them one after another as in one terminal."""
+"""The README's commands as a user runs them: a section's text (its fenced blocks:
+:func:`support.documents.markdown.fenced_blocks`), and a shell session that runs them one after
+another as in one terminal."""
 
 from __future__ import annotations
 
@@ -13,8 +14,6 @@ from support.paths import ROOT
 
 README = ROOT / "README.md"
 
-_FENCE = re.compile(r"^```(?P<language>\S*)\n(?P<body>.*?)^```$", re.MULTILINE | re.DOTALL)
-
 
 def section(heading: str) -> str:
     """README.md's text under ``## <heading>``, up to the next heading of that or a higher level."""
@@ -23,11 +22,6 @@ def section(heading: str) -> str:
     assert start, f"README.md has no section '## {heading}'"
     end = re.compile(r"^#{1,2} ", re.MULTILINE).search(text, start.end())
     return text[start.end() : end.start() if end else len(text)]
-
-
-def fenced_blocks(text: str, language: str) -> list[str]:
-    """The bodies of the fenced code blocks of ``language`` (the fence's info string), in order."""
-    return [m["body"] for m in _FENCE.finditer(text) if m["language"] == language]
 
 
 @dataclass(frozen=True)
