@@ -47,8 +47,8 @@ BROKEN_TRANSFERS = (
 def request_deadline(request_timeout: float, stream: bool) -> Deadline:
     """The budget of one try: ``request_timeout``, plus time by the bytes for a streamed list."""
     if not stream:
-        return Deadline(request_timeout)
-    return Deadline(request_timeout, MIN_LIST_BYTES_PER_SECOND, read_ahead=STREAM_CHUNK_BYTES)
+        return Deadline.start(request_timeout)
+    return Deadline.start(request_timeout, MIN_LIST_BYTES_PER_SECOND, read_ahead=STREAM_CHUNK_BYTES)
 
 
 def iter_chunks(response: requests.Response, deadline: Deadline) -> Iterator[bytes]:

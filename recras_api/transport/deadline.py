@@ -38,6 +38,8 @@ class Deadline:
     ``bytes_per_second`` of ``None`` makes the budget a fixed ``base_seconds``. The bytes
     being read count as received while they are awaited (``read_ahead``), so a server that
     keeps up at least ``bytes_per_second`` on average never runs out of budget.
+
+    :meth:`start` makes one the watchdog enforces; :meth:`close` ends that.
     """
 
     def __init__(
@@ -52,7 +54,15 @@ class Deadline:
         self._waiting_since: float | None = None
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
-        _WATCHDOG.watch(self)
+
+    @classmethod
+    def start(
+        cls, base_seconds: float, bytes_per_second: float | None = None, read_ahead: int = 0
+    ) -> Deadline:
+        """A budget the watchdog enforces from now on (its thread starts with the first)."""
+        deadline = cls(base_seconds, bytes_per_second, read_ahead)
+        _WATCHDOG.watch(deadline)
+        return deadline
 
     @property
     def allowed_seconds(self) -> float:

@@ -27,6 +27,7 @@ class OrderedLanes:
     def __init__(
         self, workers: int, name: str = "recras-writer", queue_per_worker: int = QUEUE_PER_WORKER
     ) -> None:
+        """Lanes not yet at work: :meth:`start` makes them and starts their threads."""
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)
         self._room = threading.Condition(self._lock)
@@ -40,8 +41,16 @@ class OrderedLanes:
             threading.Thread(target=self._run, name=f"{name}-{i}", daemon=True)
             for i in range(workers)
         ]
-        for thread in self._threads:
+
+    @classmethod
+    def start(
+        cls, workers: int, name: str = "recras-writer", queue_per_worker: int = QUEUE_PER_WORKER
+    ) -> OrderedLanes:
+        """``workers`` threads, started, waiting for jobs; :meth:`close` ends them."""
+        lanes = cls(workers, name, queue_per_worker)
+        for thread in lanes._threads:
             thread.start()
+        return lanes
 
     @property
     def pending(self) -> int:

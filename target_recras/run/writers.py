@@ -107,7 +107,7 @@ class LiveWriter:
         )
         resolve_pending_creates(client, id_map, logger)
         with signals_blocked():  # the threads below never get SIGTERM
-            lanes = OrderedLanes(options.max_workers)
+            lanes = OrderedLanes.start(options.max_workers)
         return cls(client, upserter, lanes)
 
     @property

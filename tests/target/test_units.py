@@ -32,7 +32,7 @@ LOGGER = logging.getLogger("test")
 
 
 def test_lanes_keep_input_order_per_key_and_run_keys_concurrently() -> None:
-    lanes = OrderedLanes(workers=8)
+    lanes = OrderedLanes.start(workers=8)
     seen: dict[int, list[int]] = {key: [] for key in range(10)}
     running = {"now": 0, "max": 0}
     lock = threading.Lock()
@@ -57,7 +57,7 @@ def test_lanes_keep_input_order_per_key_and_run_keys_concurrently() -> None:
 
 
 def test_a_full_queue_blocks_submit_until_a_job_ends() -> None:
-    lanes = OrderedLanes(workers=1, queue_per_worker=3)
+    lanes = OrderedLanes.start(workers=1, queue_per_worker=3)
     first_done, rest_done = threading.Event(), threading.Event()
     lanes.submit(0, lambda: first_done.wait(30))
     for n in (1, 2):
@@ -76,7 +76,7 @@ def test_a_full_queue_blocks_submit_until_a_job_ends() -> None:
 
 
 def test_lanes_stop_after_a_failure_and_report_it() -> None:
-    lanes = OrderedLanes(workers=2)
+    lanes = OrderedLanes.start(workers=2)
     ran: list[int] = []
     gate = threading.Event()
 

@@ -88,7 +88,7 @@ def test_the_pool_manager_builds_watched_pools_and_they_build_watched_connection
 def test_a_trickled_body_is_cut_when_the_deadline_is_spent(
     session: requests.Session, trickling_server: str
 ) -> None:
-    deadline = Deadline(base_seconds=0.5)
+    deadline = Deadline.start(base_seconds=0.5)
     received = b""
     try:
         with deadline.waiting():
