@@ -38,13 +38,21 @@ class _DaemonWorkers(Generic[ItemT, ResultT]):
     """
 
     def __init__(self, fetch: Callable[[ItemT], ResultT], count: int) -> None:
+        """Workers not yet at work: :meth:`start` makes them and starts their threads."""
         self._fetch = fetch
         self._count = count
         self._jobs: queue.SimpleQueue[tuple[ItemT, Future[ResultT]] | None] = queue.SimpleQueue()
+
+    @classmethod
+    def start(cls, fetch: Callable[[ItemT], ResultT], count: int) -> _DaemonWorkers[ItemT, ResultT]:
+        """``count`` threads, started, each running ``fetch`` on the items submitted."""
+        workers = cls(fetch, count)
         # A stop signal goes to the main thread, which may be waiting for a worker's result.
         with signals_blocked():
             for number in range(count):
-                threading.Thread(target=self._work, name=f"detail-{number}", daemon=True).start()
+                name = f"detail-{number}"
+                threading.Thread(target=workers._work, name=name, daemon=True).start()
+        return workers
 
     def submit(self, item: ItemT) -> Future[ResultT]:
         future: Future[ResultT] = Future()
@@ -82,7 +90,7 @@ def fetch_in_order(
     count = max(max_workers, 1)
     window = count * WINDOW_PER_WORKER
     pending: deque[tuple[ItemT, Future[ResultT]]] = deque()
-    workers = _DaemonWorkers(fetch, count)
+    workers = _DaemonWorkers.start(fetch, count)
     try:
         for item in items:
             pending.append((item, workers.submit(item)))

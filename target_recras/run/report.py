@@ -95,12 +95,21 @@ class ProgressReporter:
     def __init__(
         self, logger: logging.Logger, line: Callable[[], str], interval: float = PROGRESS_INTERVAL
     ) -> None:
+        """A reporter not yet at work: :meth:`start` makes one and starts its thread."""
         self._logger = logger
         self._line = line
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="recras-progress", daemon=True)
-        self._thread.start()
+
+    @classmethod
+    def start(
+        cls, logger: logging.Logger, line: Callable[[], str], interval: float = PROGRESS_INTERVAL
+    ) -> ProgressReporter:
+        """A reporter whose thread logs ``line()`` every ``interval`` seconds from now on."""
+        reporter = cls(logger, line, interval)
+        reporter._thread.start()
+        return reporter
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -106,7 +106,7 @@ class TargetSession:
         resources.callback(close_logged, logger, id_map.close)
         session._writer = session._open_writer(id_map)
         with signals_blocked():  # its thread never gets SIGTERM
-            session._progress = report.ProgressReporter(logger, session.progress_line)
+            session._progress = report.ProgressReporter.start(logger, session.progress_line)
         return session
 
     def _open_writer(self, id_map: IdMap) -> RecordWriter:

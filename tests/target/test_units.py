@@ -358,7 +358,7 @@ def test_recovery_resolves_landed_creates_and_drops_lost_ones(tmp_path: Path) ->
 def test_progress_lines_repeat_until_stopped(caplog: pytest.LogCaptureFixture) -> None:
     calls = iter(range(1000))
     with caplog.at_level(logging.INFO, logger="test"):
-        reporter = ProgressReporter(LOGGER, lambda: f"line {next(calls)}", interval=0.02)
+        reporter = ProgressReporter.start(LOGGER, lambda: f"line {next(calls)}", interval=0.02)
         time.sleep(0.15)
         reporter.stop()
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress:")]
