@@ -325,7 +325,11 @@ class SourceStreams:
         return {"bookmarks": bookmarks} if bookmarks else None
 
     def _stream_state(self, index: int, message: Any) -> tuple[str, dict[str, Any]]:
-        """The stream a state entry is for, and its ``stream_state``; refused if unusable."""
+        """The stream a state entry is for, and its ``stream_state``; refused if unusable.
+
+        A null ``stream_state`` (the protocol allows it) is an empty one: Airbyte writes it for
+        a stream it resets, and passes it to the next read.
+        """
         kind = message.get("type") if isinstance(message, dict) else None
         if kind != "STREAM":
             raise ConnectorInputError(
@@ -335,6 +339,8 @@ class SourceStreams:
         stream = message.get("stream") or {}
         name = (stream.get("stream_descriptor") or {}).get("name")
         stream_state = stream.get("stream_state")
+        if stream_state is None:
+            stream_state = {}
         if name not in self.streams or not isinstance(stream_state, dict):
             raise ConnectorInputError(
                 f"State entry {index} (stream {name!r}) needs a known stream name and a "
