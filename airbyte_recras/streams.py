@@ -320,7 +320,7 @@ class SourceStreams:
         bookmarks = {
             family: copy.deepcopy(position)
             for family, states in families.items()
-            if (position := _earliest(states)) is not None
+            if (position := _earliest(family, states)) is not None
         }
         return {"bookmarks": bookmarks} if bookmarks else None
 
@@ -349,12 +349,23 @@ class SourceStreams:
         return name, stream_state
 
 
-def _earliest(states: list[dict[str, Any] | None]) -> dict[str, Any] | None:
-    """The state with the lowest position; ``None`` when one of ``states`` has no position."""
+def _earliest(family: str, states: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The state with the lowest position; ``None`` when one of ``states`` has no position.
+
+    Positions of a family that cannot be compared (an id and a date) are refused here: the
+    tap would refuse either one anyway, as a bookmark not of its kind.
+    """
     positioned = [state for state in states if state and state.get(POSITION) is not None]
     if len(positioned) < len(states):
         return None
-    return min(positioned, key=lambda state: state[POSITION])
+    try:
+        return min(positioned, key=lambda state: state[POSITION])
+    except TypeError:
+        values = [state[POSITION] for state in positioned]
+        raise ConnectorInputError(
+            f"The states of {family} and the streams read with it hold positions that "
+            f"cannot be compared: {values!r}"
+        ) from None
 
 
 def _carried_cursor(

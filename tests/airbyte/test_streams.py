@@ -238,6 +238,17 @@ def test_each_streams_state_resumes_its_position_streams_bookmark(offer: SourceS
         offer.singer_state([_state("customers", {})], modes)
 
 
+def test_a_familys_positions_that_cannot_be_compared_are_a_config_error(
+    offer: SourceStreams,
+) -> None:
+    state = [
+        _state("orders", {"replication_key": "id", "replication_key_value": "2026-11-30"}),
+        _state("order_lines", {"replication_key": "id", "replication_key_value": 39}),
+    ]
+    with pytest.raises(ConnectorInputError, match=r"orders .* cannot be compared"):
+        offer.singer_state(state, offer.configured_modes(_configured(ALL_INCREMENTAL)))
+
+
 def test_parents_come_from_the_tap_stream_classes() -> None:
     tap = TapRecras(
         config={"base_url": "http://127.0.0.1:9", "api_key": "k"}, parse_env_config=False
