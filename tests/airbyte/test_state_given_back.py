@@ -1,11 +1,14 @@
-"""A user toggles a child stream off and on again: what the child missed meanwhile still comes.
+"""The per-stream state Airbyte gives back after a stream was toggled, added or reset.
 
 A child stream (``boekingsregels``, ``betalingen``) is read with its parent and keeps its
 parent's position as its own state. Toggled off for a read, its state stays where it was
 while its parent's moves on (Airbyte keeps each stream's last STATE); added for the first
 time, it has no state at all. Either way the next read that selects it must send what it
 has not had yet: every line of every booking, every payment of every invoice, whatever the
-parent's own state says. The real executable against a small sandbox, under every reading.
+parent's own state says. After a reset, the platform gives a stream's state back as
+``stream_state: null`` (the protocol's ``AirbyteStreamState.stream_state`` is optional): the
+read must succeed, read that stream's family from the start and resume the others. The real
+executable against a small sandbox.
 """
 
 from __future__ import annotations
@@ -63,9 +66,9 @@ class Reads:
         self.kept.keep(done.messages)
         return done
 
-    def forget(self, stream: str) -> None:
-        """Drop a stream's state, as Airbyte does for a stream added to a connection."""
-        del self.kept.states[stream]
+    def reset(self, stream: str) -> None:
+        """Clear a stream's state as the Airbyte platform's reset writes it."""
+        self.kept.states[stream]["stream"]["stream_state"] = None
 
 
 def keys(done: ConnectorRun, stream: str) -> set[tuple[Any, ...]]:
@@ -112,3 +115,19 @@ def test_children_added_to_a_connection_get_their_whole_history(
     added = reads.read([*PARENTS, *FAMILIES])
     for child in FAMILIES:
         assert keys(added, child) == sandbox_keys(recras, child), child
+
+
+def test_a_reset_streams_null_state_reads_its_family_from_the_start_and_resumes_the_others(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    recras = sandbox_factory(customers=10, bookings=12)
+    streams = [*PARENTS, *FAMILIES, "factuurregels"]
+    reads = Reads(recras, tmp_path)
+    first = reads.read(streams)
+    recras.add_bookings(1)
+    reads.reset("boekingsregels")
+    again = reads.read(streams)
+    assert keys(again, "boekingsregels") == sandbox_keys(recras, "boekingsregels")
+    assert keys(again, "boekingen") == sandbox_keys(recras, "boekingen")
+    # The invoices resume: nothing is dated after the first read's bookmark.
+    assert len(again.records("facturen")) < len(first.records("facturen"))
