@@ -135,11 +135,15 @@ def sent_keys(messages: list[dict[str, Any]]) -> Keys:
     return sent
 
 
-@pytest.mark.parametrize("reading", list(EVERY_READING), ids=list(EVERY_READING))
+@pytest.fixture(params=list(EVERY_READING))
+def recras(request: pytest.FixtureRequest, sandbox_factory: SandboxFactory) -> SandboxProcess:
+    """A small sandbox under each reading: 40 bookings are more output than a pipe holds."""
+    return sandbox_factory(customers=10, bookings=40, **EVERY_READING[request.param])
+
+
 def test_reads_killed_at_a_full_pipe_lose_nothing_and_never_move_back(
-    sandbox_factory: SandboxFactory, tmp_path: Path, reading: str
+    recras: SandboxProcess, tmp_path: Path
 ) -> None:
-    recras = sandbox_factory(customers=10, bookings=40, **EVERY_READING[reading])
     life = KilledLife(recras, tmp_path)
     life.read()
     bookings = recras.add_bookings(30)
