@@ -24,8 +24,9 @@ State is per stream (``STREAM`` state messages; PyAirbyte drops ``GLOBAL`` state
 incremental stream's ``stream_state`` is its position stream's bookmark in the tap's state
 (e.g. ``{"replication_key": "id", "replication_key_value": 193}``), without the progress
 markers of a read still under way: a child carries its parent's position, and either one
-resumes the tap. Reading state back maps each stream's ``stream_state`` to its position
-stream's bookmark (the position stream's own entry wins over its children's).
+resumes the tap. Reading state back gives each position stream the earliest ``stream_state``
+of its family's streams read now (none, a read from the start, when one of them has none):
+a child toggled off for a while, or added later, still gets what it missed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ INCREMENTAL = "incremental"
 REPLICATION_METHODS = {INCREMENTAL: "INCREMENTAL", FULL_REFRESH: "FULL_TABLE"}
 #: The Singer metadata naming a stream's parent (Singer's own convention).
 PARENT_METADATA = "parent-tap-stream-id"
+#: Where a tap bookmark (a stream's ``stream_state``) holds its position.
+POSITION = "replication_key_value"
 
 logger = logging.getLogger("source-recras")
 
@@ -296,8 +299,12 @@ class SourceStreams:
     def singer_state(self, state: Any, modes: Mapping[str, str]) -> dict[str, Any] | None:
         """The tap's state from Airbyte's state input (a list of per-stream state messages).
 
-        Each incremental family resumes from its position stream's ``stream_state`` or, when
-        that is missing or empty, a child's. Streams read in full resume from nothing.
+        A family (a position stream and its children) is read as one, so it resumes from the
+        earliest ``stream_state`` of its streams read incrementally now, and from the start
+        when one of them has none: each must get what it has not had yet. A child toggled off
+        for some reads keeps an older state than its parent; one added to the connection has
+        none, and its parent's records must come again for the child's to come at all.
+        Streams read in full resume from nothing.
         """
         if state in (None, [], {}):
             return None
@@ -306,18 +313,23 @@ class SourceStreams:
                 "The state must be a list of per-stream STATE messages (type STREAM); "
                 "source-recras writes no other kind"
             )
-        given = [self._stream_state(index, message) for index, message in enumerate(state)]
-        families = {stream.position_stream for stream in self.incremental(modes)}
-        bookmarks: dict[str, Any] = {}
-        for stream, stream_state in given:
-            family = stream.position_stream
-            own = stream.name == family
-            if family in families and stream_state and (own or family not in bookmarks):
-                bookmarks[family] = copy.deepcopy(stream_state)
+        given = dict(self._stream_state(index, message) for index, message in enumerate(state))
+        families: dict[str, list[dict[str, Any] | None]] = {}
+        for stream in self.incremental(modes):
+            families.setdefault(stream.position_stream, []).append(given.get(stream.name))
+        bookmarks = {
+            family: copy.deepcopy(position)
+            for family, states in families.items()
+            if (position := _earliest(family, states)) is not None
+        }
         return {"bookmarks": bookmarks} if bookmarks else None
 
-    def _stream_state(self, index: int, message: Any) -> tuple[OfferedStream, dict[str, Any]]:
-        """The stream a state entry is for, and its ``stream_state``; refused if unusable."""
+    def _stream_state(self, index: int, message: Any) -> tuple[str, dict[str, Any]]:
+        """The stream a state entry is for, and its ``stream_state``; refused if unusable.
+
+        A null ``stream_state`` (the protocol allows it) is an empty one: Airbyte writes it for
+        a stream it resets, and passes it to the next read.
+        """
         kind = message.get("type") if isinstance(message, dict) else None
         if kind != "STREAM":
             raise ConnectorInputError(
@@ -327,12 +339,33 @@ class SourceStreams:
         stream = message.get("stream") or {}
         name = (stream.get("stream_descriptor") or {}).get("name")
         stream_state = stream.get("stream_state")
+        if stream_state is None:
+            stream_state = {}
         if name not in self.streams or not isinstance(stream_state, dict):
             raise ConnectorInputError(
                 f"State entry {index} (stream {name!r}) needs a known stream name and a "
                 "stream_state object"
             )
-        return self.streams[name], stream_state
+        return name, stream_state
+
+
+def _earliest(family: str, states: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The state with the lowest position; ``None`` when one of ``states`` has no position.
+
+    Positions of a family that cannot be compared (an id and a date) are refused here: the
+    tap would refuse either one anyway, as a bookmark not of its kind.
+    """
+    positioned = [state for state in states if state and state.get(POSITION) is not None]
+    if len(positioned) < len(states):
+        return None
+    try:
+        return min(positioned, key=lambda state: state[POSITION])
+    except TypeError:
+        values = [state[POSITION] for state in positioned]
+        raise ConnectorInputError(
+            f"The states of {family} and the streams read with it hold positions that "
+            f"cannot be compared: {values!r}"
+        ) from None
 
 
 def _carried_cursor(

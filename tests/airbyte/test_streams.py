@@ -217,9 +217,17 @@ def test_each_streams_state_resumes_its_position_streams_bookmark(offer: SourceS
         _state("products", {"replication_key_value": 1}),
     ]
     modes = offer.configured_modes(_configured(ALL_INCREMENTAL))
+    # A family resumes from its earliest state (order_lines was toggled off for a read), or
+    # from the start when one of its streams read now has none (invoices: added since).
     assert offer.singer_state(state, modes) == {
-        "bookmarks": {"invoices": invoices, "orders": orders, "lines": lines, "ledger": ledger}
+        "bookmarks": {
+            "orders": {"replication_key": "id", "replication_key_value": 39},
+            "lines": lines,
+            "ledger": ledger,
+        }
     }
+    resumed = offer.singer_state([*state, _state("invoices", invoices)], modes)
+    assert resumed is not None and resumed["bookmarks"]["invoices"] == invoices
     # A child alone resumes its parent; a family read in full resumes from nothing.
     alone = {"order_lines": "incremental", "payments": "full_refresh"}
     assert offer.singer_state(state[:2], alone) == {
@@ -228,6 +236,17 @@ def test_each_streams_state_resumes_its_position_streams_bookmark(offer: SourceS
     assert offer.singer_state(state, {"products": "full_refresh"}) is None
     with pytest.raises(ConnectorInputError, match="stream 'customers'"):
         offer.singer_state([_state("customers", {})], modes)
+
+
+def test_a_familys_positions_that_cannot_be_compared_are_a_config_error(
+    offer: SourceStreams,
+) -> None:
+    state = [
+        _state("orders", {"replication_key": "id", "replication_key_value": "2026-11-30"}),
+        _state("order_lines", {"replication_key": "id", "replication_key_value": 39}),
+    ]
+    with pytest.raises(ConnectorInputError, match=r"orders .* cannot be compared"):
+        offer.singer_state(state, offer.configured_modes(_configured(ALL_INCREMENTAL)))
 
 
 def test_parents_come_from_the_tap_stream_classes() -> None:
