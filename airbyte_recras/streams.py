@@ -313,7 +313,19 @@ class SourceStreams:
                 "The state must be a list of per-stream STATE messages (type STREAM); "
                 "source-recras writes no other kind"
             )
-        given = dict(self._stream_state(index, message) for index, message in enumerate(state))
+        given: dict[str, dict[str, Any]] = {}
+        for index, message in enumerate(state):
+            name, stream_state = self._stream_state(index, message)
+            if name in self.streams:
+                given[name] = stream_state
+            else:
+                # Airbyte gives back the state of every stream a connection ever read: one this
+                # version no longer offers (renamed, dropped) must not fail every sync.
+                logger.warning(
+                    "The state names %r, which is not a stream of source-recras; it is left "
+                    "aside (clear it in Airbyte to stop this warning).",
+                    name,
+                )
         families: dict[str, list[dict[str, Any] | None]] = {}
         for stream in self.incremental(modes):
             families.setdefault(stream.position_stream, []).append(given.get(stream.name))
@@ -325,7 +337,7 @@ class SourceStreams:
         return {"bookmarks": bookmarks} if bookmarks else None
 
     def _stream_state(self, index: int, message: Any) -> tuple[str, dict[str, Any]]:
-        """The stream a state entry is for, and its ``stream_state``; refused if unusable.
+        """The stream name a state entry is for, and its ``stream_state``; refused if unusable.
 
         A null ``stream_state`` (the protocol allows it) is an empty one: Airbyte writes it for
         a stream it resets, and passes it to the next read.
@@ -341,9 +353,9 @@ class SourceStreams:
         stream_state = stream.get("stream_state")
         if stream_state is None:
             stream_state = {}
-        if name not in self.streams or not isinstance(stream_state, dict):
+        if not isinstance(name, str) or not isinstance(stream_state, dict):
             raise ConnectorInputError(
-                f"State entry {index} (stream {name!r}) needs a known stream name and a "
+                f"State entry {index} (stream {name!r}) needs a stream name and a "
                 "stream_state object"
             )
         return name, stream_state

@@ -131,3 +131,26 @@ def test_a_reset_streams_null_state_reads_its_family_from_the_start_and_resumes_
     assert keys(again, "boekingen") == sandbox_keys(recras, "boekingen")
     # The invoices resume: nothing is dated after the first read's bookmark.
     assert len(again.records("facturen")) < len(first.records("facturen"))
+
+
+def test_the_state_of_a_stream_the_source_no_longer_offers_is_left_aside_with_a_warning(
+    sandbox_factory: SandboxFactory, tmp_path: Path
+) -> None:
+    """Airbyte keeps the state of every stream a connection ever read, and gives it back; a
+    stream renamed or dropped by an upgrade must not fail every sync from then on."""
+    recras = sandbox_factory(customers=10, bookings=12)
+    reads = Reads(recras, tmp_path)
+    reads.read(PARENTS)
+    gone = {"type": "STREAM", "stream": {"stream_descriptor": {"name": "verdwenen"}}}
+    gone["stream"]["stream_state"] = {"replication_key": "id", "replication_key_value": 5}
+    reads.kept.states["verdwenen"] = gone
+    recras.add_bookings(1)
+
+    again = reads.read(PARENTS)
+
+    assert len(again.records("boekingen")) == 1  # the others resume from their own state
+    warnings = [
+        m["log"]["message"] for m in again.of_type("LOG") if "verdwenen" in m["log"]["message"]
+    ]
+    assert len(warnings) == 1, again.stdout[-2000:]
+    assert "not a stream of source-recras" in warnings[0]

@@ -234,8 +234,22 @@ def test_each_streams_state_resumes_its_position_streams_bookmark(offer: SourceS
         "bookmarks": {"orders": {"replication_key": "id", "replication_key_value": 39}}
     }
     assert offer.singer_state(state, {"products": "full_refresh"}) is None
-    with pytest.raises(ConnectorInputError, match="stream 'customers'"):
-        offer.singer_state([_state("customers", {})], modes)
+
+
+def test_the_state_of_a_stream_not_offered_is_left_aside_and_a_nameless_one_refused(
+    offer: SourceStreams, caplog: pytest.LogCaptureFixture
+) -> None:
+    modes = offer.configured_modes(_configured(ALL_INCREMENTAL))
+    orders = {"replication_key": "id", "replication_key_value": 40}
+    gone = _state("customers", {"replication_key": "id", "replication_key_value": 7})
+
+    assert offer.singer_state([gone, _state("orders", orders)], {"orders": "incremental"}) == {
+        "bookmarks": {"orders": orders}
+    }
+    assert "'customers', which is not a stream of source-recras" in caplog.text
+    nameless = {"type": "STREAM", "stream": {"stream_descriptor": {}, "stream_state": {}}}
+    with pytest.raises(ConnectorInputError, match=r"State entry 0 .* needs a stream name"):
+        offer.singer_state([nameless], modes)
 
 
 def test_a_familys_positions_that_cannot_be_compared_are_a_config_error(
