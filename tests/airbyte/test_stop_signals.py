@@ -78,7 +78,7 @@ def test_source_stopped_while_its_stdout_is_full_ends_by_sigterm(
     sandbox = sandbox_factory(customers=20)
     config, catalog = _read_config(sandbox, tmp_path, {"klanten": "incremental"})
     state = write_json(tmp_path / "state.json", _first_state(sandbox, config, catalog, tmp_path))
-    new_ids = sandbox.add_customers(3000)  # far more output than a pipe holds
+    new_ids = sandbox.add_customers(600)  # 600 KB of records: ten times what a pipe holds
     sandbox.reset_stats()
     process = _start(
         "source-recras", "read", "--config", config, "--catalog", catalog, "--state", state,

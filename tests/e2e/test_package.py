@@ -38,6 +38,10 @@ from support.paths import ROOT
 
 import recras_sandbox
 
+# One worker builds and installs the package, once: the module's fixtures (a build, a venv and
+# a pip install: most of a minute) would run again on every worker that took one of its tests.
+pytestmark = pytest.mark.xdist_group("package")
+
 #: The import packages the distribution ships.
 PACKAGES = ("recras_api", "tap_recras", "target_recras", "recras_sandbox", "airbyte_recras")
 #: Everything at the top of the sdist: what builds the wheel, and setuptools' own metadata.

@@ -28,7 +28,7 @@ ENDS_WITHIN = GRACE_SECONDS + 12
 def test_tap_stopped_while_its_stdout_is_full_exits_143(
     sandbox_factory: SandboxFactory, tmp_path: Path, reader_comes_back: bool
 ) -> None:
-    sandbox = sandbox_factory(customers=3000)
+    sandbox = sandbox_factory(customers=600)  # 600 KB of records: ten times what a pipe holds
     config = sandbox.config(max_workers=2)
     with (tmp_path / "stderr.log").open("w") as log:
         process = start_tap(tmp_path, config, stderr=log, log_level="INFO")

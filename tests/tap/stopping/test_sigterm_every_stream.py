@@ -35,7 +35,7 @@ ENDS_WITHIN = GRACE_SECONDS + 12
 def test_sigterm_while_stdout_is_full_exits_143_without_deadlock(
     sandbox_factory: SandboxFactory, tmp_path: Path, streams: tuple[str, ...], route: str
 ) -> None:
-    sandbox = sandbox_factory(customers=500, bookings=4000)
+    sandbox = sandbox_factory(customers=500, bookings=1000)
     config = sandbox.config(max_workers=2)
     catalog = catalog_of(streams)
     with (tmp_path / "stderr.log").open("w") as log:
