@@ -25,6 +25,7 @@ from support.airbyte import (
     run_connector,
     write_json,
 )
+from support.processes import read_rest
 from support.target import customer
 
 from recras_api.plugin.termination import GRACE_SECONDS
@@ -149,7 +150,7 @@ def test_a_stop_as_a_finished_read_exits_is_traced_or_not_at_all(
                 break
         time.sleep(delay)
         process.send_signal(signal.SIGTERM)
-        raw, _ = process.communicate(timeout=ENDS_WITHIN)
+        raw = read_rest(process, ENDS_WITHIN)
     finally:
         process.kill()
         process.wait()
@@ -209,7 +210,7 @@ def test_destination_stopped_mid_write_traces_and_ends_by_sigterm(
         process.stdin.flush()  # stdin stays open: the destination waits for more input
         first = airbyte_message(_next_state_line(process.stdout))
         process.send_signal(signal.SIGTERM)
-        raw, _ = process.communicate(timeout=ENDS_WITHIN)
+        raw = read_rest(process, ENDS_WITHIN)
     finally:
         process.kill()
         process.wait()

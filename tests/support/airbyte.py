@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from recras_sandbox.resources.ledger import REFERENCE_TABLES
 from recras_sandbox.testing import SandboxProcess
+from support.processes import read_rest
 from tap_recras.testing import json_lines
 
 BIN = Path(sys.executable).parent
@@ -201,7 +202,7 @@ def read_stopped(
                 lines.append(line)
                 states += airbyte_message(line.decode())["type"] == "STATE"
             process.send_signal(signal.SIGTERM)
-            rest, _ = process.communicate(timeout=timeout)
+            rest = read_rest(process, timeout)
         finally:
             process.kill()
             process.wait()

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import pytest
 from support.fault_proxy import Fault, FaultProxy, Rule
+from support.processes import read_rest
 from support.sandbox import SandboxFactory
 
 from recras_sandbox.testing import SandboxProcess
@@ -212,7 +213,7 @@ def test_killed_run_resumed_from_its_last_state_misses_no_customer(
             if '"progress_markers"' in line and line.startswith('{"type":"STATE"'):
                 break
         process.send_signal(signal.SIGKILL)
-        rest, _ = process.communicate(timeout=60)
+        rest = read_rest(process, 60)
     killed = parse_messages("".join(lines) + rest)
     assert_no_secret("".join(lines) + rest + (tmp_path / "stderr.log").read_text())
     killed_ids = {
